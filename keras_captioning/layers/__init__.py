@@ -1,1 +1,6 @@
-"""Placeholder until this subpackage lands."""
+"""Layers that connect a CNN encoder to a recurrent caption decoder."""
+
+from keras_captioning.layers.caption_decoder import CaptionDecoder
+from keras_captioning.layers.feature_to_sequence import FeatureToSequence
+
+__all__ = ["CaptionDecoder", "FeatureToSequence"]
