@@ -475,7 +475,11 @@ class CaptionDecoder(keras.layers.Layer):
         )
 
     def _attention_step(
-        self, embedded_token, states, image_features, attention_keys,
+        self,
+        embedded_token,
+        states,
+        image_features,
+        attention_keys,
         dropout_masks=(),
     ):
         """One attention step; returns output, context, weights, states."""

@@ -227,7 +227,9 @@ class FeatureToSequence(keras.layers.Layer):
         features_shape = tuple(features_shape)
         _check_rank(features_shape)
         batch = features_shape[0]
-        output_dim = self.units if self.units is not None else features_shape[-1]
+        output_dim = (
+            self.units if self.units is not None else features_shape[-1]
+        )
         rank = len(features_shape)
         if self.pooling is not None or rank == 2:
             steps = 1
