@@ -332,7 +332,7 @@ class CaptionDecoder(keras.layers.Layer):
             dropout_layer.build(None)
         self._logits_projection.build((None, None, output_input_dim))
 
-    # ------------------------------------------------------------ teacher forced
+    # --------------------------------------------------------- teacher forced
 
     def call(
         self,
