@@ -1,1 +1,70 @@
-"""Placeholder until this subpackage lands."""
+"""Decoding loops that turn a decoder step function into captions.
+
+A sampler owns the loop; the model hands it one function,
+`step_fn(token_ids, state) -> (logits, new_state, extras)`, that advances the
+decoder by one token. See `Sampler` for the call contract.
+"""
+
+from keras_captioning.generation.beam_sampler import BeamSampler
+from keras_captioning.generation.greedy_sampler import GreedySampler
+from keras_captioning.generation.random_sampler import RandomSampler
+from keras_captioning.generation.sampler import Sampler
+
+_SAMPLERS = {
+    "greedy": GreedySampler,
+    "beam": BeamSampler,
+    "sample": RandomSampler,
+}
+
+
+def get(identifier, **options):
+    """Returns a sampler from its name, or the sampler it is given.
+
+    Args:
+        identifier: `"greedy"`, `"beam"` or `"sample"`, or a `Sampler`
+            instance, returned unchanged.
+        **options: keyword arguments of the named sampler's constructor,
+            such as `beam_width=5` for `"beam"` or `temperature=0.8` for
+            `"sample"`. Not allowed with a `Sampler` instance, which is
+            already configured.
+
+    Returns:
+        A `Sampler`.
+
+    Example:
+    >>> sampler = keras_captioning.generation.get("beam", beam_width=5)
+    >>> sampler
+    BeamSampler(beam_width=5, length_penalty=0.0, return_all_beams=False)
+    >>> keras_captioning.generation.get(sampler) is sampler
+    True
+    """
+    if isinstance(identifier, Sampler):
+        if options:
+            raise ValueError(
+                "Options can only be given with a sampler name; this "
+                f"sampler is already configured. Received: "
+                f"identifier={identifier!r}, options={options}"
+            )
+        return identifier
+    if isinstance(identifier, str):
+        if identifier not in _SAMPLERS:
+            raise ValueError(
+                f"Unknown sampler {identifier!r}. Expected one of "
+                f"{sorted(_SAMPLERS)} or a `Sampler` instance. "
+                f"Received: identifier={identifier!r}"
+            )
+        return _SAMPLERS[identifier](**options)
+    raise TypeError(
+        f"A sampler must be one of {sorted(_SAMPLERS)} or a `Sampler` "
+        f"instance. Received: identifier={identifier!r} of type "
+        f"{type(identifier).__name__}"
+    )
+
+
+__all__ = [
+    "BeamSampler",
+    "GreedySampler",
+    "RandomSampler",
+    "Sampler",
+    "get",
+]

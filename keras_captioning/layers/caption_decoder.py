@@ -597,6 +597,10 @@ class CaptionDecoder(keras.layers.Layer):
                 f"shape {tuple(token_ids.shape)}."
             )
         check_token_ids(token_ids, self.vocabulary_size)
+        return self._step(token_ids, state, return_attention_scores)
+
+    def _step(self, token_ids, state, return_attention_scores=False):
+        """`step` without input checks, for compiled generation loops."""
         layer_states = self._unflatten_layer_states(state)
         embedded = self._token_embedding(token_ids)
         new_state = {

@@ -1,0 +1,201 @@
+from keras_captioning.data._caption_inputs import check_options
+from keras_captioning.data._caption_inputs import prepare_caption_inputs
+from keras_captioning.data._image_files import image_file_size
+
+
+def make_dataset(
+    images,
+    references,
+    tokenizer,
+    batch_size=32,
+    image_size=None,
+    reference_mode="all",
+    shuffle=True,
+    seed=None,
+    drop_remainder=False,
+):
+    """Builds a `tf.data.Dataset` of images and tokenized captions.
+
+    The dataset yields `(images, token_ids)` batches, with `images` uint8
+    `(batch, height, width, 3)` and `token_ids` int32
+    `(batch, tokenizer.max_length + 2)`, which is what `ImageCaptioner.fit`
+    takes (the model shifts the ids into inputs and targets itself). Keras 3
+    accepts a `tf.data.Dataset` on every backend, so this pipeline serves
+    jax and torch too; `keras_captioning.data.CaptionPyDataset` yields the
+    same batches without TensorFlow.
+
+    All references are tokenized once, when the dataset is built. Image
+    files are read, decoded and resized inside the pipeline, in parallel
+    (`num_parallel_calls=tf.data.AUTOTUNE`), and batches are prefetched.
+    Files are decoded to RGB (grey images repeated over the channels, an
+    alpha channel dropped, EXIF orientation not applied); JPEGs use the
+    accurate integer DCT. When `image_size` is set, images are resized
+    bilinearly with antialiasing and rounded back to uint8. An images array
+    is copied once into a TensorFlow tensor.
+
+    Rows are chosen by `reference_mode`:
+
+    - `"all"`: every (image, reference) pair is one row, so an epoch sees
+      every reference once and an image with five references five times.
+    - `"random"`: every image is one row, paired with one of its references
+      drawn uniformly at random, drawn again each epoch.
+
+    Each iteration over the dataset (each epoch of `fit`) reshuffles the
+    rows when `shuffle` is set and draws the references again in
+    `"random"` mode. With a `seed` the sequence of epochs is reproducible:
+    it is fixed by `seed` together with TensorFlow's global seed, which
+    `keras.utils.set_random_seed` sets (TensorFlow uses a fixed default
+    when no global seed is set).
+
+    Args:
+        images: uint8 NumPy array `(n, height, width, 3)`, or a list of `n`
+            image file paths (JPEG, PNG, BMP or GIF).
+        references: list of `n` lists of str, the reference captions of
+            each image. Every image needs at least one.
+        tokenizer: `keras_captioning.text.CaptionTokenizer`.
+        batch_size: int. Rows per batch. Defaults to `32`.
+        image_size: `(height, width)` to resize every image to, or `None`
+            to keep the decoded size, which all images must then share (a
+            file of another size stops the iteration with an error naming
+            it). Defaults to `None`.
+        reference_mode: `"all"` or `"random"`, described above. Defaults to
+            `"all"`.
+        shuffle: bool. Whether rows are shuffled each epoch. Defaults to
+            `True`.
+        seed: int or `None`. Seed of the shuffling and reference draws.
+            Defaults to `None`.
+        drop_remainder: bool. Whether to drop the last batch of an epoch
+            when it is smaller than `batch_size`, giving every batch a
+            static size. Its rows are then skipped that epoch. Defaults to
+            `False`.
+
+    Returns:
+        A `tf.data.Dataset` of `(images, token_ids)` batches.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_captioning
+    >>> tokenizer = keras_captioning.text.CaptionTokenizer(
+    ...     ["a", "the", "dog", "cat"], max_length=5
+    ... )
+    >>> dataset = keras_captioning.data.make_dataset(
+    ...     np.zeros((3, 8, 8, 3), "uint8"),
+    ...     [["a dog"], ["a cat", "the cat"], ["a dog"]],
+    ...     tokenizer,
+    ...     batch_size=2,
+    ...     image_size=(4, 4),
+    ...     seed=0,
+    ... )
+    >>> [tuple(images.shape) for images, _ in dataset]
+    [(2, 4, 4, 3), (2, 4, 4, 3)]
+    """
+    import tensorflow as tf
+
+    image_size = check_options(
+        batch_size, image_size, reference_mode, shuffle, seed
+    )
+    if not isinstance(drop_remainder, bool):
+        raise TypeError(
+            "`drop_remainder` must be a bool. "
+            f"Received: drop_remainder={drop_remainder!r}"
+        )
+    inputs = prepare_caption_inputs(images, references, tokenizer)
+    token_ids = tf.constant(inputs.token_ids)
+    autotune = tf.data.AUTOTUNE
+
+    if reference_mode == "all":
+        rows = tf.data.Dataset.range(len(inputs.token_ids))
+        if shuffle:
+            rows = rows.shuffle(
+                len(inputs.token_ids), seed=seed, reshuffle_each_iteration=True
+            )
+    else:
+        rows = tf.data.Dataset.range(inputs.num_images)
+        if shuffle:
+            rows = rows.shuffle(
+                inputs.num_images, seed=seed, reshuffle_each_iteration=True
+            )
+        first_reference = tf.constant(inputs.first_reference)
+        num_references = tf.constant(inputs.num_references)
+        # A second seed keeps the draws independent of the shuffle's stream.
+        draws = tf.data.Dataset.random(
+            seed=None if seed is None else seed + 1,
+            rerandomize_each_iteration=True,
+        )
+
+        def draw_reference(image, draw):
+            offset = tf.math.floormod(draw, tf.gather(num_references, image))
+            return tf.gather(first_reference, image) + offset
+
+        rows = tf.data.Dataset.zip(rows, draws).map(draw_reference)
+
+    reference_image = tf.constant(inputs.reference_image)
+
+    if inputs.paths is None:
+        pixels = tf.convert_to_tensor(inputs.images)
+
+        def gather_batch(batch_rows):
+            batch = tf.gather(pixels, tf.gather(reference_image, batch_rows))
+            if image_size is not None:
+                batch = _resize(tf, batch, image_size)
+            return batch, tf.gather(token_ids, batch_rows)
+
+        dataset = rows.batch(batch_size, drop_remainder=drop_remainder)
+        dataset = dataset.map(gather_batch, num_parallel_calls=autotune)
+    else:
+        paths = tf.constant(inputs.paths)
+        expected_size = None
+        if image_size is None:
+            expected_size = image_file_size(inputs.paths[0])
+
+        def load_row(row):
+            path = tf.gather(paths, tf.gather(reference_image, row))
+            image = _decode(tf, path)
+            if image_size is not None:
+                image = _resize(tf, image, image_size)
+            else:
+                # Images of different sizes cannot share a batch; fail
+                # naming the file rather than with a shape error later.
+                same_size = tf.reduce_all(
+                    tf.equal(tf.shape(image)[:2], expected_size)
+                )
+                check = tf.debugging.Assert(
+                    same_size,
+                    [
+                        "All images must have the same (height, width) when "
+                        f"`image_size` is None; the first has {expected_size}."
+                        " Pass `image_size=(height, width)` to resize them. "
+                        "Offending file and its shape:",
+                        path,
+                        tf.shape(image),
+                    ],
+                )
+                with tf.control_dependencies([check]):
+                    image = tf.identity(image)
+                image = tf.ensure_shape(image, (*expected_size, 3))
+            return image, tf.gather(token_ids, row)
+
+        dataset = rows.map(load_row, num_parallel_calls=autotune)
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    return dataset.prefetch(autotune)
+
+
+def _decode(tf, path):
+    contents = tf.io.read_file(path)
+    # The accurate DCT matches Pillow's JPEG decoding; `decode_image` would
+    # use the fast one, a few intensity levels away.
+    return tf.cond(
+        tf.io.is_jpeg(contents),
+        lambda: tf.io.decode_jpeg(
+            contents, channels=3, dct_method="INTEGER_ACCURATE"
+        ),
+        lambda: tf.io.decode_image(
+            contents, channels=3, expand_animations=False
+        ),
+    )
+
+
+def _resize(tf, images, image_size):
+    resized = tf.image.resize(images, image_size, antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)

@@ -1,0 +1,54 @@
+from keras import ops
+
+from keras_captioning.generation.sampler import Sampler
+
+
+class GreedySampler(Sampler):
+    """Generates captions by taking the most likely allowed token each step.
+
+    Deterministic and the cheapest loop: one `step_fn` call per token for the
+    whole batch. A caption that has produced the end token is frozen: it gets
+    `pad_token_id` from then on and its score stops changing. The loop stops
+    as soon as every caption has ended, after `max_length` steps at most.
+
+    Call arguments:
+        step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
+            extras)`, see `keras_captioning.generation.Sampler`.
+        initial_state: tensor or nested structure of tensors with the batch
+            as leading dimension.
+        start_token_id: int. Defaults to `1`.
+        end_token_id: int. Defaults to `2`.
+        max_length: int. Defaults to `21`.
+        banned_token_ids: sequence of ints or `None` (bans the pad and start
+            tokens). Defaults to `None`.
+        pad_token_id: int. Defaults to `0`.
+
+    Returns:
+        A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
+        float32 `(batch,)` (the summed log-probabilities) and, when `step_fn`
+        returns extras, `"extras"` `(batch, max_length, ...)`.
+
+    Example:
+    >>> import numpy as np
+    >>> # A bigram model over 5 tokens: pad, start, end, "a", "b".
+    >>> table = np.log(np.array([
+    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
+    ...     [0.1, 0.1, 0.15, 0.6, 0.05],
+    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
+    ...     [0.1, 0.1, 0.2, 0.1, 0.5],
+    ...     [0.1, 0.1, 0.7, 0.05, 0.05],
+    ... ], "float32"))
+    >>> def step_fn(token_ids, state):
+    ...     return keras.ops.take(table, token_ids, axis=0), state, None
+    >>> sampler = keras_captioning.generation.GreedySampler()
+    >>> outputs = sampler(
+    ...     step_fn, np.zeros((2, 1)), end_token_id=2, max_length=4
+    ... )
+    >>> keras.ops.convert_to_numpy(outputs["token_ids"]).tolist()
+    [[3, 4, 2, 0], [3, 4, 2, 0]]
+    >>> print(np.round(keras.ops.convert_to_numpy(outputs["scores"]), 3))
+    [-1.561 -1.561]
+    """
+
+    def _choose_token_ids(self, log_probs, noise, index):
+        return ops.argmax(log_probs, axis=-1)

@@ -1,0 +1,94 @@
+"""Checks and tokenises the `(references, hypotheses)` pair of every metric."""
+
+import numpy as np
+
+from keras_captioning.metrics.tokenization import tokenize_caption
+
+_LIST_TYPES = (list, tuple, np.ndarray)
+
+
+def _describe(value):
+    # A corpus can hold thousands of captions: name its type and size rather
+    # than printing it whole in an error message.
+    if isinstance(value, _LIST_TYPES):
+        return f"a {type(value).__name__} of length {len(value)}"
+    return f"{value!r} of type {type(value).__name__}"
+
+
+def tokenize_corpus(references, hypotheses):
+    """Validates a corpus and tokenises every caption in it.
+
+    Args:
+        references: list (one entry per image) of lists of str.
+        hypotheses: list of str, one per image.
+
+    Returns:
+        A tuple `(reference_tokens, hypothesis_tokens)`: a list (per image) of
+        lists (per reference) of token lists, and a list of token lists.
+    """
+    if not isinstance(references, _LIST_TYPES):
+        raise TypeError(
+            "`references` must be a list with one entry per image, each a "
+            f"list of reference captions. Received: {_describe(references)}"
+        )
+    if not isinstance(hypotheses, _LIST_TYPES):
+        raise TypeError(
+            "`hypotheses` must be a list of str, one caption per image. "
+            f"Received: {_describe(hypotheses)}"
+        )
+    if len(references) != len(hypotheses):
+        raise ValueError(
+            "`references` and `hypotheses` must have one entry per image, so "
+            f"the same length. Received: len(references)={len(references)}, "
+            f"len(hypotheses)={len(hypotheses)}"
+        )
+    if len(hypotheses) == 0:
+        raise ValueError(
+            "The metrics are averages over images and need at least one. "
+            "Received: empty `references` and `hypotheses`"
+        )
+
+    hypothesis_tokens = []
+    for index, hypothesis in enumerate(hypotheses):
+        if not isinstance(hypothesis, str):
+            raise TypeError(
+                "Every hypothesis must be a str. Received: "
+                f"hypotheses[{index}]={_describe(hypothesis)}"
+            )
+        hypothesis_tokens.append(tokenize_caption(hypothesis))
+
+    reference_tokens = []
+    for index, image_references in enumerate(references):
+        if not isinstance(image_references, _LIST_TYPES):
+            raise TypeError(
+                "Every entry of `references` must be a list of str, the "
+                "reference captions of one image (wrap a single caption in a "
+                f"list). Received: references[{index}]="
+                f"{_describe(image_references)}"
+            )
+        if len(image_references) == 0:
+            raise ValueError(
+                "Every image needs at least one reference caption. Received: "
+                f"references[{index}]=[] (an image with no references)"
+            )
+        image_tokens = []
+        for position, reference in enumerate(image_references):
+            if not isinstance(reference, str):
+                raise TypeError(
+                    "Every reference caption must be a str. Received: "
+                    f"references[{index}][{position}]={_describe(reference)}"
+                )
+            tokens = tokenize_caption(reference)
+            if not tokens:
+                # An empty reference has no n-grams and a zero length: the
+                # COCO formulas are undefined for it, so refuse it.
+                raise ValueError(
+                    "Every reference caption must contain at least one word "
+                    "after `tokenize_caption` (lower-casing, punctuation "
+                    "removal). Received: "
+                    f"references[{index}][{position}]={reference!r}; remove "
+                    "it from the list"
+                )
+            image_tokens.append(tokens)
+        reference_tokens.append(image_tokens)
+    return reference_tokens, hypothesis_tokens

@@ -1,0 +1,595 @@
+import keras
+import numpy as np
+from keras import ops
+
+from keras_captioning import generation
+from keras_captioning.layers.caption_decoder import CaptionDecoder
+from keras_captioning.layers.feature_to_sequence import FeatureToSequence
+from keras_captioning.layers.image_preprocessing import ImagePreprocessing
+from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
+from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
+from keras_captioning.models import _training_data
+from keras_captioning.models._encoders import build_encoder
+from keras_captioning.text.caption_tokenizer import CaptionTokenizer
+
+
+@keras.saving.register_keras_serializable(package="keras_captioning")
+class ImageCaptioner(keras.Model):
+    """An image captioning model: CNN encoder and recurrent decoder, trained
+    together, with compiled generation and captions as strings.
+
+    The model chains `ImagePreprocessing` (raw `uint8` images in, at training
+    and caption time alike), an encoder, `FeatureToSequence` and
+    `CaptionDecoder`, and owns a `CaptionTokenizer` built from the
+    vocabulary. Everything, the vocabulary included, is part of its config,
+    so `captioner.save("m.keras")` and `keras.saving.load_model("m.keras")`
+    (after `import keras_captioning`, with the default `safe_mode=True`)
+    restore a model that captions the same way and can continue training.
+
+    Training: `compile()` with no arguments uses Adam, `CaptionCrossentropy`
+    (cross-entropy averaged over real tokens only) and `MaskedTokenAccuracy`.
+    `fit(images, token_ids)` takes the rows of `tokenize`; the model feeds
+    `token_ids[:, :-1]` to the decoder and predicts `token_ids[:, 1:]`
+    itself. NumPy arrays, `tf.data.Dataset`s of `(images, token_ids)` and
+    `keras.utils.PyDataset`s work alike. A dataset that already yields
+    `({"images": ..., "token_ids": ...}, targets)` is used as it is.
+
+    Generation: `generate(images, strategy=...)` runs greedy search, beam
+    search or sampling inside one compiled loop (`tf.function` with XLA on
+    TensorFlow, `jax.jit` on JAX, eager on PyTorch) with the decoder's
+    recurrent state as the cache, one cell update per token. `caption`
+    returns strings.
+
+    Args:
+        vocabulary: list of str, the words the model reads and writes (see
+            `keras_captioning.text.build_vocabulary`). The special tokens
+            `<pad>`, `<start>`, `<end>`, `<unk>` are added in front when
+            missing.
+        encoder: `"simple_cnn"` (a small VGG-style CNN sized for a CPU), a
+            `keras.applications` backbone name (`"mobilenet_v3_small"`,
+            `"mobilenet_v3_large"`, `"efficientnet_b0"`, `"efficientnet_b3"`,
+            `"resnet50"`), any Keras layer or model mapping preprocessed
+            images to features, or `None` to train on precomputed features
+            (then `images` are those features). Defaults to `"simple_cnn"`.
+        feature_to_sequence: `None` for a `FeatureToSequence(units=256,
+            activation="relu")`, a `FeatureToSequence` instance, or a dict of
+            its keyword arguments.
+        decoder: `None` for a `CaptionDecoder(embedding_dim=256, units=512)`
+            with `init_inject` conditioning, a `CaptionDecoder` instance, or a
+            dict of its keyword arguments (for example
+            `{"conditioning": "attention"}`); `vocabulary_size` is filled in.
+        max_length: int. Most words in a caption: `tokenize` gives `max_length
+            + 2` ids and generation writes at most `max_length` words and the
+            end token. Defaults to `20`.
+        image_size: `None` or `(height, width)`. Images are resized to it
+            inside the model. `None` keeps the input size for `"simple_cnn"`
+            and a custom encoder, and uses the backbone's size (224 or 300)
+            for `keras.applications` names.
+        preprocessing: `None` for the scaling the encoder expects (`"unit"`
+            for `"simple_cnn"` and custom encoders, the backbone's own for
+            named backbones), one of `"unit"`, `"symmetric"`, `"caffe"`,
+            `"none"`, or an `ImagePreprocessing` instance.
+        encoder_trainable: bool. `True` trains the encoder jointly with the
+            decoder; `False` freezes it (batch normalisation then runs in
+            inference mode). Defaults to `True`.
+        encoder_weights: `None` or the local path of a weights file for a
+            named `keras.applications` backbone. Never downloaded.
+        **kwargs: other keyword arguments passed to `keras.Model`, such as
+            `name`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_captioning
+    >>> captioner = keras_captioning.models.ImageCaptioner(
+    ...     vocabulary=["a", "red", "blue", "circle", "square"],
+    ...     encoder="simple_cnn",
+    ...     decoder={"embedding_dim": 16, "units": 32},
+    ...     feature_to_sequence={"units": 16},
+    ...     max_length=5,
+    ... )
+    >>> images = np.zeros((2, 32, 32, 3), "uint8")
+    >>> token_ids = captioner.tokenize(["a red circle", "a blue square"])
+    >>> token_ids.shape
+    (2, 7)
+    >>> captioner.compile()
+    >>> history = captioner.fit(images, token_ids, epochs=1, verbose=0)
+    >>> captions = captioner.caption(images, strategy="beam", beam_width=2)
+    >>> len(captions)
+    2
+    """
+
+    def __init__(
+        self,
+        vocabulary,
+        encoder="simple_cnn",
+        feature_to_sequence=None,
+        decoder=None,
+        max_length=20,
+        image_size=None,
+        preprocessing=None,
+        encoder_trainable=True,
+        encoder_weights=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(encoder_trainable, bool):
+            raise TypeError(
+                "`encoder_trainable` must be a bool. "
+                f"Received: encoder_trainable={encoder_trainable!r}"
+            )
+        self.tokenizer = CaptionTokenizer(vocabulary, max_length=max_length)
+        self.max_length = self.tokenizer.max_length
+        self.encoder_trainable = encoder_trainable
+
+        default_scaling = "unit"
+        if isinstance(encoder, str):
+            encoder, default_scaling, image_size = build_encoder(
+                encoder, image_size, encoder_weights
+            )
+        elif encoder_weights is not None:
+            raise ValueError(
+                "`encoder_weights` applies to encoders given by name. Load "
+                "weights into your own encoder before passing it. Received: "
+                f"encoder_weights={encoder_weights!r}"
+            )
+        elif encoder is not None and not isinstance(
+            encoder, keras.layers.Layer
+        ):
+            raise TypeError(
+                "`encoder` must be an encoder name, a Keras layer or model, "
+                f"or None. Received: encoder={encoder!r}"
+            )
+        self.encoder = encoder
+        if encoder is not None:
+            encoder.trainable = encoder_trainable
+
+        if encoder is None:
+            if image_size is not None or preprocessing is not None:
+                raise ValueError(
+                    "`image_size` and `preprocessing` apply to images; with "
+                    "`encoder=None` the model reads precomputed features. "
+                    f"Received: image_size={image_size!r}, "
+                    f"preprocessing={preprocessing!r}"
+                )
+            self.preprocessing = None
+        elif isinstance(preprocessing, ImagePreprocessing):
+            self.preprocessing = preprocessing
+        else:
+            self.preprocessing = ImagePreprocessing(
+                image_size=image_size,
+                scaling=preprocessing or default_scaling,
+                name="preprocessing",
+            )
+
+        self.feature_to_sequence = _component(
+            feature_to_sequence,
+            FeatureToSequence,
+            {"units": 256, "activation": "relu", "name": "feature_to_sequence"},
+            "feature_to_sequence",
+        )
+        self.decoder = _component(
+            decoder,
+            CaptionDecoder,
+            {
+                "vocabulary_size": self.tokenizer.vocabulary_size,
+                "embedding_dim": 256,
+                "units": 512,
+                "name": "decoder",
+            },
+            "decoder",
+        )
+        if self.decoder.vocabulary_size != self.tokenizer.vocabulary_size:
+            raise ValueError(
+                "The decoder's `vocabulary_size` must equal the vocabulary's "
+                f"size with special tokens: expected "
+                f"{self.tokenizer.vocabulary_size}, received "
+                f"{self.decoder.vocabulary_size}."
+            )
+        self._generate_functions = {}
+
+    # ------------------------------------------------------------- text
+
+    @property
+    def vocabulary(self):
+        """The vocabulary, special tokens first."""
+        return self.tokenizer.vocabulary
+
+    def tokenize(self, captions):
+        """Captions to padded ids `(n, max_length + 2)`: start, words, end.
+
+        Uses the same standardisation as generation (see
+        `keras_captioning.text.CaptionTokenizer`); longer captions are cut to
+        `max_length` words with a warning, unknown words become `<unk>` and
+        are counted.
+        """
+        return self.tokenizer.tokenize(captions)
+
+    def detokenize(self, token_ids):
+        """Token ids `(n, length)` to strings, stopping at the end token."""
+        return self.tokenizer.detokenize(token_ids)
+
+    # ---------------------------------------------------------- forward
+
+    def build(self, input_shape):
+        images_shape, token_ids_shape = _split_input_shape(input_shape)
+        features_shape = tuple(images_shape)
+        if self.preprocessing is not None:
+            self.preprocessing.build(features_shape)
+            features_shape = self.preprocessing.compute_output_shape(
+                features_shape
+            )
+        if self.encoder is not None:
+            if not self.encoder.built:
+                self.encoder.build(features_shape)
+            features_shape = self.encoder.compute_output_shape(features_shape)
+        self.feature_to_sequence.build(features_shape)
+        sequence_shape = self.feature_to_sequence.compute_output_shape(
+            features_shape
+        )
+        self.decoder.build(tuple(token_ids_shape), sequence_shape)
+        self.built = True
+
+    def encode_images(self, images, training=None):
+        """Images (or precomputed features) to the decoder's image sequence.
+
+        Args:
+            images: `(batch, height, width, 3)` images, `uint8` or floats in
+                `[0, 255]`; with `encoder=None`, precomputed features.
+            training: whether the encoder and dropout run in training mode.
+
+        Returns:
+            Float tensor `(batch, image_steps, feature_dim)`.
+        """
+        features = images
+        if self.preprocessing is not None:
+            features = self.preprocessing(features)
+        if self.encoder is not None:
+            features = self.encoder(features, training=training)
+        return self.feature_to_sequence(features, training=training)
+
+    def call(self, inputs, training=None):
+        images, token_ids = _split_inputs(inputs)
+        features = self.encode_images(images, training=training)
+        return self.decoder(token_ids, features, training=training)
+
+    # ---------------------------------------------------------- training
+
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        metrics="auto",
+        label_smoothing=0.0,
+        **kwargs,
+    ):
+        """Configures training, with defaults that suit captioning.
+
+        Args:
+            optimizer: `"auto"` for `keras.optimizers.Adam(1e-3,
+                clipnorm=5.0)`, or any Keras optimizer.
+            loss: `"auto"` for `CaptionCrossentropy(label_smoothing)`, the
+                cross-entropy averaged over real tokens only, or any loss.
+            metrics: `"auto"` for `[MaskedTokenAccuracy()]`, or a list.
+            label_smoothing: float in `[0, 1)`, used by the `"auto"` loss.
+            **kwargs: passed to `keras.Model.compile` (for example
+                `jit_compile`).
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(1e-3, clipnorm=5.0)
+        if loss == "auto":
+            loss = CaptionCrossentropy(label_smoothing=label_smoothing)
+        elif label_smoothing:
+            raise ValueError(
+                "`label_smoothing` configures the default loss; set it on "
+                f"your own loss instead. Received: loss={loss!r}, "
+                f"label_smoothing={label_smoothing!r}"
+            )
+        if metrics == "auto":
+            metrics = [MaskedTokenAccuracy()]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """Trains on images with their token ids (see the class docstring).
+
+        `x` is images (`uint8` or float) and `y` the rows of `tokenize`, or
+        `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
+        `(images, token_ids)` batches. `validation_data` takes the same
+        forms. Other arguments are those of `keras.Model.fit`.
+        """
+        x, y, kwargs = _training_data.teacher_forcing_inputs(
+            x, y, kwargs, self._check_images
+        )
+        if validation_data is not None:
+            validation_data = _training_data.teacher_forcing_validation(
+                validation_data, self._check_images
+            )
+        return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Evaluates the loss and metrics on `(images, token_ids)` data."""
+        x, y, kwargs = _training_data.teacher_forcing_inputs(
+            x, y, kwargs, self._check_images
+        )
+        return super().evaluate(x, y, **kwargs)
+
+    # -------------------------------------------------------- generation
+
+    def generate(
+        self,
+        images,
+        strategy="greedy",
+        max_length=None,
+        batch_size=32,
+        return_scores=False,
+        return_attention_scores=False,
+        **strategy_options,
+    ):
+        """Generates token ids for images in one compiled loop per batch.
+
+        Pad, start and unknown tokens are never generated; a caption ends at
+        its end token and is padded after it.
+
+        Args:
+            images: `(n, height, width, 3)` images (`uint8` or floats in
+                `[0, 255]`), or precomputed features with `encoder=None`.
+            strategy: `"greedy"`, `"beam"` or `"sample"`, or a
+                `keras_captioning.generation.Sampler`.
+            max_length: int or `None`. Most words per caption; `None` uses the
+                model's `max_length`.
+            batch_size: int. Images per compiled call; the last batch is
+                padded to this size so the compiled loop is reused.
+            return_scores: bool. Also return each caption's score.
+            return_attention_scores: bool. Attention decoders only: also
+                return the attention weights of every generated token.
+            **strategy_options: options of the strategy, such as
+                `beam_width=3`, `length_penalty=0.6`, `return_all_beams=True`
+                for `"beam"`, or `temperature`, `top_k`, `seed` for
+                `"sample"`.
+
+        Returns:
+            NumPy int32 array `(n, max_length + 1)` of token ids (without the
+            start token; `(n, beam_width, max_length + 1)` with
+            `return_all_beams=True`). With `return_scores` or
+            `return_attention_scores`, a dict with `"token_ids"`, `"scores"`
+            and `"attention_scores"` `(n, max_length + 1, image_steps)`.
+        """
+        sampler = generation.get(strategy, **strategy_options)
+        if max_length is None:
+            max_length = self.max_length
+        _check_positive_int("max_length", max_length)
+        _check_positive_int("batch_size", batch_size)
+        if return_attention_scores and self.decoder.conditioning != "attention":
+            raise ValueError(
+                "`return_attention_scores=True` needs a decoder with "
+                "`conditioning='attention'`. This model's decoder uses "
+                f"conditioning={self.decoder.conditioning!r}."
+            )
+        images = self._check_images(images)
+        if not self.built:
+            self.build(
+                {
+                    "images": (None, *images.shape[1:]),
+                    "token_ids": (None, None),
+                }
+            )
+        generate_function = self._generate_function(
+            sampler, max_length + 1, return_attention_scores
+        )
+        outputs = []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            count = len(batch)
+            if count < batch_size:
+                filler = np.repeat(batch[-1:], batch_size - count, axis=0)
+                batch = np.concatenate([batch, filler])
+            result = generate_function(batch)
+            outputs.append(
+                {
+                    key: ops.convert_to_numpy(value)[:count]
+                    for key, value in result.items()
+                }
+            )
+        merged = {
+            key: np.concatenate([output[key] for output in outputs])
+            for key in outputs[0]
+        }
+        if not (return_scores or return_attention_scores):
+            return merged["token_ids"]
+        if "extras" in merged:
+            merged["attention_scores"] = merged.pop("extras")
+        return merged
+
+    def caption(self, images, **generate_options):
+        """Captions images as strings; options are those of `generate`.
+
+        With `return_all_beams=True`, returns one list of strings per image,
+        best first.
+        """
+        token_ids = self.generate(images, **generate_options)
+        if isinstance(token_ids, dict):
+            token_ids = token_ids["token_ids"]
+        if token_ids.ndim == 3:
+            return [self.detokenize(beams) for beams in token_ids]
+        return self.detokenize(token_ids)
+
+    def _generate_function(self, sampler, max_tokens, with_attention):
+        key = (repr(sampler), max_tokens, with_attention)
+        if key not in self._generate_functions:
+            self._generate_functions[key] = _compile_generation(
+                self, sampler, max_tokens, with_attention
+            )
+        return self._generate_functions[key]
+
+    def _generation_step(self, with_attention):
+        decoder = self.decoder
+
+        def step_fn(token_ids, state):
+            if with_attention:
+                return decoder._step(token_ids, state, True)
+            logits, state = decoder._step(token_ids, state)
+            return logits, state, None
+
+        return step_fn
+
+    def _generate_batch(self, images, sampler, max_tokens, with_attention):
+        features = self.encode_images(images, training=False)
+        state = self.decoder.get_initial_state(features)
+        tokenizer = self.tokenizer
+        return sampler(
+            self._generation_step(with_attention),
+            state,
+            start_token_id=tokenizer.start_id,
+            end_token_id=tokenizer.end_id,
+            max_length=max_tokens,
+            banned_token_ids=(
+                tokenizer.pad_id,
+                tokenizer.start_id,
+                tokenizer.unknown_id,
+            ),
+            pad_token_id=tokenizer.pad_id,
+        )
+
+    # ------------------------------------------------------- validation
+
+    def _check_images(self, images):
+        images = _training_data.to_numpy(images, "images")
+        if images.shape[0] == 0:
+            raise ValueError(
+                "`images` is an empty batch. Pass at least one image."
+            )
+        if self.encoder is None:
+            return images
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(
+                "`images` must have shape (batch, height, width, 3). Received "
+                f"shape {images.shape}."
+            )
+        if not (
+            images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)
+        ):
+            raise TypeError(
+                "`images` must be uint8 or float pixel values in [0, 255]. "
+                f"Received dtype {images.dtype}."
+            )
+        return images
+
+    # ----------------------------------------------------------- config
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary": self.tokenizer.vocabulary,
+                "encoder": keras.saving.serialize_keras_object(self.encoder)
+                if self.encoder is not None
+                else None,
+                "feature_to_sequence": keras.saving.serialize_keras_object(
+                    self.feature_to_sequence
+                ),
+                "decoder": keras.saving.serialize_keras_object(self.decoder),
+                "max_length": self.max_length,
+                "preprocessing": keras.saving.serialize_keras_object(
+                    self.preprocessing
+                )
+                if self.preprocessing is not None
+                else None,
+                "encoder_trainable": self.encoder_trainable,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "feature_to_sequence", "decoder", "preprocessing"):
+            if isinstance(config.get(key), dict):
+                config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+def _component(value, layer_class, defaults, argument):
+    if value is None:
+        return layer_class(**defaults)
+    if isinstance(value, dict):
+        return layer_class(**{**defaults, **value})
+    if isinstance(value, layer_class):
+        return value
+    raise TypeError(
+        f"`{argument}` must be None, a {layer_class.__name__} or a dict of "
+        f"its keyword arguments. Received: {argument}={value!r}"
+    )
+
+
+def _split_inputs(inputs):
+    if not isinstance(inputs, dict) or set(inputs) != {"images", "token_ids"}:
+        raise ValueError(
+            "ImageCaptioner is called on a dict with the keys 'images' and "
+            "'token_ids'. Received: "
+            f"{sorted(inputs) if isinstance(inputs, dict) else type(inputs)}"
+        )
+    return inputs["images"], inputs["token_ids"]
+
+
+def _split_input_shape(input_shape):
+    if not isinstance(input_shape, dict):
+        raise ValueError(
+            "ImageCaptioner is built from a dict of shapes with the keys "
+            f"'images' and 'token_ids'. Received: {input_shape!r}"
+        )
+    return input_shape["images"], input_shape["token_ids"]
+
+
+def _check_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+
+
+def _compile_generation(captioner, sampler, max_tokens, with_attention):
+    """One compiled function `images -> sampler outputs` for the backend."""
+
+    def generate_batch(images):
+        return captioner._generate_batch(
+            images, sampler, max_tokens, with_attention
+        )
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(generate_batch, jit_compile=True)
+    if backend == "jax":
+        return _jax_generation(captioner, sampler, generate_batch)
+    return generate_batch
+
+
+def _jax_generation(captioner, sampler, generate_batch):
+    import jax
+
+    seed_generator = getattr(sampler, "seed_generator", None)
+    variables = list(captioner.variables)
+    if seed_generator is not None:
+        variables.append(seed_generator.state)
+
+    def stateless_generate(values, images):
+        mapping = list(zip(variables, values))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            outputs = generate_batch(images)
+            new_seed = (
+                scope.get_current_value(seed_generator.state)
+                if seed_generator is not None
+                else None
+            )
+        return outputs, new_seed
+
+    compiled = jax.jit(stateless_generate)
+
+    def run(images):
+        outputs, new_seed = compiled([v.value for v in variables], images)
+        if seed_generator is not None:
+            seed_generator.state.assign(new_seed)
+        return outputs
+
+    return run

@@ -1,0 +1,106 @@
+"""Validation and conversion of the arrays and strings the plots receive."""
+
+import numpy as np
+from keras import ops
+
+
+def _to_numpy(value, name):
+    """A NumPy array from a NumPy array, a backend tensor or nested lists."""
+    if isinstance(value, np.ndarray):
+        array = value
+    elif ops.is_tensor(value):
+        array = ops.convert_to_numpy(value)
+    else:
+        try:
+            array = np.asarray(value)
+        except ValueError as error:
+            # Ragged nested lists fail here; say which argument was ragged.
+            raise ValueError(
+                f"`{name}` must be an array, a tensor or a rectangular "
+                f"nested list. Received a value NumPy cannot convert: {error}"
+            ) from error
+    if array.dtype.name == "bfloat16" or array.dtype.name.startswith("float8"):
+        # Mixed-precision outputs arrive in ml_dtypes types that NumPy does
+        # not class as floating point; float32 holds them exactly.
+        array = array.astype(np.float32)
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer)
+        or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(
+            f"`{name}` must hold integer or floating point numbers. "
+            f"Received: dtype={array.dtype}"
+        )
+    return array
+
+
+def _display_image(image, name):
+    """An image as float32 in [0, 1], of shape `(h, w)`, `(h, w, 3)` or
+    `(h, w, 4)`, ready for `imshow`."""
+    array = _to_numpy(image, name)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):
+        raise ValueError(
+            f"`{name}` must have shape (height, width), (height, width, 1), "
+            f"(height, width, 3) or (height, width, 4). Received: "
+            f"shape={tuple(array.shape)}. For a batch, pass one image, "
+            f"e.g. images[0]."
+        )
+    return _unit_scale(array, name)
+
+
+def _unit_scale(array, name):
+    """Float32 pixel values in [0, 1] from the 0..1 or the 0..255 scale."""
+    if array.size == 0:
+        raise ValueError(
+            f"`{name}` is empty. Received: shape={tuple(array.shape)}"
+        )
+    integer = np.issubdtype(array.dtype, np.integer)
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    low, high = float(array.min()), float(array.max())
+    # Integers are always on the 0..255 scale; floats on 0..1 unless some value
+    # exceeds 1. Values are never clipped: a normalised image (negative values,
+    # mean-subtracted) would display wrongly, so it is refused instead.
+    if low < 0 or high > 255:
+        raise ValueError(
+            f"`{name}` must hold pixel values in 0..1 or 0..255. Received "
+            f"values from {low:g} to {high:g}. Pass the image before "
+            f"model-specific preprocessing (mean subtraction, scaling to "
+            f"-1..1)."
+        )
+    if integer or high > 1:
+        array = array / 255.0
+    return array
+
+
+def _check_strings(values, name):
+    """A list of strings; a bare string is refused so it is not split into
+    characters."""
+    if isinstance(values, str):
+        raise TypeError(
+            f"`{name}` must be a list of strings, not a single string. "
+            f"Received: {name}={values!r}. Split a caption into words with "
+            f"caption.split()."
+        )
+    if not _is_sequence(values):
+        raise TypeError(
+            f"`{name}` must be a list of strings. Received: "
+            f"{name}={values!r} of type {type(values).__name__}"
+        )
+    values = list(values)
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            raise TypeError(
+                f"`{name}` must hold only strings. Received: "
+                f"{name}[{index}]={value!r} of type {type(value).__name__}"
+            )
+    return values
+
+
+def _is_sequence(value):
+    return isinstance(value, (list, tuple)) or (
+        isinstance(value, np.ndarray) and value.ndim == 1
+    )

@@ -1,0 +1,9 @@
+"""Fixtures shared by the `data` tests."""
+
+import pytest
+from caption_data_helpers import make_tokenizer
+
+
+@pytest.fixture
+def tokenizer():
+    return make_tokenizer()

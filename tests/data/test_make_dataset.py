@@ -1,0 +1,191 @@
+import collections
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from caption_data_helpers import gradient_image
+from caption_data_helpers import make_images
+from caption_data_helpers import make_references
+from caption_data_helpers import parse_rows
+from caption_data_helpers import write_image
+
+from keras_captioning.data import CaptionPyDataset
+from keras_captioning.data import make_dataset
+
+
+def epoch_pairs(dataset, tokenizer):
+    pairs = []
+    for images, token_ids in dataset.as_numpy_iterator():
+        pairs += parse_rows(images, token_ids, tokenizer)
+    return pairs
+
+
+def test_batches_from_an_array(tokenizer):
+    dataset = make_dataset(
+        make_images(3), make_references([2, 1, 2]), tokenizer, batch_size=2
+    )
+    assert isinstance(dataset, tf.data.Dataset)
+    images_spec, token_ids_spec = dataset.element_spec
+    assert images_spec.dtype == tf.uint8 and token_ids_spec.dtype == tf.int32
+    assert images_spec.shape.as_list() == [None, 6, 5, 3]
+    assert token_ids_spec.shape.as_list() == [None, 6]
+    shapes = [
+        (images.shape, token_ids.shape)
+        for images, token_ids in dataset.as_numpy_iterator()
+    ]
+    assert shapes == [((2, 6, 5, 3), (2, 6))] * 2 + [((1, 6, 5, 3), (1, 6))]
+
+
+def test_drop_remainder_gives_static_batches(tokenizer):
+    dataset = make_dataset(
+        make_images(3),
+        make_references([2, 1, 2]),
+        tokenizer,
+        batch_size=2,
+        drop_remainder=True,
+    )
+    assert dataset.element_spec[0].shape.as_list() == [2, 6, 5, 3]
+    assert len(list(dataset)) == 2
+
+
+def test_all_mode_uses_every_reference_once_per_epoch(tokenizer):
+    dataset = make_dataset(
+        make_images(4),
+        make_references([5, 5, 1, 3]),
+        tokenizer,
+        batch_size=3,
+        seed=1,
+    )
+    first = epoch_pairs(dataset, tokenizer)
+    second = epoch_pairs(dataset, tokenizer)
+    expected = [(i, j) for i, n in enumerate([5, 5, 1, 3]) for j in range(n)]
+    assert sorted(first) == sorted(second) == expected
+    assert set(collections.Counter(first).values()) == {1}
+    assert first != second
+
+
+def test_unshuffled_all_mode_keeps_input_order(tokenizer):
+    dataset = make_dataset(
+        make_images(3),
+        make_references([2, 1, 3]),
+        tokenizer,
+        batch_size=4,
+        shuffle=False,
+    )
+    expected = [(0, 0), (0, 1), (1, 0), (2, 0), (2, 1), (2, 2)]
+    assert epoch_pairs(dataset, tokenizer) == expected
+
+
+def test_random_mode_redraws_each_epoch_and_is_seeded(tokenizer):
+    def run(seed, shuffle=True, num_epochs=3):
+        dataset = make_dataset(
+            make_images(12),
+            make_references([5] * 12),
+            tokenizer,
+            batch_size=5,
+            reference_mode="random",
+            shuffle=shuffle,
+            seed=seed,
+        )
+        return [epoch_pairs(dataset, tokenizer) for _ in range(num_epochs)]
+
+    epochs = run(seed=7)
+    assert epochs == run(seed=7)
+    assert epochs != run(seed=8)
+    for pairs in epochs:
+        assert sorted(i for i, _ in pairs) == list(range(12))
+        assert all(0 <= j < 5 for _, j in pairs)
+    draws = [tuple(sorted(pairs)) for pairs in epochs]
+    assert len(set(draws)) == len(draws)
+    assert len({tuple(i for i, _ in pairs) for pairs in epochs}) > 1
+
+    unshuffled = run(seed=7, shuffle=False)
+    assert all([i for i, _ in pairs] == list(range(12)) for pairs in unshuffled)
+    assert len({tuple(pairs) for pairs in unshuffled}) > 1
+
+
+def test_resizes_arrays_like_the_py_dataset(tokenizer):
+    images = np.stack([gradient_image(24, 20, seed) for seed in range(3)])
+    references = [["i0"], ["i1"], ["i2"]]
+    for image_size in [(10, 8), (30, 25)]:
+        dataset = make_dataset(
+            images,
+            references,
+            tokenizer,
+            image_size=image_size,
+            shuffle=False,
+        )
+        (batch, _) = next(dataset.as_numpy_iterator())
+        assert batch.shape == (3, *image_size, 3) and batch.dtype == np.uint8
+        reference = CaptionPyDataset(
+            images, references, tokenizer, image_size=image_size, shuffle=False
+        )[0][0]
+        difference = np.abs(batch.astype(int) - reference)
+        assert difference.mean() < 1.5 and difference.max() <= 12
+
+
+def test_decodes_png_and_jpeg_files_like_pillow(tmp_path, tokenizer):
+    colour = gradient_image(8, 6, seed=1)
+    grey = gradient_image(8, 6, seed=2)[..., 0]
+    paths = [
+        write_image(tmp_path / "colour.png", colour),
+        write_image(tmp_path / "grey.png", grey),
+        write_image(tmp_path / "colour.jpg", colour),
+    ]
+    references = [["i0 r0"], ["i1 r0", "i1 r1"], ["i2 r0"]]
+    dataset = make_dataset(
+        paths, references, tokenizer, batch_size=8, shuffle=False
+    )
+    assert dataset.element_spec[0].shape.as_list() == [None, 8, 6, 3]
+    images, token_ids = next(dataset.as_numpy_iterator())
+    assert images.shape == (4, 8, 6, 3) and images.dtype == np.uint8
+    assert token_ids.shape == (4, 6) and token_ids.dtype == np.int32
+    np.testing.assert_array_equal(images[0], colour)
+    np.testing.assert_array_equal(images[1], np.repeat(grey[..., None], 3, -1))
+    pillow_images, _ = CaptionPyDataset(
+        paths, references, tokenizer, batch_size=8, shuffle=False
+    )[0]
+    assert np.abs(images.astype(int) - pillow_images).max() <= 2
+
+    resized = make_dataset(paths, references, tokenizer, image_size=(4, 3))
+    assert next(iter(resized))[0].shape == (4, 4, 3, 3)
+
+
+def test_files_of_different_sizes_need_image_size(tmp_path, tokenizer):
+    paths = [
+        write_image(tmp_path / "a.png", gradient_image(8, 6)),
+        write_image(tmp_path / "b.png", gradient_image(7, 6)),
+    ]
+    dataset = make_dataset(paths, [["i0"], ["i1"]], tokenizer, shuffle=False)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"b\.png"):
+        list(dataset)
+    resized = make_dataset(
+        paths, [["i0"], ["i1"]], tokenizer, image_size=(8, 6)
+    )
+    assert next(iter(resized))[0].shape == (2, 8, 6, 3)
+
+
+def test_fit_consumes_the_dataset(tokenizer):
+    dataset = make_dataset(
+        make_images(10),
+        make_references([2] * 10),
+        tokenizer,
+        batch_size=4,
+        image_size=(4, 4),
+        seed=0,
+    )
+    inputs = keras.Input((4, 4, 3), dtype="uint8")
+    features = keras.layers.Rescaling(1 / 255)(inputs)
+    features = keras.layers.GlobalAveragePooling2D()(features)
+    outputs = keras.layers.Dense(tokenizer.sequence_length)(features)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(dataset, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert len(history.history["loss"]) == 2
+
+
+def test_rejects_a_non_bool_drop_remainder(tokenizer):
+    with pytest.raises(TypeError, match="drop_remainder=1"):
+        make_dataset(make_images(1), [["i0"]], tokenizer, drop_remainder=1)

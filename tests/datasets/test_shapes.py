@@ -1,0 +1,315 @@
+import collections
+import re
+
+import hypothesis
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+from matplotlib.colors import rgb_to_hsv
+
+from keras_captioning.datasets import _shape_scenes
+from keras_captioning.datasets import shapes
+
+# The test's own idea of each colour name, as a hue in degrees, independent of
+# the palette the generator draws with.
+HUES = {"red": 0, "yellow": 55, "green": 125, "blue": 225, "purple": 280}
+COLOURS = (*HUES, "white")
+KINDS = ("circle", "square", "triangle", "cross")
+NOUN = (
+    r"(?:(small|large) )?(red|green|blue|yellow|purple|white) "
+    r"(circle|square|triangle|cross)"
+)
+LOCATIONS = {
+    "in the top left": (0, 0),
+    "at the top": (0, 1),
+    "in the top right": (0, 2),
+    "on the left": (1, 0),
+    "in the center": (1, 1),
+    "on the right": (1, 2),
+    "in the bottom left": (2, 0),
+    "at the bottom": (2, 1),
+    "in the bottom right": (2, 2),
+}
+LOCATION = "|".join(LOCATIONS)
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    return shapes.load_data("test")
+
+
+def colour_masks(image):
+    """Pixels a person would call each colour name."""
+    hsv = rgb_to_hsv(image / 255.0)
+    hue, saturation, value = hsv[..., 0] * 360, hsv[..., 1], hsv[..., 2]
+    masks = {"white": (saturation < 0.2) & (value > 0.75)}
+    vivid = (saturation > 0.45) & (value > 0.45)
+    for name, centre in HUES.items():
+        distance = np.abs((hue - centre + 180) % 360 - 180)
+        masks[name] = vivid & (distance < 25)
+    return masks
+
+
+def measure(mask):
+    """Kind, extent and grid cell of the one object drawn in `mask`."""
+    rows, columns = np.nonzero(mask)
+    top, bottom = rows.min(), rows.max()
+    left, right = columns.min(), columns.max()
+    box = mask[top : bottom + 1, left : right + 1]
+    if box[0].mean() > 0.8:
+        kind = "square"
+    elif box[-1].mean() > 0.8:
+        kind = "triangle"
+    elif box.mean() > 0.67:
+        kind = "circle"
+    else:
+        kind = "cross"
+    third = mask.shape[0] / 3
+    cell = (int((top + bottom) / 2 // third), int((left + right) / 2 // third))
+    return kind, max(box.shape), cell
+
+
+def check_captions_match_pixels(image, captions):
+    masks = colour_masks(image)
+    drawn = {name for name, mask in masks.items() if mask.any()}
+    text = " | ".join(captions)
+    nouns = re.findall(NOUN, text)
+    nouns += [
+        (size, colour, kind)
+        for size, kind, colour in re.findall(
+            r"(small|large) (circle|square|triangle|cross) in (\w+)", text
+        )
+    ]
+    mentioned = {colour for _, colour, _ in nouns}
+    mentioned |= {
+        colour
+        for words in re.findall(r"three shapes in (\w+ \w+ and \w+)", text)
+        for colour in words.split()
+        if colour != "and"
+    }
+    assert mentioned == drawn, (captions, drawn)
+
+    objects = {colour: measure(masks[colour]) for colour in drawn}
+    size = image.shape[0]
+    for size_word, colour, kind in nouns:
+        drawn_kind, extent, _ = objects[colour]
+        assert drawn_kind == kind, (captions, colour, objects)
+        if size_word == "small":
+            assert extent < 0.19 * size, (captions, colour, extent)
+        if size_word == "large":
+            assert extent > 0.19 * size, (captions, colour, extent)
+
+    for match in re.finditer(rf"{NOUN} (?:is )?({LOCATION})", text):
+        colour, location = match.group(2), match.group(4)
+        assert objects[colour][2] == LOCATIONS[location], (captions, colour)
+
+    relation = (
+        rf"{NOUN} (?:is )?(?:to the )?(left of|right of|above|below) "
+        rf"(?:a|the) {NOUN}"
+    )
+    for match in re.finditer(relation, text):
+        first, word, second = match.group(2), match.group(4), match.group(6)
+        (row_a, column_a), (row_b, column_b) = (
+            objects[first][2],
+            objects[second][2],
+        )
+        expected = {
+            "left of": column_a < column_b,
+            "right of": column_a > column_b,
+            "above": row_a < row_b,
+            "below": row_a > row_b,
+        }
+        assert expected[word], (captions, objects)
+
+    counts = {
+        "a single": 1,
+        "one": 1,
+        "two shapes": 2,
+        "three shapes": 3,
+    }
+    for phrase, count in counts.items():
+        if any(caption.startswith(phrase + " ") for caption in captions):
+            assert len(drawn) == count, (captions, drawn)
+
+
+def test_default_split_sizes_shapes_and_dtypes(test_split):
+    for split, size in (("train", 4000), ("validation", 500)):
+        images, references = shapes.load_data(split)
+        assert images.shape == (size, 64, 64, 3)
+        assert len(references) == size
+    images, references = test_split
+    assert images.shape == (500, 64, 64, 3)
+    assert images.dtype == np.uint8
+    assert isinstance(references, list) and len(references) == 500
+    assert all(isinstance(captions, list) for captions in references)
+    assert all(
+        isinstance(caption, str)
+        for captions in references
+        for caption in captions
+    )
+
+
+def test_five_distinct_short_captions_per_image(test_split):
+    _, references = test_split
+    vocabulary = set()
+    for captions in references:
+        assert len(captions) >= 5
+        assert len(set(captions)) == len(captions)
+        for caption in captions:
+            words = caption.split(" ")
+            assert 1 <= len(words) <= 16
+            assert caption == caption.lower().strip()
+            assert all(word.isalpha() for word in words), caption
+            vocabulary.update(words)
+    assert 30 <= len(vocabulary) <= 60
+    assert set(COLOURS) | set(KINDS) <= vocabulary
+
+
+def test_captions_are_true_of_the_default_test_images(test_split):
+    images, references = test_split
+    for image, captions in zip(images, references):
+        check_captions_match_pixels(image, captions)
+
+
+@hypothesis.settings(deadline=None)
+@hypothesis.given(
+    split=st.sampled_from(["train", "validation", "test"]),
+    seed=st.integers(0, 2**32 - 1),
+    image_size=st.integers(48, 96),
+)
+def test_captions_are_true_for_any_seed_and_size(split, seed, image_size):
+    images, references = shapes.load_data(
+        split, num_images=12, image_size=image_size, seed=seed
+    )
+    assert images.shape == (12, image_size, image_size, 3)
+    for image, captions in zip(images, references):
+        check_captions_match_pixels(image, captions)
+
+
+def test_scenes_do_not_depend_on_image_size():
+    _, small = shapes.load_data("validation", num_images=30, image_size=48)
+    _, large = shapes.load_data("validation", num_images=30, image_size=96)
+    assert small == large
+
+
+def test_same_arguments_give_the_same_data():
+    first = shapes.load_data("train", num_images=40, seed=3)
+    second = shapes.load_data("train", num_images=40, seed=3)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[1] == second[1]
+
+
+def test_other_seeds_give_other_data():
+    images_a, references_a = shapes.load_data("train", num_images=40, seed=0)
+    images_b, references_b = shapes.load_data("train", num_images=40, seed=1)
+    assert not np.array_equal(images_a, images_b)
+    assert references_a != references_b
+
+
+def test_a_smaller_request_is_a_prefix_of_a_larger_one():
+    # Spans several scene batches and, at this size, several drawing chunks.
+    few_images, few = shapes.load_data("test", num_images=90, image_size=128)
+    images, references = shapes.load_data(
+        "test", num_images=250, image_size=128
+    )
+    np.testing.assert_array_equal(few_images, images[:90])
+    assert few == references[:90]
+
+
+def test_splits_share_no_scene_layout_whatever_the_seeds():
+    codes = {
+        split: set(
+            _shape_scenes.scene_codes(
+                _shape_scenes.sample_scenes(size, split, seed)
+            ).tolist()
+        )
+        for (split, size), seed in zip(shapes.SPLIT_SIZES.items(), (0, 1, 2))
+    }
+    assert not codes["train"] & codes["validation"]
+    assert not codes["train"] & codes["test"]
+    assert not codes["validation"] & codes["test"]
+
+
+def test_scene_codes_tell_layouts_apart():
+    scenes = _shape_scenes.sample_scenes(3000, "train", 0)
+    codes = _shape_scenes.scene_codes(scenes)
+    layouts = [
+        tuple(
+            zip(
+                *(
+                    scenes[key][index, : scenes["count"][index]].tolist()
+                    for key in ("cell", "colour", "kind", "size")
+                )
+            )
+        )
+        for index in range(len(codes))
+    ]
+    by_code = collections.defaultdict(set)
+    for code, layout in zip(codes.tolist(), layouts):
+        by_code[code].add(layout)
+    assert all(len(group) == 1 for group in by_code.values())
+    assert len(by_code) == len(set(layouts))
+
+
+def test_captions_require_reading_the_image(test_split):
+    _, references = test_split
+    captions = collections.Counter(
+        c for captions in references for c in captions
+    )
+    images_with = collections.Counter(
+        caption for captions in references for caption in set(captions)
+    )
+    commonest, _ = captions.most_common(1)[0]
+    # The best a blind model can do is one caption for every image: it is a
+    # reference of only a small fraction of them.
+    assert images_with[commonest] < 0.03 * len(references)
+    counts = collections.Counter(
+        next(
+            (
+                n
+                for word, n in (("two", 2), ("three", 3))
+                if f"{word} shapes" in text
+            ),
+            None,
+        )
+        for text in (" ".join(captions) for captions in references)
+    )
+    assert counts[2] > 50 and counts[3] > 50
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"split": "training"}, ValueError, "split='training'"),
+        ({"split": None}, TypeError, "split=None"),
+        ({"num_images": 0}, ValueError, "num_images=0"),
+        ({"num_images": -3}, ValueError, "num_images=-3"),
+        ({"num_images": 2.0}, TypeError, "num_images=2.0"),
+        ({"num_images": True}, TypeError, "num_images=True"),
+        ({"image_size": 32}, ValueError, "image_size=32"),
+        ({"image_size": 47}, ValueError, "at least 48"),
+        ({"image_size": "64"}, TypeError, "image_size='64'"),
+        ({"seed": -1}, ValueError, "seed=-1"),
+        ({"seed": 1.5}, TypeError, "seed=1.5"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=re.escape(match)):
+        shapes.load_data(**kwargs)
+
+
+def test_val_is_an_alias_of_validation():
+    first = shapes.load_data("val", num_images=5)
+    second = shapes.load_data("validation", num_images=5)
+    np.testing.assert_array_equal(first[0], second[0])
+    assert first[1] == second[1]
+
+
+def test_numpy_integers_are_accepted():
+    images, references = shapes.load_data(
+        "test",
+        num_images=np.int64(3),
+        image_size=np.int32(48),
+        seed=np.uint8(2),
+    )
+    assert images.shape == (3, 48, 48, 3) and len(references) == 3
