@@ -100,7 +100,13 @@ def load_split(text_dir, image_dir, split="train", check_files=True):
 
 
 def _check_split(split):
-    name = _SPLIT_ALIASES.get(split, split) if isinstance(split, str) else None
+    if not isinstance(split, str):
+        raise TypeError(
+            "`split` must be a string: 'train', 'validation' (or 'val', "
+            f"'dev') or 'test'. Received: split={split!r} of type "
+            f"{type(split).__name__}"
+        )
+    name = _SPLIT_ALIASES.get(split, split)
     if name not in SPLIT_FILES:
         raise ValueError(
             "`split` must be 'train', 'validation' (or 'val', 'dev') or "

@@ -114,7 +114,13 @@ def load_split(
 
 
 def _split_labels(split, use_restval):
-    if not isinstance(split, str) or split not in _SPLITS:
+    if not isinstance(split, str):
+        raise TypeError(
+            "`split` must be a string: 'train', 'validation' (or 'val'), "
+            f"'test' or 'restval'. Received: split={split!r} of type "
+            f"{type(split).__name__}"
+        )
+    if split not in _SPLITS:
         raise ValueError(
             "`split` must be one of 'train', 'validation' (or 'val'), 'test' "
             f"or 'restval'. Received: split={split!r}"

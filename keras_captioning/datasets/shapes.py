@@ -9,32 +9,38 @@ in doubt. Thin grey lines and grey speckles are scattered behind the shapes;
 no caption mentions them.
 
 Every image has five reference captions, drawn from a pool of differently
-phrased templates for its object count, for example:
+phrased templates for its object count, as COCO's annotators would phrase
+them differently. For a small red circle left of a large blue square:
 
 - "a small red circle left of a large blue square"
 - "there is a blue square to the right of a red circle"
 - "a red circle and a blue square"
-- "two shapes with the red circle to the left of the blue square"
+- "two shapes in red and blue"
 - "the red circle is left of the blue square"
 
-Captions use 40 lower case words, at most 13 words each, no punctuation. They
-name colours, kinds, sizes, counts and positions, so a model has to read the
-image to produce them: a model that ignores the image can do no better than
-guess the commonest phrasing.
+Captions are lower case words separated by single spaces, without
+punctuation, at most 13 words long, from a vocabulary of 35 words. They name
+colours, kinds, sizes, counts and positions, and the templates keep
+content-free filler short, so a caption cannot be guessed without looking.
 
-The data is generated, never downloaded: 5,000 images of 64x64 take well
-under a second. The same arguments always give the same images and captions,
-on any machine. The layout of a scene (which objects in which cells) decides
-its split through a fixed hash, so no layout appears in two splits, whatever
-seeds the splits are drawn with. The first `k` images of a split are the same
-whatever `num_images` is, so a small run sees a prefix of the full data.
+The data is generated, never downloaded: 5,000 images of 64x64 take about
+half a second of CPU time. The same arguments always give the same images
+and captions (for a given NumPy version). The layout of a scene (which
+objects in which cells) decides its split through a fixed hash, so no layout
+appears in two splits, whatever seeds the splits are drawn with. The first
+`k` images of a split are the same whatever `num_images` is, so a small run
+sees a prefix of the full data.
 
-Blind baseline:
-    BLEU-4 of always answering the single most common training caption,
-    scored against the references of the default test split:
-    **TO BE MEASURED** (fill in with `keras_captioning.metrics.corpus_bleu`).
-    A captioning model is reading the image only when it beats this figure
-    clearly.
+Reference scores, BLEU-4 by `keras_captioning.metrics.corpus_bleu` against
+the references of the default test split (`load_data("test")`):
+
+- Blind baseline: always answering the most common training caption
+  (`load_data("train")`), "two shapes in red and yellow": 0.142 (BLEU-1
+  0.516). A model that ignores the image decodes one constant caption;
+  the best of the 300 most common training captions scores 0.236.
+- Perfect reader: for every image, the true caption of the first template
+  for its object count: 0.924.
+- Trained model: **TO BE MEASURED**.
 """
 
 import numbers

@@ -66,7 +66,7 @@ def measure(mask):
         kind = "cross"
     third = mask.shape[0] / 3
     cell = (int((top + bottom) / 2 // third), int((left + right) / 2 // third))
-    return kind, max(box.shape), cell
+    return kind, max(box.shape), cell, (top, bottom, left, right)
 
 
 def check_captions_match_pixels(image, captions):
@@ -83,16 +83,23 @@ def check_captions_match_pixels(image, captions):
     mentioned = {colour for _, colour, _ in nouns}
     mentioned |= {
         colour
-        for words in re.findall(r"three shapes in (\w+ \w+ and \w+)", text)
+        for words in re.findall(r"(?:two|three) shapes in ([a-z ]+)", text)
         for colour in words.split()
         if colour != "and"
     }
     assert mentioned == drawn, (captions, drawn)
 
     objects = {colour: measure(masks[colour]) for colour in drawn}
+    # Objects never overlap nor touch: some background lies between them.
+    boxes = [objects[colour][3] for colour in sorted(drawn)]
+    for index, (top, bottom, left, right) in enumerate(boxes):
+        for other in boxes[index + 1 :]:
+            apart_rows = top > other[1] + 1 or other[0] > bottom + 1
+            apart_columns = left > other[3] + 1 or other[2] > right + 1
+            assert apart_rows or apart_columns, (captions, objects)
     size = image.shape[0]
     for size_word, colour, kind in nouns:
-        drawn_kind, extent, _ = objects[colour]
+        drawn_kind, extent, _, _ = objects[colour]
         assert drawn_kind == kind, (captions, colour, objects)
         if size_word == "small":
             assert extent < 0.19 * size, (captions, colour, extent)
