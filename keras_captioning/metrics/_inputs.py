@@ -12,7 +12,10 @@ def _describe(value):
     # than printing it whole in an error message.
     if isinstance(value, _LIST_TYPES):
         return f"a {type(value).__name__} of length {len(value)}"
-    return f"{value!r} of type {type(value).__name__}"
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} of type {type(value).__name__}"
 
 
 def tokenize_corpus(references, hypotheses):

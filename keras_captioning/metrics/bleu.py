@@ -1,8 +1,10 @@
 import math
-from collections import Counter
+
+import numpy as np
 
 from keras_captioning.metrics._inputs import tokenize_corpus
-from keras_captioning.metrics._ngrams import count_ngrams
+from keras_captioning.metrics._ngrams import count_corpus_ngrams
+from keras_captioning.metrics._ngrams import lookup
 
 _MAX_ORDER = 4
 # The COCO evaluation adds these to every numerator and denominator so that
@@ -67,33 +69,23 @@ def corpus_bleu(references, hypotheses):
     return _bleu_from_tokens(reference_tokens, hypothesis_tokens)
 
 
-def _bleu_from_tokens(reference_tokens, hypothesis_tokens):
-    """`corpus_bleu` on captions already checked and tokenised."""
-    matched = [0] * _MAX_ORDER
-    guessed = [0] * _MAX_ORDER
-    hypothesis_length = 0
-    reference_length = 0
-    for image_references, hypothesis in zip(
-        reference_tokens, hypothesis_tokens, strict=True
-    ):
-        clip_counts = Counter()
-        for reference in image_references:
-            # Counter union keeps the larger count of each n-gram.
-            clip_counts |= count_ngrams(reference, _MAX_ORDER)
-        for ngram, count in count_ngrams(hypothesis, _MAX_ORDER).items():
-            matched[len(ngram) - 1] += min(count, clip_counts.get(ngram, 0))
+def _bleu_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
+    """`corpus_bleu` on captions already checked and tokenised.
 
-        length = len(hypothesis)
-        for order in range(_MAX_ORDER):
-            guessed[order] += max(0, length - order)
-        hypothesis_length += length
-        reference_length += min(
-            (len(reference) for reference in image_references),
-            key=lambda reference_len: (
-                abs(reference_len - length),
-                reference_len,
-            ),
+    `ngrams`, the `count_corpus_ngrams` of the captions, may be passed when
+    it is already computed.
+    """
+    if ngrams is None:
+        ngrams = count_corpus_ngrams(
+            reference_tokens, hypothesis_tokens, _MAX_ORDER
         )
+    matched = [_clipped_matches(ngrams, counts) for counts in ngrams.orders]
+    guessed = [
+        int(np.maximum(ngrams.hyp_length - order, 0).sum())
+        for order in range(_MAX_ORDER)
+    ]
+    hypothesis_length = int(ngrams.hyp_length.sum())
+    reference_length = _closest_reference_length(ngrams)
 
     scores = []
     precision_product = 1.0
@@ -107,3 +99,40 @@ def _bleu_from_tokens(reference_tokens, hypothesis_tokens):
         brevity_penalty = math.exp(1.0 - 1.0 / length_ratio)
         scores = [score * brevity_penalty for score in scores]
     return [float(score) for score in scores]
+
+
+def _clipped_matches(ngrams, counts):
+    """Hypothesis n-grams of one order found in the references, clipped.
+
+    Each n-gram counts at most as often as in the one reference of the same
+    image that holds it most often.
+    """
+    if len(counts.ref_code) == 0:
+        return 0
+    scale = max(counts.num_ngrams, 1)
+    ref_keys = ngrams.ref_image[counts.ref_caption] * scale + counts.ref_code
+    by_key = np.argsort(ref_keys, kind="stable")
+    sorted_keys = ref_keys[by_key]
+    first = np.flatnonzero(
+        np.concatenate([[True], sorted_keys[1:] != sorted_keys[:-1]])
+    )
+    clip_counts = np.maximum.reduceat(counts.ref_count[by_key], first)
+    hyp_keys = counts.hyp_image * scale + counts.hyp_code
+    found, index = lookup(sorted_keys[first], hyp_keys)
+    return int(np.minimum(counts.hyp_count[found], clip_counts[index]).sum())
+
+
+def _closest_reference_length(ngrams):
+    """Sum over images of the reference length closest to the hypothesis's.
+
+    Ties go to the shorter reference, as in COCO's "closest" option.
+    """
+    distance = np.abs(ngrams.ref_length - ngrams.hyp_length[ngrams.ref_image])
+    # Rank each reference by distance, then length, in one integer.
+    longest = int(ngrams.ref_length.max()) + 1
+    rank = distance * longest + ngrams.ref_length
+    first_reference = np.searchsorted(
+        ngrams.ref_image, np.arange(len(ngrams.hyp_length))
+    )
+    closest = np.minimum.reduceat(rank, first_reference) % longest
+    return int(closest.sum())

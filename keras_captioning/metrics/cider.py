@@ -1,7 +1,9 @@
 import numpy as np
 
 from keras_captioning.metrics._inputs import tokenize_corpus
-from keras_captioning.metrics._ngrams import count_ngrams
+from keras_captioning.metrics._ngrams import count_corpus_ngrams
+from keras_captioning.metrics._ngrams import lookup
+from keras_captioning.metrics._ngrams import sorted_unique
 
 _MAX_ORDER = 4
 _SIGMA = 6.0
@@ -66,86 +68,57 @@ def cider_d(references, hypotheses):
     return _cider_d_from_tokens(reference_tokens, hypothesis_tokens)
 
 
-def _bigram_count(tokens):
-    # COCO's length penalty measures captions in bigrams, not words.
-    return max(len(tokens) - 1, 0)
+def _cider_d_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
+    """`cider_d` on captions already checked and tokenised.
 
-
-def _cider_d_from_tokens(reference_tokens, hypothesis_tokens):
-    """`cider_d` on captions already checked and tokenised."""
-    num_images = len(hypothesis_tokens)
-    # Every caption's n-grams go into flat arrays, one row per (caption,
-    # n-gram), so the weights, norms and dot products are computed for the
-    # whole corpus at once by NumPy instead of n-gram by n-gram.
-    ngram_ids = {}
-    ref_rows = {"owner": [], "ngram": [], "count": []}
-    ref_image = []
-    ref_length = []
-    for image, image_references in enumerate(reference_tokens):
-        for reference in image_references:
-            owner = len(ref_image)
-            for ngram, count in count_ngrams(reference, _MAX_ORDER).items():
-                ref_rows["owner"].append(owner)
-                ref_rows["ngram"].append(
-                    ngram_ids.setdefault(ngram, len(ngram_ids))
-                )
-                ref_rows["count"].append(count)
-            ref_image.append(image)
-            ref_length.append(_bigram_count(reference))
-    hyp_rows = {"owner": [], "ngram": [], "count": []}
-    for image, hypothesis in enumerate(hypothesis_tokens):
-        for ngram, count in count_ngrams(hypothesis, _MAX_ORDER).items():
-            hyp_rows["owner"].append(image)
-            hyp_rows["ngram"].append(
-                ngram_ids.setdefault(ngram, len(ngram_ids))
-            )
-            hyp_rows["count"].append(count)
-    hyp_length = np.array(
-        [_bigram_count(hypothesis) for hypothesis in hypothesis_tokens],
-        dtype=np.float64,
+    `ngrams`, the `count_corpus_ngrams` of the captions, may be passed when
+    it is already computed.
+    """
+    if ngrams is None:
+        ngrams = count_corpus_ngrams(
+            reference_tokens, hypothesis_tokens, _MAX_ORDER
+        )
+    num_images = len(ngrams.hyp_length)
+    num_refs = len(ngrams.ref_image)
+    # One row per (caption, n-gram) for all orders together: n-gram codes
+    # are shifted so that each order has its own range.
+    offsets = np.cumsum([0] + [counts.num_ngrams for counts in ngrams.orders])
+    num_ngrams = int(offsets[-1])
+    order_of = np.repeat(
+        np.arange(_MAX_ORDER),
+        [counts.num_ngrams for counts in ngrams.orders],
     )
-
-    num_ngrams = len(ngram_ids)
-    order_of = np.zeros(num_ngrams, dtype=np.int64)
-    for ngram, ngram_id in ngram_ids.items():
-        order_of[ngram_id] = len(ngram) - 1
-    ref_image = np.array(ref_image, dtype=np.int64)
-    ref_owner = np.array(ref_rows["owner"], dtype=np.int64)
-    ref_ngram = np.array(ref_rows["ngram"], dtype=np.int64)
-    ref_count = np.array(ref_rows["count"], dtype=np.float64)
-    hyp_owner = np.array(hyp_rows["owner"], dtype=np.int64)
-    hyp_ngram = np.array(hyp_rows["ngram"], dtype=np.int64)
-    hyp_count = np.array(hyp_rows["count"], dtype=np.float64)
+    ref_owner = np.concatenate([c.ref_caption for c in ngrams.orders])
+    ref_ngram = np.concatenate(
+        [c.ref_code + offsets[k] for k, c in enumerate(ngrams.orders)]
+    )
+    ref_count = np.concatenate([c.ref_count for c in ngrams.orders])
+    hyp_owner = np.concatenate([c.hyp_image for c in ngrams.orders])
+    hyp_ngram = np.concatenate(
+        [c.hyp_code + offsets[k] for k, c in enumerate(ngrams.orders)]
+    )
+    hyp_count = np.concatenate([c.hyp_count for c in ngrams.orders])
 
     # Document frequency: in how many images' reference sets each n-gram
     # appears, counting an image once however many references repeat it.
-    image_ngram_keys = np.unique(ref_image[ref_owner] * num_ngrams + ref_ngram)
+    ref_keys = ngrams.ref_image[ref_owner] * num_ngrams + ref_ngram
     document_frequency = np.bincount(
-        image_ngram_keys % num_ngrams, minlength=num_ngrams
+        sorted_unique(ref_keys) % num_ngrams, minlength=num_ngrams
     )
     idf = np.log(float(num_images)) - np.log(
         np.maximum(document_frequency, 1.0)
     )
     ref_weight = ref_count * idf[ref_ngram]
     hyp_weight = hyp_count * idf[hyp_ngram]
-
-    num_refs = len(ref_image)
-    ref_norm = _norms(ref_owner, ref_ngram, ref_weight, order_of, num_refs)
-    hyp_norm = _norms(hyp_owner, hyp_ngram, hyp_weight, order_of, num_images)
+    ref_norm = _norms(ref_owner, order_of[ref_ngram], ref_weight, num_refs)
+    hyp_norm = _norms(hyp_owner, order_of[hyp_ngram], hyp_weight, num_images)
 
     # Pair each reference n-gram with the same n-gram of its image's
     # hypothesis, if any, through sorted (image, n-gram) keys.
     hyp_keys = hyp_owner * num_ngrams + hyp_ngram
     hyp_sort = np.argsort(hyp_keys)
-    sorted_hyp_keys = hyp_keys[hyp_sort]
-    ref_keys = ref_image[ref_owner] * num_ngrams + ref_ngram
-    position = np.searchsorted(sorted_hyp_keys, ref_keys)
-    position = np.minimum(position, len(sorted_hyp_keys) - 1)
-    if len(sorted_hyp_keys):
-        shared = sorted_hyp_keys[position] == ref_keys
-    else:
-        shared = np.zeros(len(ref_keys), dtype=bool)
-    matched_hyp_weight = hyp_weight[hyp_sort[position[shared]]]
+    shared, index = lookup(hyp_keys[hyp_sort], ref_keys)
+    matched_hyp_weight = hyp_weight[hyp_sort[index]]
     matched_ref_weight = ref_weight[shared]
     # CIDEr-D clips each hypothesis weight to the reference's weight.
     products = np.minimum(matched_hyp_weight, matched_ref_weight) * (
@@ -157,25 +130,29 @@ def _cider_d_from_tokens(reference_tokens, hypothesis_tokens):
         minlength=num_refs * _MAX_ORDER,
     ).reshape(num_refs, _MAX_ORDER)
 
-    norm_product = hyp_norm[ref_image] * ref_norm
+    norm_product = hyp_norm[ngrams.ref_image] * ref_norm
     # A zero norm means all weights are zero, and then so is the dot product.
     similarity = np.divide(
         dot, norm_product, out=np.zeros(dot.shape), where=norm_product != 0
     )
-    delta = hyp_length[ref_image] - np.array(ref_length, dtype=np.float64)
+    # COCO's length penalty measures captions in bigrams, not words; the two
+    # differ only for an empty caption, whose score is 0 anyway.
+    ref_bigrams = np.maximum(ngrams.ref_length - 1, 0)
+    hyp_bigrams = np.maximum(ngrams.hyp_length - 1, 0)
+    delta = (hyp_bigrams[ngrams.ref_image] - ref_bigrams).astype(np.float64)
     similarity *= np.exp(-(delta**2) / (2.0 * _SIGMA**2))[:, None]
 
     image_sum = np.zeros((num_images, _MAX_ORDER))
-    np.add.at(image_sum, ref_image, similarity)
-    refs_per_image = np.bincount(ref_image, minlength=num_images)
+    np.add.at(image_sum, ngrams.ref_image, similarity)
+    refs_per_image = np.bincount(ngrams.ref_image, minlength=num_images)
     image_scores = _SCALE * image_sum.mean(axis=1) / refs_per_image
     return float(image_scores.mean())
 
 
-def _norms(owner, ngram, weight, order_of, num_captions):
+def _norms(owner, order, weight, num_captions):
     """Euclidean norm of each caption's weights, per n-gram order."""
     squares = np.bincount(
-        owner * _MAX_ORDER + order_of[ngram],
+        owner * _MAX_ORDER + order,
         weights=weight**2,
         minlength=num_captions * _MAX_ORDER,
     )

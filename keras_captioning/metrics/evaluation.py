@@ -1,6 +1,7 @@
 import keras
 
 from keras_captioning.metrics._inputs import tokenize_corpus
+from keras_captioning.metrics._ngrams import count_corpus_ngrams
 from keras_captioning.metrics.bleu import _bleu_from_tokens
 from keras_captioning.metrics.cider import _cider_d_from_tokens
 from keras_captioning.metrics.meteor import _meteor_from_tokens
@@ -61,7 +62,9 @@ def evaluate_captions(references, hypotheses, include_meteor=False):
     reference_tokens, hypothesis_tokens = tokenize_corpus(
         references, hypotheses
     )
-    bleu = _bleu_from_tokens(reference_tokens, hypothesis_tokens)
+    # BLEU and CIDEr-D share one count of the corpus's n-grams.
+    ngrams = count_corpus_ngrams(reference_tokens, hypothesis_tokens)
+    bleu = _bleu_from_tokens(reference_tokens, hypothesis_tokens, ngrams)
     scores = {f"BLEU-{order}": bleu[order - 1] for order in range(1, 5)}
     if include_meteor:
         scores["METEOR"] = _meteor_from_tokens(
@@ -71,7 +74,7 @@ def evaluate_captions(references, hypotheses, include_meteor=False):
         reference_tokens, hypothesis_tokens
     )
     scores["CIDEr-D"] = _cider_d_from_tokens(
-        reference_tokens, hypothesis_tokens
+        reference_tokens, hypothesis_tokens, ngrams
     )
     return scores
 

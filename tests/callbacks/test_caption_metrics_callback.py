@@ -1,9 +1,12 @@
+import doctest
+import importlib
 import os
 
 import keras
 import numpy as np
 import pytest
 
+import keras_captioning
 from keras_captioning import callbacks
 from keras_captioning import metrics
 
@@ -161,3 +164,19 @@ def test_rejects_bad_arguments_when_created():
         call.update(arguments)
         with pytest.raises(error, match=message):
             callbacks.CaptionMetricsCallback(**call)
+
+
+def test_docstring_example_runs():
+    module = importlib.import_module(
+        "keras_captioning.callbacks.caption_metrics_callback"
+    )
+    results = doctest.testmod(
+        module,
+        extraglobs={
+            "keras_captioning": keras_captioning,
+            "np": np,
+            "keras": keras,
+        },
+    )
+    assert results.attempted > 0
+    assert results.failed == 0
