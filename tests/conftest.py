@@ -28,7 +28,9 @@ hypothesis.settings.register_profile(
     suppress_health_check=[hypothesis.HealthCheck.too_slow],
 )
 hypothesis.settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+    os.environ.get(
+        "HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"
+    )
 )
 
 
@@ -39,7 +41,7 @@ def pytest_report_header(config):
 @pytest.fixture(autouse=True)
 def _fresh_keras_session():
     """Each test starts from a clean Keras global state and a fixed seed."""
-    keras.utils.clear_session()
+    keras.utils.clear_session(free_memory=False)
     keras.utils.set_random_seed(1337)
     yield
     keras.config.set_dtype_policy("float32")

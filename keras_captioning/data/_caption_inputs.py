@@ -78,12 +78,33 @@ def prepare_caption_inputs(images, references, tokenizer):
     array, paths = check_images(images)
     num_images = len(array) if array is not None else len(paths)
     flat, num_references = check_references(references, num_images)
-    token_ids = tokenizer.tokenize(flat)
+    try:
+        token_ids = tokenizer.tokenize(flat)
+    except ValueError:
+        # The tokenizer names an index into the flat list; name the image
+        # and reference instead. Searched only on failure, as it costs a
+        # second standardisation of every caption.
+        _raise_for_empty_reference(references)
+        raise
     return CaptionInputs(array, paths, token_ids, num_references)
+
+
+def _raise_for_empty_reference(references):
+    for index, captions in enumerate(references):
+        for position, caption in enumerate(captions):
+            if not standardize_caption(caption):
+                raise ValueError(
+                    "A reference caption is empty after standardisation "
+                    "(lower-casing and removing punctuation). Received: "
+                    f"references[{index}][{position}]={caption!r}"
+                ) from None
 
 
 def check_images(images):
     """Returns `(array, None)` or `(None, absolute_paths)`."""
+    if isinstance(images, np.ndarray) and images.dtype.kind in "UO":
+        # An array of paths, as a pandas column's `.to_numpy()` gives.
+        images = images.tolist() if images.ndim == 1 else images
     if isinstance(images, np.ndarray):
         if images.dtype != np.uint8:
             raise TypeError(
@@ -162,14 +183,6 @@ def check_references(references, num_images):
                     "Every reference caption must be a str. Received: "
                     f"references[{index}][{position}]={caption!r} of type "
                     f"{type(caption).__name__}"
-                )
-            # Checked here so the error points at the image, not at an
-            # index into the flat list handed to the tokenizer.
-            if not standardize_caption(caption):
-                raise ValueError(
-                    "A reference caption is empty after standardisation "
-                    "(lower-casing and removing punctuation). Received: "
-                    f"references[{index}][{position}]={caption!r}"
                 )
         flat.extend(captions)
         num_references[index] = len(captions)

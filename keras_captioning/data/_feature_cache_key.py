@@ -23,7 +23,6 @@ def feature_cache_key(encoder, array, paths, image_size):
         "key_format": _KEY_FORMAT,
         "encoder": {
             "class_name": type(encoder).__name__,
-            "name": encoder.name,
             "config_sha256": _config_digest(encoder),
             "weights_sha256": _weights_digest(encoder),
             "num_weights": len(encoder.weights),
@@ -36,7 +35,11 @@ def feature_cache_key(encoder, array, paths, image_size):
         "image_size": list(image_size) if image_size is not None else None,
     }
     text = json.dumps(description, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:24], description
+    key = hashlib.sha256(text.encode()).hexdigest()[:24]
+    # The name helps a person reading the record but stays out of the key:
+    # automatic names (`functional_3`) change between sessions.
+    description["encoder"]["name"] = encoder.name
+    return key, description
 
 
 def _config_digest(encoder):

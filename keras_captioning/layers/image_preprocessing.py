@@ -57,7 +57,8 @@ class ImagePreprocessing(keras.layers.Layer):
                 not isinstance(image_size, (tuple, list))
                 or len(image_size) != 2
                 or not all(
-                    isinstance(size, int) and not isinstance(size, bool)
+                    isinstance(size, int)
+                    and not isinstance(size, bool)
                     and size > 0
                     for size in image_size
                 )

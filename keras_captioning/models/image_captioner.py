@@ -215,20 +215,35 @@ class ImageCaptioner(keras.Model):
         images_shape, token_ids_shape = _split_input_shape(input_shape)
         features_shape = tuple(images_shape)
         if self.preprocessing is not None:
-            self.preprocessing.build(features_shape)
             features_shape = self.preprocessing.compute_output_shape(
                 features_shape
             )
+        # Components may already be built: given built by the user, or
+        # called on their own (as `generate` and `encode_images` do).
         if self.encoder is not None:
             if not self.encoder.built:
                 self.encoder.build(features_shape)
             features_shape = self.encoder.compute_output_shape(features_shape)
-        self.feature_to_sequence.build(features_shape)
+        if not self.feature_to_sequence.built:
+            self.feature_to_sequence.build(features_shape)
         sequence_shape = self.feature_to_sequence.compute_output_shape(
             features_shape
         )
-        self.decoder.build(tuple(token_ids_shape), sequence_shape)
+        if not self.decoder.built:
+            self.decoder.build(tuple(token_ids_shape), sequence_shape)
+        self._build_shapes = {
+            "images": tuple(images_shape),
+            "token_ids": tuple(token_ids_shape),
+        }
         self.built = True
+
+    def get_build_config(self):
+        if not self.built:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        self.build(config["input_shape"])
 
     def encode_images(self, images, training=None):
         """Images (or precomputed features) to the decoder's image sequence.
@@ -287,7 +302,9 @@ class ImageCaptioner(keras.Model):
             )
         if metrics == "auto":
             metrics = [MaskedTokenAccuracy()]
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        super().compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
+        )
 
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """Trains on images with their token ids (see the class docstring).
@@ -502,7 +519,12 @@ class ImageCaptioner(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        for key in ("encoder", "feature_to_sequence", "decoder", "preprocessing"):
+        for key in (
+            "encoder",
+            "feature_to_sequence",
+            "decoder",
+            "preprocessing",
+        ):
             if isinstance(config.get(key), dict):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -62,13 +62,18 @@ class CaptionTokenizer:
     >>> tokenizer = keras_captioning.text.CaptionTokenizer(
     ...     ["a", "dog", "runs"], max_length=4
     ... )
-    >>> ids = tokenizer.tokenize(["A dog runs!", "a cat"])
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ids = tokenizer.tokenize(["A dog runs!", "a cat"])
     >>> ids.tolist()
     [[1, 4, 5, 6, 2, 0], [1, 4, 3, 2, 0, 0]]
     >>> tokenizer.detokenize(ids)
     ['a dog runs', 'a <unk>']
     >>> tokenizer.unknown_word_counts
     Counter({'cat': 1})
+    >>> print(caught[0].message)  # doctest: +ELLIPSIS
+    1 word occurrence(s) (1 distinct word(s)) are not in the vocabulary ...
     """
 
     def __init__(self, vocabulary, max_length=20):

@@ -1,8 +1,8 @@
 import string
 
-# `str.translate` with a deletion table removes every ASCII punctuation
-# character in one pass, as Karpathy's `prepro.py` does.
+# Karpathy's `prepro.py` deletes `string.punctuation` with `translate`.
 _DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_PUNCTUATION_BYTES = string.punctuation.encode("ascii")
 
 
 def standardize_caption(text):
@@ -49,4 +49,14 @@ def standardize_caption(text):
 def _standardized_words(text):
     """The words of `standardize_caption(text)`, for a `text` known to be a
     str: skips the check and the join that a caller would split again."""
-    return text.lower().translate(_DELETE_PUNCTUATION).split()
+    text = text.lower()
+    if text.isascii():
+        # Same result, about twice as fast: `bytes.translate` deletes
+        # characters in C without a dictionary lookup per character.
+        return (
+            text.encode("ascii")
+            .translate(None, _PUNCTUATION_BYTES)
+            .decode("ascii")
+            .split()
+        )
+    return text.translate(_DELETE_PUNCTUATION).split()

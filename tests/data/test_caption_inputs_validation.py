@@ -1,6 +1,5 @@
 """Input checks shared by `make_dataset` and `CaptionPyDataset`."""
 
-import keras
 import numpy as np
 import pytest
 from caption_data_helpers import make_images
@@ -9,15 +8,6 @@ from keras_captioning.data import CaptionPyDataset
 from keras_captioning.data import make_dataset
 
 GOOD_REFERENCES = [["i0 r0"], ["i1 r0", "i1 r1"]]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_keras_session():
-    # Overrides the suite-wide fixture: these checks hold no Keras state, and
-    # its `clear_session()` (a full garbage collection) would cost most of
-    # the module's run time.
-    keras.utils.set_random_seed(1337)
-    yield
 
 
 @pytest.mark.parametrize(

@@ -11,41 +11,24 @@ from toy_decoders import MarkovChain
 from toy_decoders import ToyRNN
 from toy_decoders import all_captions
 from toy_decoders import caption
-from toy_decoders import to_numpy
+from toy_decoders import run
 
 from keras_captioning import generation
 
 
-def generate(sampler, toy, state, max_length):
-    return to_numpy(
-        sampler(
-            toy,
-            state,
-            start_token_id=START,
-            end_token_id=END,
-            max_length=max_length,
-            banned_token_ids=BANNED,
-            pad_token_id=PAD,
-        )
-    )
-
-
 @hypothesis.settings(deadline=None)
-@hypothesis.given(
-    seed=st.integers(0, 2**16),
-    batch_size=st.integers(1, 3),
-    vocabulary_size=st.integers(5, 10),
-    max_length=st.integers(1, 7),
-)
-def test_beam_width_one_is_greedy_decoding(
-    seed, batch_size, vocabulary_size, max_length
-):
+@hypothesis.given(seed=st.integers(0, 2**16))
+def test_beam_width_one_is_greedy_decoding(seed):
+    batch_size, vocabulary_size, max_length = 3, 9, 7
     toy = ToyRNN(seed, vocabulary_size)
     state = toy.initial_state(batch_size)
-    beam = generate(
-        generation.BeamSampler(beam_width=1), toy, state, max_length
+    beam, greedy = (
+        run(sampler, toy.step, toy.params, state, max_length=max_length)
+        for sampler in (
+            generation.BeamSampler(beam_width=1),
+            generation.GreedySampler(),
+        )
     )
-    greedy = generate(generation.GreedySampler(), toy, state, max_length)
     np.testing.assert_array_equal(beam["token_ids"], greedy["token_ids"])
     np.testing.assert_array_equal(beam["scores"], greedy["scores"])
 
@@ -57,15 +40,15 @@ def gnmt_score(log_prob, length, alpha):
 @hypothesis.settings(deadline=None)
 @hypothesis.given(
     seed=st.integers(0, 2**16),
-    num_words=st.integers(2, 3),
-    max_length=st.integers(1, 3),
-    length_penalty=st.sampled_from([0.0, 0.6, 1.5]),
+    # (number of words, max_length, length penalty)
+    setting=st.sampled_from([(2, 3, 0.0), (2, 3, 1.5), (3, 2, 0.6)]),
 )
-def test_a_wide_enough_beam_ranks_every_caption_exactly(
-    seed, num_words, max_length, length_penalty
-):
+def test_a_beam_per_caption_ranks_every_caption_exactly(seed, setting):
     # With one beam per possible caption, beam search is exhaustive: it
-    # must return every caption, each with its true score, best first.
+    # must return every caption, each with its true score, best first. The
+    # first steps have fewer hypotheses than beams, so surplus beams and
+    # the reordering of the recurrent state are both exercised.
+    num_words, max_length, length_penalty = setting
     toy = ToyRNN(seed, vocabulary_size=4 + num_words)
     captions = all_captions(toy.vocabulary_size, max_length)
     state = toy.initial_state(2)
@@ -74,65 +57,53 @@ def test_a_wide_enough_beam_ranks_every_caption_exactly(
         length_penalty=length_penalty,
         return_all_beams=True,
     )
-    outputs = generate(sampler, toy, state, max_length)
-    best = generate(
-        generation.BeamSampler(
-            beam_width=len(captions), length_penalty=length_penalty
-        ),
-        toy,
-        state,
-        max_length,
-    )
+    outputs = run(sampler, toy.step, toy.params, state, max_length=max_length)
     for b, row_state in enumerate(toy.row_states(state)):
-        expected = sorted(
-            (
-                gnmt_score(
-                    toy.sequence_log_prob(row_state, c), len(c), length_penalty
-                )
-                for c in captions
-            ),
-            reverse=True,
-        )
+
+        def true_score(c, row_state=row_state):
+            log_prob = toy.sequence_log_prob(row_state, c)
+            return gnmt_score(log_prob, len(c), length_penalty)
+
         found = [caption(row) for row in outputs["token_ids"][b]]
         assert sorted(found) == sorted(captions)
+        expected = sorted(map(true_score, captions), reverse=True)
         np.testing.assert_allclose(
             outputs["scores"][b], expected, rtol=1e-4, atol=1e-5
         )
-        for c, score in zip(found, outputs["scores"][b], strict=True):
-            true_score = gnmt_score(
-                toy.sequence_log_prob(row_state, c), len(c), length_penalty
-            )
-            np.testing.assert_allclose(score, true_score, rtol=1e-4, atol=1e-5)
-        np.testing.assert_array_equal(
-            best["token_ids"][b], outputs["token_ids"][b, 0]
-        )
         np.testing.assert_allclose(
-            best["scores"][b], expected[0], rtol=1e-4, atol=1e-5
+            outputs["scores"][b],
+            [true_score(c) for c in found],
+            rtol=1e-4,
+            atol=1e-5,
         )
 
 
 @hypothesis.settings(deadline=None)
 @hypothesis.given(
     seed=st.integers(0, 2**16),
-    batch_size=st.integers(1, 3),
-    vocabulary_size=st.integers(6, 10),
-    beam_width=st.integers(2, 4),
-    max_length=st.integers(1, 6),
+    # (batch_size, vocabulary_size, beam_width, max_length)
+    shape=st.sampled_from([(1, 6, 2, 1), (3, 9, 4, 6)]),
 )
-def test_all_beams_are_distinct_sorted_and_carry_their_extras(
-    seed, batch_size, vocabulary_size, beam_width, max_length
-):
+def test_all_beams_are_distinct_sorted_and_carry_their_extras(seed, shape):
+    batch_size, vocabulary_size, beam_width, max_length = shape
     toy = MarkovChain(seed, vocabulary_size)
     state = toy.initial_state(batch_size)
-    outputs = generate(
-        generation.BeamSampler(beam_width=beam_width, return_all_beams=True),
-        toy,
-        state,
-        max_length,
+    outputs, best = (
+        run(
+            generation.BeamSampler(beam_width, return_all_beams=all_beams),
+            toy.step,
+            toy.params,
+            state,
+            max_length=max_length,
+        )
+        for all_beams in (True, False)
     )
     assert outputs["token_ids"].shape == (batch_size, beam_width, max_length)
     assert outputs["scores"].shape == (batch_size, beam_width)
     assert outputs["extras"].shape == (batch_size, beam_width, max_length, 2)
+    np.testing.assert_array_equal(best["token_ids"], outputs["token_ids"][:, 0])
+    np.testing.assert_array_equal(best["scores"], outputs["scores"][:, 0])
+    np.testing.assert_array_equal(best["extras"], outputs["extras"][:, 0])
     for b in range(batch_size):
         scores = outputs["scores"][b]
         assert (np.diff(scores) <= 0).all()
@@ -154,9 +125,10 @@ def test_all_beams_are_distinct_sorted_and_carry_their_extras(
 def test_surplus_beams_are_empty_and_ranked_last():
     # Two words and max_length=1 allow three captions: "w1", "w2", "end".
     toy = MarkovChain(seed=1, vocabulary_size=6)
-    outputs = generate(
+    outputs = run(
         generation.BeamSampler(beam_width=5, return_all_beams=True),
-        toy,
+        toy.step,
+        toy.params,
         toy.initial_state(2),
         max_length=1,
     )
@@ -167,24 +139,22 @@ def test_surplus_beams_are_empty_and_ranked_last():
     assert (outputs["extras"][:, 3:] == 0).all()
 
 
+def bigram_step(table, token_ids, state):
+    return keras.ops.take(table, token_ids, axis=0), state, None
+
+
 def test_length_penalty_prefers_longer_captions():
     # "end" now (p=0.4) against "w end" (0.6 * 0.55 = 0.33).
     table = np.full((5, 5), 1e-3)
     table[START, [END, 4]] = [0.4, 0.6]
     table[4, [END, 4]] = [0.55, 0.45]
     table = np.log(table / table.sum(-1, keepdims=True)).astype("float32")
-
-    def step_fn(token_ids, state):
-        return keras.ops.take(table, token_ids, axis=0), state, None
-
-    def best(length_penalty):
-        sampler = generation.BeamSampler(
-            beam_width=4, length_penalty=length_penalty
+    for length_penalty, expected in [(0.0, [END, PAD]), (2.0, [4, END])]:
+        sampler = generation.BeamSampler(4, length_penalty=length_penalty)
+        outputs = run(
+            sampler, bigram_step, table, np.zeros((1, 1)), max_length=2
         )
-        return generate(sampler, step_fn, np.zeros((1, 1)), 2)["token_ids"]
-
-    np.testing.assert_array_equal(best(0.0), [[END, PAD]])
-    np.testing.assert_array_equal(best(2.0), [[4, END]])
+        np.testing.assert_array_equal(outputs["token_ids"], [expected])
 
 
 def test_bad_arguments_are_named_in_the_error():

@@ -1,0 +1,63 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_captioning.models import ImageCaptioner
+from keras_captioning.models import SimpleCNN
+
+COLOURS = {
+    "red": (230, 30, 30),
+    "green": (30, 200, 30),
+    "blue": (30, 30, 230),
+    "yellow": (230, 230, 30),
+}
+CAPTIONS = [
+    "a red square on the left",
+    "a green circle",
+    "two blue shapes on the right",
+    "a yellow square and a circle",
+]
+VOCABULARY = sorted({word for caption in CAPTIONS for word in caption.split()})
+
+
+def colour_images(seed=0):
+    """Four 16x16 images, one per colour, with a little noise."""
+    rng = np.random.default_rng(seed)
+    images = np.stack(
+        [np.broadcast_to(colour, (16, 16, 3)) for colour in COLOURS.values()]
+    ).astype("float32")
+    images += rng.normal(0, 8, images.shape)
+    return np.clip(images, 0, 255).astype("uint8")
+
+
+def small_captioner(conditioning="init_inject", **kwargs):
+    arguments = {
+        "encoder": SimpleCNN(filters=(8, 16), name="encoder"),
+        "feature_to_sequence": {"units": 16},
+        "decoder": {
+            "embedding_dim": 16,
+            "units": 32,
+            "conditioning": conditioning,
+        },
+        "max_length": 6,
+        **kwargs,
+    }
+    return ImageCaptioner(VOCABULARY, **arguments)
+
+
+def overfit(captioner, epochs=15):
+    images = np.tile(colour_images(), (8, 1, 1, 1))
+    token_ids = captioner.tokenize(CAPTIONS * 8)
+    captioner.compile(optimizer=keras.optimizers.Adam(0.01))
+    return captioner.fit(
+        images, token_ids, epochs=epochs, batch_size=8, verbose=0
+    )
+
+
+@pytest.fixture(scope="module")
+def trained_captioner():
+    """A small captioner that has learnt the four colour captions."""
+    keras.utils.set_random_seed(7)
+    captioner = small_captioner()
+    overfit(captioner)
+    return captioner

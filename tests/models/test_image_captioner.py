@@ -1,0 +1,368 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import hypothesis
+import keras
+import numpy as np
+import pytest
+from hypothesis import strategies as st
+
+from keras_captioning.layers import CaptionDecoder
+from keras_captioning.layers import FeatureToSequence
+from keras_captioning.layers.caption_decoder import CONDITIONING_MODES
+from keras_captioning.losses import CaptionCrossentropy
+from keras_captioning.models import ImageCaptioner
+from tests.models.conftest import CAPTIONS
+from tests.models.conftest import VOCABULARY
+from tests.models.conftest import colour_images
+from tests.models.conftest import overfit
+from tests.models.conftest import small_captioner
+
+PAD, START, END, UNKNOWN = 0, 1, 2, 3
+
+
+def test_tokenize_matches_the_public_contract():
+    captioner = small_captioner()
+    ids = captioner.tokenize(["A red square!", "green"])
+    assert ids.shape == (2, captioner.max_length + 2)
+    assert ids[0, 0] == START and ids[0, 4] == END
+    assert ids[1, 2] == END and (ids[1, 3:] == PAD).all()
+    assert captioner.detokenize(ids) == ["a red square", "green"]
+
+
+def test_call_on_a_dict_gives_teacher_forced_logits():
+    captioner = small_captioner()
+    ids = captioner.tokenize(CAPTIONS)
+    logits = captioner({"images": colour_images(), "token_ids": ids[:, :-1]})
+    assert tuple(logits.shape) == (4, 7, len(captioner.vocabulary))
+
+
+def test_compile_defaults_mask_padding():
+    captioner = small_captioner()
+    captioner.compile()
+    assert isinstance(captioner.loss, CaptionCrossentropy)
+    history = captioner.fit(
+        colour_images(), captioner.tokenize(CAPTIONS), epochs=1, verbose=0
+    )
+    assert set(history.history) == {"loss", "accuracy"}
+
+
+@pytest.mark.parametrize("conditioning", ["init_inject", "attention"])
+def test_overfits_a_handful_of_pairs_and_captions_them(conditioning):
+    keras.utils.set_random_seed(3)
+    captioner = small_captioner(conditioning)
+    history = overfit(captioner)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+    images = colour_images(seed=1)
+    assert captioner.caption(images) == CAPTIONS
+    assert captioner.caption(images, strategy="beam", beam_width=3) == CAPTIONS
+
+
+def test_encoder_is_trained_jointly_by_default_and_can_be_frozen():
+    for trainable in (True, False):
+        captioner = small_captioner(encoder_trainable=trainable)
+        captioner.build({"images": (None, 16, 16, 3), "token_ids": (None, 7)})
+        before = [
+            keras.ops.convert_to_numpy(v)
+            for v in captioner.encoder.trainable_variables
+        ]
+        frozen = [
+            keras.ops.convert_to_numpy(v) for v in captioner.encoder.weights
+        ]
+        captioner.compile()
+        captioner.fit(
+            colour_images(), captioner.tokenize(CAPTIONS), epochs=1, verbose=0
+        )
+        after = [
+            keras.ops.convert_to_numpy(v) for v in captioner.encoder.weights
+        ]
+        changed = any(not np.allclose(a, b) for a, b in zip(frozen, after))
+        assert changed == trainable
+        assert bool(before) == trainable
+
+
+def test_fit_accepts_tf_data_and_pydatasets():
+    import tensorflow as tf
+
+    captioner = small_captioner()
+    captioner.compile()
+    images, ids = colour_images(), captioner.tokenize(CAPTIONS)
+    dataset = tf.data.Dataset.from_tensor_slices((images, ids)).batch(2)
+    history = captioner.fit(dataset, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            rows = slice(2 * index, 2 * index + 2)
+            return images[rows], ids[rows]
+
+    history = captioner.fit(
+        Batches(), validation_data=(images, ids), epochs=1, verbose=0
+    )
+    assert {"loss", "val_loss"} <= set(history.history)
+
+
+def test_precomputed_features_with_no_encoder():
+    captioner = ImageCaptioner(
+        VOCABULARY,
+        encoder=None,
+        feature_to_sequence={"units": 8},
+        decoder={"embedding_dim": 8, "units": 8},
+        max_length=6,
+    )
+    features = np.random.rand(4, 5, 12).astype("float32")
+    captioner.compile()
+    captioner.fit(features, captioner.tokenize(CAPTIONS), epochs=1, verbose=0)
+    assert captioner.generate(features).shape == (4, 7)
+
+
+def test_generation_outputs_are_well_formed(trained_captioner):
+    outputs = trained_captioner.generate(
+        colour_images(), strategy="sample", seed=3, return_scores=True
+    )
+    ids = outputs["token_ids"]
+    assert ids.shape == (4, trained_captioner.max_length + 1)
+    assert outputs["scores"].shape == (4,)
+    assert ids.min() >= 0 and ids.max() < len(trained_captioner.vocabulary)
+    for row in ids:
+        ended = np.flatnonzero(row == END)
+        words = row[: ended[0]] if ended.size else row
+        assert not np.isin(words, [PAD, START, UNKNOWN, END]).any()
+        if ended.size:
+            assert (row[ended[0] + 1 :] == PAD).all()
+
+
+@hypothesis.settings(deadline=None, max_examples=5)
+@hypothesis.given(seed=st.integers(0, 2**16), batch=st.integers(1, 5))
+def test_batch_order_is_preserved(trained_captioner, seed, batch):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (batch, 16, 16, 3)).astype("uint8")
+    together = trained_captioner.generate(images, strategy="beam", beam_width=2)
+    alone = [
+        trained_captioner.generate(image[None], strategy="beam", beam_width=2)
+        for image in images
+    ]
+    np.testing.assert_array_equal(together, np.concatenate(alone))
+
+
+@hypothesis.settings(deadline=None, max_examples=5)
+@hypothesis.given(seed=st.integers(0, 2**16))
+def test_beam_width_one_is_greedy(trained_captioner, seed):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (3, 16, 16, 3)).astype("uint8")
+    greedy = trained_captioner.generate(images, return_scores=True)
+    beam = trained_captioner.generate(
+        images, strategy="beam", beam_width=1, return_scores=True
+    )
+    np.testing.assert_array_equal(beam["token_ids"], greedy["token_ids"])
+    np.testing.assert_allclose(beam["scores"], greedy["scores"], rtol=1e-5)
+
+
+def test_all_beams_are_sorted_by_score(trained_captioner):
+    outputs = trained_captioner.generate(
+        colour_images(),
+        strategy="beam",
+        beam_width=3,
+        return_all_beams=True,
+        return_scores=True,
+    )
+    assert outputs["token_ids"].shape == (
+        4,
+        3,
+        trained_captioner.max_length + 1,
+    )
+    scores = outputs["scores"]
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+    beams = trained_captioner.caption(
+        colour_images(), strategy="beam", beam_width=3, return_all_beams=True
+    )
+    assert [captions[0] for captions in beams] == CAPTIONS
+
+
+def test_sampling_is_reproducible_with_a_seed(trained_captioner):
+    images = colour_images()
+    first = trained_captioner.generate(images, strategy="sample", seed=11)
+    second = trained_captioner.generate(images, strategy="sample", seed=11)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_attention_scores_come_back_for_attention_decoders():
+    captioner = small_captioner("attention")
+    outputs = captioner.generate(colour_images(), return_attention_scores=True)
+    weights = outputs["attention_scores"]
+    assert weights.shape == (4, captioner.max_length + 1, 16)
+    lengths = (outputs["token_ids"] != PAD).sum(axis=1)
+    for row, length in enumerate(lengths):
+        np.testing.assert_allclose(weights[row, :length].sum(-1), 1, rtol=1e-4)
+
+
+def test_config_round_trip_without_weights():
+    captioner = small_captioner("attention")
+    clone = ImageCaptioner.from_config(captioner.get_config())
+    assert clone.vocabulary == captioner.vocabulary
+    assert clone.decoder.get_config() == captioner.decoder.get_config()
+    assert clone.max_length == captioner.max_length
+
+
+_LOAD_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    import keras
+    import keras_captioning  # registers the classes; nothing else is needed
+
+    expected = json.load(open(sys.argv[1]))
+    images = np.load(sys.argv[2])
+    for mode, captions in expected.items():
+        model = keras.saving.load_model(sys.argv[3] + f"/{mode}.keras")
+        assert model.caption(images) == captions, (mode, model.caption(images))
+    # Training goes on from the loaded weights (checked on the last mode).
+    model.compile()
+    ids = model.tokenize(captions)
+    before = model.evaluate(images, ids, verbose=0)[0]
+    model.fit(images, ids, epochs=3, verbose=0)
+    assert model.evaluate(images, ids, verbose=0)[0] < before
+    print("loaded", len(expected))
+    """
+)
+
+
+def test_saved_models_load_in_a_fresh_process_in_every_mode(tmp_path):
+    images = colour_images()
+    expected = {}
+    for mode in CONDITIONING_MODES:
+        captioner = small_captioner(mode)
+        overfit(captioner, epochs=1)
+        captioner.save(tmp_path / f"{mode}.keras")
+        expected[mode] = captioner.caption(images)
+    (tmp_path / "expected.json").write_text(json.dumps(expected))
+    np.save(tmp_path / "images.npy", images)
+    (tmp_path / "load.py").write_text(_LOAD_SCRIPT)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(tmp_path / "load.py"),
+            str(tmp_path / "expected.json"),
+            str(tmp_path / "images.npy"),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded 5" in result.stdout
+
+
+def test_instances_of_the_layers_are_used_as_given():
+    feature_to_sequence = FeatureToSequence(units=4)
+    decoder = CaptionDecoder(len(VOCABULARY) + 4, embedding_dim=4, units=4)
+    captioner = ImageCaptioner(
+        VOCABULARY, feature_to_sequence=feature_to_sequence, decoder=decoder
+    )
+    assert captioner.decoder is decoder
+    assert captioner.feature_to_sequence is feature_to_sequence
+
+
+def test_named_backbone_builds_with_local_weights(tmp_path):
+    reference = ImageCaptioner(
+        VOCABULARY,
+        encoder="mobilenet_v3_small",
+        image_size=(64, 64),
+        decoder={"embedding_dim": 8, "units": 8},
+    )
+    path = str(tmp_path / "backbone.weights.h5")
+    reference.encoder.save_weights(path)
+    captioner = ImageCaptioner(
+        VOCABULARY,
+        encoder="mobilenet_v3_small",
+        image_size=(64, 64),
+        encoder_weights=path,
+        decoder={"embedding_dim": 8, "units": 8},
+    )
+    for loaded, saved in zip(
+        captioner.encoder.weights, reference.encoder.weights
+    ):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(loaded),
+            keras.ops.convert_to_numpy(saved),
+        )
+    images = np.zeros((1, 100, 80, 3), "uint8")  # resized inside the model
+    assert captioner.generate(images, max_length=3).shape == (1, 4)
+
+
+@pytest.mark.parametrize(
+    "weights, message", [("imagenet", "download"), ("/no/such.h5", "exist")]
+)
+def test_backbone_weights_are_never_downloaded(weights, message):
+    with pytest.raises(ValueError, match=message):
+        ImageCaptioner(VOCABULARY, encoder="resnet50", encoder_weights=weights)
+
+
+def test_unknown_encoder_name_lists_the_choices():
+    with pytest.raises(ValueError, match="simple_cnn"):
+        ImageCaptioner(VOCABULARY, encoder="vgg99")
+
+
+@pytest.mark.parametrize(
+    "images, error, message",
+    [
+        (np.zeros((2, 16, 16), "uint8"), ValueError, "height, width, 3"),
+        (np.zeros((2, 16, 16, 4), "uint8"), ValueError, "height, width, 3"),
+        (np.zeros((2, 16, 16, 3), "int64"), TypeError, "uint8 or float"),
+        (np.zeros((0, 16, 16, 3), "uint8"), ValueError, "empty"),
+    ],
+)
+def test_bad_images_are_clear_errors(images, error, message):
+    captioner = small_captioner()
+    with pytest.raises(error, match=message):
+        captioner.generate(images)
+
+
+def test_bad_generation_options_are_clear_errors():
+    captioner = small_captioner()
+    images = colour_images()
+    with pytest.raises(ValueError, match="greedy"):
+        captioner.generate(images, strategy="nucleus")
+    with pytest.raises(ValueError, match="beam_width"):
+        captioner.generate(images, strategy="beam", beam_width=0)
+    with pytest.raises(ValueError, match="conditioning='attention'"):
+        captioner.generate(images, return_attention_scores=True)
+
+
+def test_bad_training_data_are_clear_errors():
+    captioner = small_captioner()
+    captioner.compile()
+    images = colour_images()
+    with pytest.raises(ValueError, match="same number"):
+        captioner.fit(images, captioner.tokenize(CAPTIONS[:2]), verbose=0)
+    with pytest.raises(TypeError, match="integer token ids"):
+        captioner.fit(images, np.zeros((4, 8), "float32"), verbose=0)
+    with pytest.raises(ValueError, match="token ids"):
+        captioner.fit(images, verbose=0)
+
+
+def test_vocabulary_problems_are_clear_errors():
+    with pytest.raises(ValueError, match="uplicate"):
+        ImageCaptioner(["a", "b", "a"])
+    with pytest.raises(ValueError, match="vocabulary_size"):
+        ImageCaptioner(
+            VOCABULARY, decoder=CaptionDecoder(5, embedding_dim=4, units=4)
+        )
+
+
+def test_long_captions_warn_and_unknown_words_are_counted():
+    captioner = small_captioner()
+    with pytest.warns(UserWarning, match="truncat"):
+        ids = captioner.tokenize(["a red square " * 5])
+    assert (ids[0] != PAD).sum() == captioner.max_length + 2
+    with pytest.warns(UserWarning):
+        captioner.tokenize(["a purple square"])
+    assert captioner.tokenizer.unknown_word_counts["purple"] == 1

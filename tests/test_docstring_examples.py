@@ -1,0 +1,109 @@
+"""Runs every `>>>` example in the docstrings of the public modules.
+
+The docstrings are the documentation (the API reference renders them), so
+each example runs here, once per backend, as its own test case: an example
+that stops matching the code fails the suite instead of misleading a reader.
+"""
+
+import doctest
+import importlib
+import os
+import pkgutil
+import sys
+
+# Figures drawn by the visualization examples must not need a display.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import keras_captioning  # noqa: E402
+
+OPTION_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+
+def _public_module_names():
+    names = ["keras_captioning"]
+    for module_info in pkgutil.walk_packages(
+        keras_captioning.__path__, prefix="keras_captioning."
+    ):
+        if any(part.startswith("_") for part in module_info.name.split(".")):
+            continue
+        names.append(module_info.name)
+    return sorted(names)
+
+
+def _collect_docstring_tests():
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    tests = []
+    for module_name in _public_module_names():
+        # `importlib` rather than attribute access: `keras_captioning.metrics
+        # .meteor` is the function that shadows the module of that name.
+        module = importlib.import_module(module_name)
+        # The finder only keeps objects defined in `module`, so a class
+        # re-exported by its subpackage is collected once.
+        tests.extend(
+            test for test in finder.find(module, module_name) if test.examples
+        )
+    return sorted(tests, key=lambda test: test.name)
+
+
+DOCSTRING_TESTS = _collect_docstring_tests()
+
+
+def test_every_public_class_and_function_has_an_example():
+    documented = {test.name for test in DOCSTRING_TESTS}
+    missing = []
+    for subpackage_name in keras_captioning.__all__:
+        subpackage = getattr(keras_captioning, subpackage_name)
+        for name in getattr(subpackage, "__all__", ()):
+            obj = getattr(subpackage, name)
+            if not (isinstance(obj, type) or callable(obj)):
+                continue
+            full_name = f"{obj.__module__}.{obj.__qualname__}"
+            if full_name not in documented:
+                missing.append(f"keras_captioning.{subpackage_name}.{name}")
+    # `datasets` exposes modules; the functions they define are the API.
+    for module_name in keras_captioning.datasets.__all__:
+        module = getattr(keras_captioning.datasets, module_name)
+        for name, obj in vars(module).items():
+            if name.startswith("_") or not callable(obj):
+                continue
+            if getattr(obj, "__module__", None) != module.__name__:
+                continue
+            full_name = f"{module.__name__}.{obj.__qualname__}"
+            if full_name not in documented:
+                missing.append(full_name)
+    assert not missing, f"Public names without a docstring example: {missing}"
+
+
+@pytest.mark.parametrize(
+    "docstring_test",
+    DOCSTRING_TESTS,
+    ids=[
+        test.name.removeprefix("keras_captioning.") for test in DOCSTRING_TESTS
+    ],
+)
+def test_docstring_example(docstring_test, tmp_path, monkeypatch):
+    # Examples that write files write them into a fresh folder.
+    monkeypatch.chdir(tmp_path)
+    # The names the house style lets an example use without importing them.
+    docstring_test.globs = {
+        "keras": keras,
+        "keras_captioning": keras_captioning,
+        "np": np,
+    }
+    runner = doctest.DocTestRunner(optionflags=OPTION_FLAGS)
+    report = []
+    try:
+        result = runner.run(docstring_test, out=report.append)
+    finally:
+        _close_figures()
+    assert result.failed == 0, "".join(report)
+
+
+def _close_figures():
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
