@@ -42,7 +42,7 @@ def check_token_ids(token_ids, argument="y"):
 
 
 def shift(images, token_ids):
-    """`(images, ids)` -> `({"images", "token_ids": ids[:, :-1]}, ids[:, 1:])`."""
+    """Splits whole captions into decoder inputs and next-token targets."""
     return {"images": images, "token_ids": token_ids[:, :-1]}, token_ids[:, 1:]
 
 
