@@ -159,6 +159,12 @@ class BeamSampler(Sampler):
         )
         banned_mask = self._banned_mask(logits, banned_token_ids)
         vocabulary_size = logits.shape[-1]
+        if vocabulary_size is None:
+            raise ValueError(
+                "Beam search needs the vocabulary size to be known when the "
+                "loop is traced: `step_fn` must return logits with a static "
+                f"last dimension. Received logits of shape {logits.shape}"
+            )
         vocabulary = ops.arange(ops.shape(logits)[-1], dtype="int32")
         # A finished beam may only extend with pad, at no cost.
         pad_only = ops.where(
@@ -170,7 +176,7 @@ class BeamSampler(Sampler):
         # Only beam 0 of each image is live at the first step, so the first
         # step proposes `width` different tokens rather than `width` copies.
         is_first_beam = ops.equal(ops.arange(rows, dtype="int32") % width, 0)
-        scores = ops.where(is_first_beam, 0.0, _IMPOSSIBLE)
+        scores = ops.cast(ops.where(is_first_beam, 0.0, _IMPOSSIBLE), "float32")
         lengths = ops.zeros((rows,), "int32")
         extras_buffer = self._empty_extras_buffer(extras, max_length)
 

@@ -45,7 +45,7 @@ def small_captioner(conditioning="init_inject", **kwargs):
     return ImageCaptioner(VOCABULARY, **arguments)
 
 
-def overfit(captioner, epochs=15):
+def overfit(captioner, epochs=25):
     images = np.tile(colour_images(), (8, 1, 1, 1))
     token_ids = captioner.tokenize(CAPTIONS * 8)
     captioner.compile(optimizer=keras.optimizers.Adam(0.01))
