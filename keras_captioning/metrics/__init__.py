@@ -11,11 +11,13 @@ from keras_captioning.metrics.bleu import corpus_bleu
 from keras_captioning.metrics.cider import cider_d
 from keras_captioning.metrics.evaluation import evaluate_captioner
 from keras_captioning.metrics.evaluation import evaluate_captions
+from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
 from keras_captioning.metrics.meteor import meteor
 from keras_captioning.metrics.rouge import rouge_l
 from keras_captioning.metrics.tokenization import tokenize_caption
 
 __all__ = [
+    "MaskedTokenAccuracy",
     "cider_d",
     "corpus_bleu",
     "evaluate_captioner",
