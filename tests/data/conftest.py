@@ -1,7 +1,8 @@
 """Fixtures shared by the `data` tests."""
 
 import pytest
-from caption_data_helpers import make_tokenizer
+
+from tests.data.caption_data_helpers import make_tokenizer
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import os
 import keras
 import numpy as np
 import pytest
-from caption_data_helpers import gradient_image
-from caption_data_helpers import write_image
 
 from keras_captioning.data import cache_features
+from tests.data.caption_data_helpers import gradient_image
+from tests.data.caption_data_helpers import write_image
 
 
 def make_encoder():

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from caption_data_helpers import make_images
 
 from keras_captioning.data import CaptionPyDataset
 from keras_captioning.data import make_dataset
+from tests.data.caption_data_helpers import make_images
 
 GOOD_REFERENCES = [["i0 r0"], ["i1 r0", "i1 r1"]]
 

@@ -4,15 +4,15 @@ import hypothesis
 import keras
 import numpy as np
 import pytest
-from caption_data_helpers import gradient_image
-from caption_data_helpers import make_images
-from caption_data_helpers import make_references
-from caption_data_helpers import make_tokenizer
-from caption_data_helpers import parse_rows
-from caption_data_helpers import write_image
 from hypothesis import strategies as st
 
 from keras_captioning.data import CaptionPyDataset
+from tests.data.caption_data_helpers import gradient_image
+from tests.data.caption_data_helpers import make_images
+from tests.data.caption_data_helpers import make_references
+from tests.data.caption_data_helpers import make_tokenizer
+from tests.data.caption_data_helpers import parse_rows
+from tests.data.caption_data_helpers import write_image
 
 
 def epoch_pairs(dataset, tokenizer):

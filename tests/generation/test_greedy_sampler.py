@@ -2,14 +2,14 @@ import hypothesis
 import keras
 import numpy as np
 from hypothesis import strategies as st
-from toy_decoders import BANNED
-from toy_decoders import END
-from toy_decoders import PAD
-from toy_decoders import ToyRNN
-from toy_decoders import caption
-from toy_decoders import run
 
 from keras_captioning import generation
+from tests.generation.toy_decoders import BANNED
+from tests.generation.toy_decoders import END
+from tests.generation.toy_decoders import PAD
+from tests.generation.toy_decoders import ToyRNN
+from tests.generation.toy_decoders import caption
+from tests.generation.toy_decoders import run
 
 
 @hypothesis.settings(deadline=None)

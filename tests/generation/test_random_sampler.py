@@ -3,12 +3,12 @@ import keras
 import numpy as np
 import pytest
 from hypothesis import strategies as st
-from toy_decoders import BANNED
-from toy_decoders import ToyRNN
-from toy_decoders import log_softmax
-from toy_decoders import run
 
 from keras_captioning import generation
+from tests.generation.toy_decoders import BANNED
+from tests.generation.toy_decoders import ToyRNN
+from tests.generation.toy_decoders import log_softmax
+from tests.generation.toy_decoders import run
 
 # One fixed distribution over 8 tokens, whatever the previous token: the
 # first generated token is a plain draw from it.

@@ -7,18 +7,18 @@ import keras
 import numpy as np
 import pytest
 from hypothesis import strategies as st
-from toy_decoders import BANNED
-from toy_decoders import END
-from toy_decoders import PAD
-from toy_decoders import START
-from toy_decoders import MarkovChain
-from toy_decoders import ToyRNN
-from toy_decoders import caption
-from toy_decoders import run
-from toy_decoders import to_numpy
 
 import keras_captioning
 from keras_captioning import generation
+from tests.generation.toy_decoders import BANNED
+from tests.generation.toy_decoders import END
+from tests.generation.toy_decoders import PAD
+from tests.generation.toy_decoders import START
+from tests.generation.toy_decoders import MarkovChain
+from tests.generation.toy_decoders import ToyRNN
+from tests.generation.toy_decoders import caption
+from tests.generation.toy_decoders import run
+from tests.generation.toy_decoders import to_numpy
 
 SAMPLERS = {
     "greedy": lambda: generation.GreedySampler(),

@@ -1,11 +1,11 @@
 import hypothesis
 import pytest
-from _pycocoevalcap_reference import EDGE_CASES
-from _pycocoevalcap_reference import coco_scores
-from _pycocoevalcap_reference import corpora
 from hypothesis import strategies as st
 
 from keras_captioning import metrics
+from tests.metrics._pycocoevalcap_reference import EDGE_CASES
+from tests.metrics._pycocoevalcap_reference import coco_scores
+from tests.metrics._pycocoevalcap_reference import corpora
 
 TOLERANCE = 1e-6
 

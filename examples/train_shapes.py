@@ -1,0 +1,391 @@
+"""Train an image captioner on the built-in shapes dataset, on a CPU.
+
+    python examples/train_shapes.py
+
+The shapes dataset (`keras_captioning.datasets.shapes`) is generated on the
+fly: nothing is downloaded. Each 48x48 image holds one to three coloured
+shapes in the cells of an invisible 3x3 grid, and has five reference
+captions phrased in different ways. The script
+
+1. generates the train, validation and test splits;
+2. trains an `ImageCaptioner` (a `SimpleCNN` and an attention LSTM, trained
+   together) with Keras's progress bar;
+3. prints BLEU-4 and CIDEr-D on the held-out test split next to the score of
+   a blind baseline (always the most common training caption), and a few
+   test captions beside their references;
+4. saves into `--output-dir` (default `outputs/shapes`): the model
+   (`captioner.keras`, loadable with `keras.saving.load_model` after
+   `import keras_captioning`), sample captions (`captions.png`), training
+   curves (`history.png`) and, in attention mode, the attention map of
+   every word of one caption (`attention.png`);
+5. prints the wall time of training and of the whole run, and the peak
+   memory of the process.
+
+The defaults are tuned to pass BLEU-4 0.8 on the test split within five
+minutes of training on two CPU cores with the TensorFlow backend. Why they
+work:
+
+- 48x48 pixels and four pooling blocks give a 3x3 feature map: one position
+  per cell of the grid the shapes are placed on, so each position describes
+  one object.
+- Attention reads those nine positions one word at a time, and the learned
+  position embedding of `FeatureToSequence` tells it where each position
+  lies, so "left of" and "in the top right" can be learned.
+- The other conditioning modes (`--conditioning init_inject` etc.) give the
+  LSTM one image vector; averaging the feature map into one vector, as they
+  do, would lose where each shape is. This script flattens the 3x3 map
+  instead, so the layout survives, but these modes learn more slowly.
+
+`--blind` trains and evaluates the same model on blank images. It can only
+learn which captions are common, so its score is the floor a model that
+looks must beat.
+
+Run `python examples/train_shapes.py --help` for every option.
+"""
+
+import argparse
+import collections
+import os
+import resource
+import sys
+import time
+
+import keras
+import numpy as np
+
+import keras_captioning
+from keras_captioning.datasets import shapes
+
+CONDITIONING_MODES = (
+    "attention",
+    "init_inject",
+    "pre_inject",
+    "par_inject",
+    "merge",
+)
+# Four pooling blocks shrink the image 16 times: a 48x48 image gives a 3x3
+# map, one position per cell of the shapes' grid.
+ENCODER_FILTERS = (8, 16, 32, 64)
+POOLING_FACTOR = 2 ** len(ENCODER_FILTERS)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=(
+            "Train an image captioner on the built-in shapes dataset and "
+            "evaluate it on the test split."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--conditioning",
+        choices=CONDITIONING_MODES,
+        default="attention",
+        help="Where the image enters the LSTM.",
+    )
+    parser.add_argument("--epochs", type=_positive_int, default=3)
+    parser.add_argument(
+        "--output-dir",
+        default=None,
+        help="Folder for the model and figures; outputs/shapes, or "
+        "outputs/shapes-blind with --blind.",
+    )
+    parser.add_argument(
+        "--num-train",
+        type=_positive_int,
+        default=shapes.SPLIT_SIZES["train"],
+        help="Training images (five captions each).",
+    )
+    parser.add_argument(
+        "--num-validation",
+        type=_positive_int,
+        default=shapes.SPLIT_SIZES["validation"],
+    )
+    parser.add_argument(
+        "--num-test",
+        type=_positive_int,
+        default=shapes.SPLIT_SIZES["test"],
+    )
+    parser.add_argument("--batch-size", type=_positive_int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=48,
+        help="Image height and width in pixels (at least "
+        f"{shapes.MIN_IMAGE_SIZE}); 48 gives a 3x3 feature map.",
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--strategy",
+        choices=("greedy", "beam", "sample"),
+        default="greedy",
+        help="Decoding strategy for the test captions.",
+    )
+    parser.add_argument(
+        "--beam-width",
+        type=_positive_int,
+        default=3,
+        help="Beams kept with --strategy beam.",
+    )
+    parser.add_argument(
+        "--blind",
+        action="store_true",
+        help="Train and test on blank images: the score of a model that "
+        "cannot see.",
+    )
+    parser.add_argument(
+        "--num-examples",
+        type=_positive_int,
+        default=8,
+        help="Test images whose captions are printed and plotted.",
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="Keras progress output: 0 silent, 1 progress bar, 2 one line "
+        "per epoch.",
+    )
+    args = parser.parse_args(argv)
+    if args.image_size < shapes.MIN_IMAGE_SIZE:
+        parser.error(
+            f"--image-size must be at least {shapes.MIN_IMAGE_SIZE}. "
+            f"Received: {args.image_size}"
+        )
+    if not 0 < args.learning_rate < 1:
+        parser.error(
+            "--learning-rate must be in (0, 1). "
+            f"Received: {args.learning_rate}"
+        )
+    if args.output_dir is None:
+        args.output_dir = os.path.join(
+            "outputs", "shapes-blind" if args.blind else "shapes"
+        )
+    return args
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, received {text!r}"
+        )
+    return value
+
+
+def load_split(split, num_images, image_size, seed, blind):
+    images, references = shapes.load_data(
+        split, num_images=num_images, image_size=image_size, seed=seed
+    )
+    if blind:
+        images = np.zeros_like(images)
+    return images, references
+
+
+def build_captioner(vocabulary, max_length, conditioning):
+    """The captioner of this example: a small CNN and a 256-unit LSTM."""
+    cnn = keras_captioning.models.SimpleCNN(
+        filters=ENCODER_FILTERS, name="encoder"
+    )
+    if conditioning == "attention":
+        encoder = cnn
+    else:
+        # These modes average the image steps into one vector. Flattening
+        # the map first makes it a single step, so the average keeps which
+        # shape sits in which cell.
+        encoder = keras.Sequential(
+            [cnn, keras.layers.Flatten(name="flatten")], name="encoder"
+        )
+    return keras_captioning.models.ImageCaptioner(
+        vocabulary,
+        encoder=encoder,
+        feature_to_sequence={
+            "units": 256,
+            "activation": "relu",
+            "position_embedding": True,
+        },
+        decoder={
+            "conditioning": conditioning,
+            "embedding_dim": 64,
+            "units": 256,
+        },
+        max_length=max_length,
+    )
+
+
+def most_common_caption(references):
+    counts = collections.Counter(
+        caption for captions in references for caption in captions
+    )
+    # Ties go to the alphabetically first caption, so the baseline does not
+    # depend on the order of the data.
+    return min(counts, key=lambda caption: (-counts[caption], caption))
+
+
+def peak_memory_mib():
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kibibytes, macOS bytes.
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    keras.utils.set_random_seed(args.seed)
+    os.makedirs(args.output_dir, exist_ok=True)
+
+    train_images, train_references = load_split(
+        "train", args.num_train, args.image_size, args.seed, args.blind
+    )
+    validation_images, validation_references = load_split(
+        "validation",
+        args.num_validation,
+        args.image_size,
+        args.seed,
+        args.blind,
+    )
+    test_images, test_references = load_split(
+        "test", args.num_test, args.image_size, args.seed, args.blind
+    )
+    vocabulary = keras_captioning.text.build_vocabulary(train_references)
+    # Room for the longest training caption, so none is cut.
+    max_length = max(
+        len(caption.split())
+        for captions in train_references
+        for caption in captions
+    )
+    print(
+        f"Shapes: {len(train_images)} training, {len(validation_images)} "
+        f"validation and {len(test_images)} test images of "
+        f"{args.image_size}x{args.image_size}, five captions each; "
+        f"{len(vocabulary)} tokens, captions of at most {max_length} words."
+        + (" Blind run: every image is blank." if args.blind else "")
+    )
+
+    captioner = build_captioner(vocabulary, max_length, args.conditioning)
+    captioner.compile(
+        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0)
+    )
+    # One row per (image, reference) pair: every reference counts, and an
+    # epoch sees each image five times.
+    train_data = keras_captioning.data.make_dataset(
+        train_images,
+        train_references,
+        captioner.tokenizer,
+        batch_size=args.batch_size,
+        reference_mode="all",
+        seed=args.seed,
+    )
+    validation_data = keras_captioning.data.make_dataset(
+        validation_images,
+        validation_references,
+        captioner.tokenizer,
+        batch_size=256,
+        shuffle=False,
+    )
+
+    train_start = time.perf_counter()
+    history = captioner.fit(
+        train_data,
+        validation_data=validation_data,
+        epochs=args.epochs,
+        verbose=args.verbose,
+    )
+    train_seconds = time.perf_counter() - train_start
+    captioner.summary()
+
+    generate_options = {"strategy": args.strategy}
+    if args.strategy == "beam":
+        generate_options["beam_width"] = args.beam_width
+    print(f"\nCaptioning the {len(test_images)} test images ...")
+    scores, captions = keras_captioning.metrics.evaluate_captioner(
+        captioner,
+        test_images,
+        test_references,
+        batch_size=100,
+        verbose=min(args.verbose, 1),
+        return_captions=True,
+        **generate_options,
+    )
+    baseline_caption = most_common_caption(train_references)
+    baseline = keras_captioning.metrics.evaluate_captions(
+        test_references, [baseline_caption] * len(test_references)
+    )
+
+    shown = min(args.num_examples, len(test_images))
+    print("\nTest captions (generated, then the first two references):")
+    for index in range(shown):
+        print(f"  [{index}] {captions[index]}")
+        for reference in test_references[index][:2]:
+            print(f"        ref: {reference}")
+
+    model_path = os.path.join(args.output_dir, "captioner.keras")
+    captioner.save(model_path)
+    figures = [model_path]
+    figures.append(os.path.join(args.output_dir, "captions.png"))
+    keras_captioning.visualization.plot_captions(
+        test_images[:shown],
+        captions[:shown],
+        references=test_references[:shown],
+        path=figures[-1],
+    )
+    figures.append(os.path.join(args.output_dir, "history.png"))
+    keras_captioning.visualization.plot_history(history, path=figures[-1])
+    if args.conditioning == "attention":
+        figures.append(os.path.join(args.output_dir, "attention.png"))
+        plot_first_attention(
+            captioner, test_images[0], args.image_size, figures[-1]
+        )
+
+    total_seconds = time.perf_counter() - start
+    print(f"\nTest split, {len(test_images)} images, {args.strategy} search:")
+    print(
+        f"  model:    BLEU-4 {scores['BLEU-4']:.3f}  "
+        f"CIDEr-D {scores['CIDEr-D']:.3f}"
+    )
+    print(
+        f"  baseline: BLEU-4 {baseline['BLEU-4']:.3f}  "
+        f"CIDEr-D {baseline['CIDEr-D']:.3f}  "
+        f'(always "{baseline_caption}")'
+    )
+    print(f"Saved: {', '.join(figures)}")
+    print(
+        f"Training time {train_seconds:.1f} s, total time "
+        f"{total_seconds:.1f} s, peak memory {peak_memory_mib():.0f} MiB "
+        f"(backend {keras.backend.backend()})."
+    )
+    return {
+        "scores": scores,
+        "baseline_scores": baseline,
+        "captions": captions,
+        "history": history.history,
+        "train_seconds": train_seconds,
+        "total_seconds": total_seconds,
+        "files": figures,
+    }
+
+
+def plot_first_attention(captioner, image, image_size, path):
+    """Saves where the decoder looked for each word of one caption."""
+    outputs = captioner.generate(image[None], return_attention_scores=True)
+    words = captioner.detokenize(outputs["token_ids"])[0].split()
+    if not words:
+        print("The first test caption is empty; no attention map to draw.")
+        return
+    side = image_size // POOLING_FACTOR
+    keras_captioning.visualization.plot_attention(
+        image,
+        words,
+        # One row per generated token; the last row belongs to the end
+        # token, which has no word to show.
+        outputs["attention_scores"][0, : len(words)],
+        feature_grid=(side, side),
+        path=path,
+        title=" ".join(words),
+    )
+
+
+if __name__ == "__main__":
+    main()
