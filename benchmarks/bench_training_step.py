@@ -23,14 +23,15 @@ target <= 1.05x.
 
 Peak memory: each of training the captioner, training the hand-written
 model, greedy generation and beam search (width 5) runs in a fresh
-subprocess with the model already built, and calls its phase twice (one
-`fit` epoch of two batches, or one `generate` call). Before each call the
-kernel's peak resident size (`VmHWM`) is reset to the current one by writing
-`5` to `/proc/self/clear_refs`; the figure is `VmHWM - VmRSS` after the call:
-how much more memory the call needed than the process already held. The
-first call includes tracing and compilation, the second is the steady state.
-Process memory counts what NumPy, TensorFlow, XLA, JAX and PyTorch allocate
-alike (`tracemalloc` sees none of the native allocations), and needs Linux.
+subprocess. With both models built, it records the resident size
+(`VmRSS`, the baseline), then calls its phase twice (one `fit` epoch of two
+batches, or one `generate` call). Before each call the kernel's peak resident
+size (`VmHWM`) is reset to the current one by writing `5` to
+`/proc/self/clear_refs`; the figure is `VmHWM` after the call minus the
+baseline, in MiB. The first call includes tracing and compilation; the
+second shows the steady state, caches and compiled code included. Process
+memory counts what NumPy, TensorFlow, XLA, JAX and PyTorch allocate alike
+(`tracemalloc` sees none of their native allocations); it needs Linux.
 
 Run from the repository root, once per backend:
 
@@ -205,12 +206,11 @@ def _reset_peak():
         clear_refs.write("5")
 
 
-def peak_growth_mib(function):
-    """Peak resident size during `function()` above the size before it."""
+def peak_above(baseline, function):
+    """Peak resident size during `function()`, above `baseline` MiB."""
     _reset_peak()
-    before = _proc_status_mib("VmRSS")
     function()
-    return before, _proc_status_mib("VmHWM") - before
+    return _proc_status_mib("VmHWM") - baseline
 
 
 def measure_phase(phase, sizes):
@@ -234,9 +234,10 @@ def measure_phase(phase, sizes):
             images, strategy="beam", beam_width=5, batch_size=batch
         ),
     }
-    before, first = peak_growth_mib(phases[phase])
-    _, steady = peak_growth_mib(phases[phase])
-    return {"before": before, "first": first, "steady": steady}
+    baseline = _proc_status_mib("VmRSS")
+    first = peak_above(baseline, phases[phase])
+    second = peak_above(baseline, phases[phase])
+    return {"baseline": baseline, "first": first, "second": second}
 
 
 def memory_table(quick):
@@ -256,18 +257,18 @@ def memory_table(quick):
         rows.append(
             [
                 phase,
-                f"{figures['before']:.0f}",
+                f"{figures['baseline']:.0f}",
                 f"{figures['first']:.0f}",
-                f"{figures['steady']:.0f}",
+                f"{figures['second']:.0f}",
             ]
         )
     print()
     _timing.print_table(
         [
             "phase (fresh process)",
-            "RSS before MiB",
-            "peak growth, 1st call MiB",
-            "2nd call MiB",
+            "baseline RSS MiB",
+            "peak above it, 1st call",
+            "2nd call",
         ],
         rows,
     )
