@@ -28,10 +28,21 @@ def wait(outputs):
 
 
 def timed(function):
-    """Seconds one call of `function()` takes, its result awaited."""
-    start = time.perf_counter()
+    """Wall-clock seconds one call of `function()` takes, result awaited."""
+    return measured(function)[0]
+
+
+def measured(function):
+    """`(wall seconds, CPU seconds)` of one call of `function()`.
+
+    CPU seconds are this process's, all threads together
+    (`time.process_time`). On a machine shared with other work, wall time
+    grows with the load while CPU time mostly does not, so a ratio of CPU
+    times is the steadier check of a ratio of wall times.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     wait(function())
-    return time.perf_counter() - start
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def interleaved(functions, rounds):
@@ -42,12 +53,15 @@ def interleaved(functions, rounds):
         rounds: int, how many times each function is timed.
 
     Returns:
-        dict of name -> list of seconds, one per round.
+        dict of name -> `(wall, cpu)`, two lists of seconds, one entry per
+        round.
     """
-    times = {name: [] for name in functions}
+    times = {name: ([], []) for name in functions}
     for _ in range(rounds):
         for name, function in functions.items():
-            times[name].append(timed(function))
+            wall, cpu = measured(function)
+            times[name][0].append(wall)
+            times[name][1].append(cpu)
     return times
 
 

@@ -294,7 +294,7 @@ def main(argv=None):
         verbose=args.verbose,
     )
     train_seconds = time.perf_counter() - train_start
-    captioner.summary()
+    print(f"The model has {captioner.count_params():,} parameters.")
 
     generate_options = {"strategy": args.strategy}
     if args.strategy == "beam":

@@ -7,18 +7,14 @@ that stops matching the code fails the suite instead of misleading a reader.
 
 import doctest
 import importlib
-import os
 import pkgutil
 import sys
 
-# Figures drawn by the visualization examples must not need a display.
-os.environ.setdefault("MPLBACKEND", "Agg")
+import keras
+import numpy as np
+import pytest
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-import keras_captioning  # noqa: E402
+import keras_captioning
 
 OPTION_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
@@ -54,6 +50,7 @@ DOCSTRING_TESTS = _collect_docstring_tests()
 
 def test_every_public_class_and_function_has_an_example():
     documented = {test.name for test in DOCSTRING_TESTS}
+    assert documented, "No docstring example was collected."
     missing = []
     for subpackage_name in keras_captioning.__all__:
         subpackage = getattr(keras_captioning, subpackage_name)
@@ -104,6 +101,8 @@ def test_docstring_example(docstring_test, tmp_path, monkeypatch):
 
 
 def _close_figures():
+    # The plotting functions build figures without pyplot; an example that
+    # uses pyplot itself must not leave its figures open for the next test.
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close("all")

@@ -3,17 +3,15 @@
 Karpathy and Fei-Fei's split files (`dataset_coco.json`,
 `dataset_flickr8k.json`, `dataset_flickr30k.json`) are the usual way to
 train and score captioning models on these datasets. Each holds one record
-per image:
+per image::
 
-```
-{"images": [{"filepath": "val2014",           # COCO only
-             "filename": "COCO_val2014_000000391895.jpg",
-             "split": "train" | "val" | "test" | "restval",
-             "sentences": [{"raw": "A man riding a bike.", "tokens": [...]},
-                           ...]},
-            ...],
- "dataset": "coco"}
-```
+    {"images": [{"filepath": "val2014",           # COCO only
+                 "filename": "COCO_val2014_000000391895.jpg",
+                 "split": "train" | "val" | "test" | "restval",
+                 "sentences": [{"raw": "A man riding a bike.", "tokens": [...]},
+                               ...]},
+                ...],
+     "dataset": "coco"}
 
 The files hold captions only; the images come from each dataset's own
 download. An image's path is `image_dir/filepath/filename`, or

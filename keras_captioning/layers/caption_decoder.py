@@ -47,7 +47,9 @@ class CaptionDecoder(keras.layers.Layer):
 
     Modes that need one image vector average `image_features` over its steps.
     The modes without attention run on `keras.layers.LSTM` / `keras.layers.GRU`
-    themselves, so the fused kernels (cuDNN on GPU) serve them; the attention
+    themselves, so the fused kernels serve them where Keras has them (cuDNN on
+    a GPU with the TensorFlow backend; Keras 3's JAX and PyTorch backends
+    skip cuDNN when a padding mask is passed, as it is here); the attention
     mode runs its cells in a `keras.ops.scan` loop, since each step's input
     depends on the previous state.
 
@@ -530,11 +532,12 @@ class CaptionDecoder(keras.layers.Layer):
             image_features: float tensor `(batch, image_steps, feature_dim)`.
 
         Returns:
-            A dict of tensors, each with the batch as its first dimension:
-            the recurrent state of every layer (`"h_0"`, `"c_0"`, ...) and what
-            the image contributes at each step (`"image_embedding"`, or
-            `"image_features"` and `"attention_keys"` in attention mode). Pass
-            it to `step`; generation loops treat it as an opaque cache.
+            A dict of tensors, each with the batch as its first dimension.
+            It holds the recurrent state of every layer (`"h_0"`, `"c_0"`,
+            ...) and what the image contributes at each step
+            (`"image_embedding"`, or `"image_features"` and
+            `"attention_keys"` in attention mode). Pass it to `step`;
+            generation loops treat it as an opaque cache.
         """
         if not self.built:
             raise ValueError(

@@ -306,6 +306,14 @@ class ImageCaptioner(keras.Model):
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
 
+    def compile_from_config(self, config):
+        # `compile` is overridden, so Keras leaves restoring it to the model:
+        # a loaded captioner comes back compiled, optimizer state included.
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """Trains on images with their token ids (see the class docstring).
 
@@ -438,23 +446,47 @@ class ImageCaptioner(keras.Model):
             )
         return self._generate_functions[key]
 
-    def _generation_step(self, with_attention):
+    def _generation_step(self, with_attention, max_words):
         decoder = self.decoder
+        end_id = self.tokenizer.end_id
+        vocabulary_size = self.tokenizer.vocabulary_size
 
         def step_fn(token_ids, state):
-            if with_attention:
-                return decoder._step(token_ids, state, True)
-            logits, state = decoder._step(token_ids, state)
-            return logits, state, None
+            outputs = (
+                decoder._step(
+                    token_ids, state["decoder"], return_attention_scores=True
+                )
+                if with_attention
+                else (
+                    *decoder._step(token_ids, state["decoder"]),
+                    None,
+                )
+            )
+            logits, decoder_state, attention = outputs
+            # After `max_words` words only the end token may follow, so no
+            # caption is longer than `max_length` words.
+            words_done = ops.expand_dims(state["words"] >= max_words, -1)
+            end_only = ops.where(
+                ops.arange(vocabulary_size) == end_id, 0.0, -1e9
+            )
+            logits = ops.where(
+                words_done, ops.cast(end_only, logits.dtype), logits
+            )
+            new_state = {"decoder": decoder_state, "words": state["words"] + 1}
+            return logits, new_state, attention
 
         return step_fn
 
     def _generate_batch(self, images, sampler, max_tokens, with_attention):
         features = self.encode_images(images, training=False)
-        state = self.decoder.get_initial_state(features)
+        decoder_state = self.decoder.get_initial_state(features)
+        state = {
+            "decoder": decoder_state,
+            "words": ops.zeros((ops.shape(features)[0],), "int32"),
+        }
         tokenizer = self.tokenizer
         return sampler(
-            self._generation_step(with_attention),
+            self._generation_step(with_attention, max_tokens - 1),
             state,
             start_token_id=tokenizer.start_id,
             end_token_id=tokenizer.end_id,

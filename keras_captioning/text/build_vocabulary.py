@@ -28,8 +28,9 @@ def build_vocabulary(captions, min_count=1, max_size=None):
             limit. Defaults to `None`.
 
     Returns:
-        The vocabulary, a list of str: the four special tokens, then the
-        kept words. Pass it to `keras_captioning.text.CaptionTokenizer`.
+        The vocabulary, a list of str. It starts with the four special
+        tokens, then the kept words. Pass it to
+        `keras_captioning.text.CaptionTokenizer`.
 
     Example:
 

@@ -9,7 +9,9 @@ must exist before the backend starts:
 The TensorFlow run splits the CPU into two logical devices; the JAX run gets
 two host devices from `XLA_FLAGS=--xla_force_host_platform_device_count=2`,
 which the test sets in this process's environment. Prints one JSON line with
-the per-epoch losses of both runs and facts about the distributed one.
+the per-epoch losses of both runs, the largest difference between their
+trained weights, whether their greedy captions agree and facts about the
+distributed run.
 """
 
 import json
@@ -124,6 +126,15 @@ def main():
     facts["max_weight_difference"] = max(
         float(np.max(np.abs(a - b)))
         for a, b in zip(single.get_weights(), distributed.get_weights())
+    )
+    # Generation reads the distributed variables: same weights, same words.
+    facts["same_captions"] = bool(
+        np.array_equal(
+            single.generate(images[:GLOBAL_BATCH], batch_size=GLOBAL_BATCH),
+            distributed.generate(
+                images[:GLOBAL_BATCH], batch_size=GLOBAL_BATCH
+            ),
+        )
     )
     facts["single"] = [float(loss) for loss in single_losses]
     facts["distributed"] = [float(loss) for loss in distributed_losses]

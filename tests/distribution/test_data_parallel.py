@@ -52,6 +52,7 @@ def assert_same_training(facts):
     assert single[-1] < single[0] - 1e-3
     np.testing.assert_allclose(distributed, single, rtol=RTOL)
     assert facts["max_weight_difference"] < WEIGHT_ATOL
+    assert facts["same_captions"]
 
 
 @pytest.mark.slow

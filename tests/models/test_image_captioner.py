@@ -184,6 +184,21 @@ def test_all_beams_are_sorted_by_score(trained_captioner):
     assert [captions[0] for captions in beams] == CAPTIONS
 
 
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_captions_never_exceed_max_length(strategy):
+    captioner = small_captioner()  # untrained: it rarely ends on its own
+    ids = captioner.generate(colour_images(), strategy=strategy, max_length=2)
+    assert ids.shape == (4, 3)
+    assert (ids[:, -1] == END).all() or all(END in row for row in ids)
+    words = [
+        len(caption.split())
+        for caption in captioner.caption(
+            colour_images(), strategy=strategy, max_length=2
+        )
+    ]
+    assert max(words) <= 2
+
+
 def test_sampling_is_reproducible_with_a_seed(trained_captioner):
     images = colour_images()
     first = trained_captioner.generate(images, strategy="sample", seed=11)
@@ -226,7 +241,7 @@ _LOAD_SCRIPT = textwrap.dedent(
     # The last model also captions as before and goes on training.
     captions = open(folder + "/captions.txt").read().splitlines()
     assert model.caption(inputs["images"]) == captions
-    model.compile()
+    assert model.compiled  # compile state travels in the .keras file
     ids = model.tokenize(captions)
     before = model.evaluate(inputs["images"], ids, verbose=0)[0]
     model.fit(inputs["images"], ids, epochs=3, verbose=0)
@@ -246,6 +261,7 @@ def test_saved_models_load_in_a_fresh_process_in_every_mode(tmp_path):
     for mode in CONDITIONING_MODES:
         captioner = small_captioner(mode)
         logits[mode] = keras.ops.convert_to_numpy(captioner(inputs))
+        captioner.compile(label_smoothing=0.1)
         captioner.save(tmp_path / f"{mode}.keras")
     (tmp_path / "captions.txt").write_text("\n".join(captioner.caption(images)))
     np.savez(tmp_path / "inputs.npz", **inputs)

@@ -1,0 +1,392 @@
+"""The example scripts run top to bottom on tiny settings.
+
+Each example is loaded from `examples/` as a module and its `main(argv)` is
+called with flags that keep it to a few seconds, writing into `tmp_path`.
+"""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import keras_captioning
+from keras_captioning.datasets import shapes
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+NAMES = (
+    "train_shapes",
+    "seed_architecture",
+    "train_karpathy",
+    "caption_images",
+)
+
+
+def load_example(name):
+    spec = importlib.util.spec_from_file_location(
+        f"example_{name}", EXAMPLES / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_help_describes_the_options(name, capsys):
+    module = load_example(name)
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    output = capsys.readouterr().out
+    assert output.startswith("usage:")
+    assert "--" in output
+
+
+def test_train_shapes_help_runs_as_a_script():
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "train_shapes.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr
+    for flag in ("--conditioning", "--epochs", "--output-dir", "--blind"):
+        assert flag in result.stdout
+
+
+# ---------------------------------------------------------------- shapes
+
+
+@pytest.fixture(scope="module")
+def shapes_run(tmp_path_factory):
+    """One tiny attention run of train_shapes, shared by several tests."""
+    output_dir = tmp_path_factory.mktemp("shapes")
+    keras.utils.clear_session(free_memory=False)
+    result = load_example("train_shapes").main(
+        [
+            "--epochs=1",
+            "--num-train=32",
+            "--num-validation=8",
+            "--num-test=6",
+            "--batch-size=32",
+            "--num-examples=3",
+            "--verbose=0",
+            f"--output-dir={output_dir}",
+        ]
+    )
+    return output_dir, result
+
+
+def test_train_shapes_writes_model_figures_and_scores(shapes_run, capsys):
+    output_dir, result = shapes_run
+    for name in ("captioner.keras", "captions.png", "history.png"):
+        assert (output_dir / name).stat().st_size > 0
+    # The default conditioning is attention, so the map of every word too.
+    assert (output_dir / "attention.png").stat().st_size > 0
+    assert set(result["history"]) >= {"loss", "val_loss"}
+    assert len(result["captions"]) == 6
+    assert all(isinstance(caption, str) for caption in result["captions"])
+    for scores in (result["scores"], result["baseline_scores"]):
+        assert 0.0 <= scores["BLEU-4"] <= 1.0
+        assert scores["CIDEr-D"] >= 0.0
+    assert 0 < result["train_seconds"] < result["total_seconds"]
+
+
+def test_train_shapes_baseline_is_the_most_common_caption():
+    module = load_example("train_shapes")
+    references = [["a b", "c d"], ["c d", "e f"], ["e f", "c d"]]
+    assert module.most_common_caption(references) == "c d"
+    # Ties go to the alphabetically first caption.
+    assert module.most_common_caption([["b"], ["a"]]) == "a"
+
+
+def test_train_shapes_saved_model_captions_like_the_trained_one(shapes_run):
+    output_dir, result = shapes_run
+    loaded = keras.saving.load_model(output_dir / "captioner.keras")
+    images, _ = shapes.load_data("test", num_images=6, image_size=48)
+    assert loaded.caption(images) == result["captions"]
+
+
+def test_train_shapes_blind_images_are_blank():
+    module = load_example("train_shapes")
+    images, references = module.load_split("test", 2, 48, 0, blind=True)
+    assert images.shape == (2, 48, 48, 3) and not images.any()
+    # The captions are those of the real images.
+    assert references == shapes.load_data("test", num_images=2)[1]
+
+
+@pytest.mark.parametrize("conditioning", ["init_inject", "merge"])
+def test_train_shapes_one_vector_modes_keep_the_layout(conditioning):
+    module = load_example("train_shapes")
+    captioner = module.build_captioner(["a", "red"], 4, conditioning)
+    images = np.zeros((2, 48, 48, 3), "uint8")
+    # The 3x3 map is flattened into one step, so averaging over steps
+    # (what these modes do) cannot mix up the cells.
+    assert tuple(captioner.encode_images(images).shape) == (2, 1, 256)
+    attention = module.build_captioner(["a", "red"], 4, "attention")
+    assert tuple(attention.encode_images(images).shape) == (2, 9, 256)
+
+
+def test_train_shapes_arguments():
+    module = load_example("train_shapes")
+    assert module.parse_args([]).output_dir == os.path.join("outputs", "shapes")
+    assert module.parse_args(["--blind"]).output_dir == os.path.join(
+        "outputs", "shapes-blind"
+    )
+    for bad in (["--epochs=0"], ["--image-size=32"], ["--conditioning=x"]):
+        with pytest.raises(SystemExit) as exit_info:
+            module.parse_args(bad)
+        assert exit_info.value.code == 2
+
+
+# -------------------------------------------------------- caption_images
+
+
+def write_pngs(folder, images):
+    paths = []
+    for index, image in enumerate(images):
+        path = folder / f"image{index}.png"
+        Image.fromarray(image).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_caption_images_matches_the_model_on_the_same_images(
+    shapes_run, tmp_path, capsys
+):
+    output_dir, result = shapes_run
+    images, _ = shapes.load_data("test", num_images=3, image_size=48)
+    paths = write_pngs(tmp_path, images)
+    captions = load_example("caption_images").main(
+        [str(output_dir / "captioner.keras"), *paths]
+    )
+    assert captions == result["captions"][:3]
+    output = capsys.readouterr().out
+    assert "Images resized to 48x48." in output
+    for path, caption in zip(paths, captions):
+        assert f"{path}: {caption}" in output
+
+
+def test_caption_images_resizes_to_the_training_size(shapes_run, tmp_path):
+    output_dir, _ = shapes_run
+    module = load_example("caption_images")
+    small, _ = shapes.load_data("test", num_images=1, image_size=48)
+    large, _ = shapes.load_data("test", num_images=1, image_size=96)
+    paths = write_pngs(tmp_path, np.concatenate([small, small]))
+    large_path = tmp_path / "large.png"
+    Image.fromarray(large[0]).save(large_path)
+    model_path = str(output_dir / "captioner.keras")
+    captioner = keras.saving.load_model(model_path)
+    assert module.model_image_size(captioner) == (48, 48)
+    # A 96x96 image is read at 48x48 and batched with a 48x48 one.
+    captions = module.main(
+        [model_path, paths[0], str(large_path), "--strategy=beam"]
+    )
+    assert len(captions) == 2
+    assert module.load_image(str(large_path), (48, 48)).shape == (48, 48, 3)
+    assert module.load_image(paths[0], (24, 40)).shape == (24, 40, 3)
+
+
+def test_caption_images_rejects_missing_files(shapes_run, tmp_path):
+    output_dir, _ = shapes_run
+    module = load_example("caption_images")
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(
+            [str(output_dir / "captioner.keras"), str(tmp_path / "no.png")]
+        )
+    assert exit_info.value.code == 2
+
+
+# ------------------------------------------------------ seed_architecture
+
+
+def test_seed_architecture_trains_the_cnn_and_writes_a_caption():
+    module = load_example("seed_architecture")
+    result = module.main(
+        [
+            "--image-size=48",
+            "--filters",
+            "8",
+            "16",
+            "--num-train=16",
+            "--epochs=1",
+            "--batch-size=16",
+            "--verbose=0",
+        ]
+    )
+    # Joint training: the caption loss moved the first convolution.
+    assert result["conv_change"] > 0
+    assert isinstance(result["caption"], str)
+    assert len(result["caption"].split()) <= 14
+
+
+def test_seed_architecture_step_loop_agrees_with_the_full_model():
+    """The word-by-word loop writes what the teacher-forced model predicts."""
+    module = load_example("seed_architecture")
+    vocabulary = ["a", "red", "blue", "circle", "square", "and"]
+    tokenizer = keras_captioning.text.CaptionTokenizer(vocabulary, 6)
+    model, encoder, decoder = module.build_model(
+        48, [8, 16], tokenizer.vocabulary_size, "attention"
+    )
+    image = np.random.default_rng(0).integers(0, 256, (48, 48, 3), "uint8")
+    caption = module.caption_word_by_word(encoder, decoder, tokenizer, image)
+    words = caption.split()
+    token_ids = np.array(
+        [[tokenizer.start_id] + [tokenizer.vocabulary.index(w) for w in words]]
+    )
+    logits = keras.ops.convert_to_numpy(model([image[None], token_ids]))[0]
+    banned = [tokenizer.pad_id, tokenizer.start_id, tokenizer.unknown_id]
+    logits[:, banned] = -np.inf
+    predicted = np.argmax(logits, axis=-1).tolist()
+    # Each step's word is the model's best next word after the ones before.
+    assert predicted[: len(words)] == token_ids[0, 1:].tolist()
+    if len(words) < tokenizer.max_length:
+        # The loop stopped because the end token came next.
+        assert predicted[len(words)] == tokenizer.end_id
+
+
+def test_seed_architecture_rejects_too_many_blocks():
+    module = load_example("seed_architecture")
+    with pytest.raises(SystemExit):
+        module.parse_args(["--image-size=48", "--filters", *["4"] * 6])
+
+
+# --------------------------------------------------------- train_karpathy
+
+
+@pytest.fixture
+def tiny_flickr(tmp_path):
+    """Six JPEGs of shapes of different sizes, with Karpathy and Flickr8k
+    caption files describing them."""
+    image_dir = tmp_path / "images"
+    image_dir.mkdir()
+    splits = ["train"] * 4 + ["val", "test"]
+    images, references = shapes.load_data("train", num_images=6)
+    records, tokens = [], []
+    for index, (image, split) in enumerate(zip(images, splits)):
+        name = f"{index}.jpg"
+        size = (48 + 8 * index, 64)
+        Image.fromarray(image).resize(size).save(image_dir / name)
+        records.append(
+            {
+                "filename": name,
+                "split": split,
+                "sentences": [{"raw": text} for text in references[index]],
+            }
+        )
+        tokens += [
+            f"{name}#{k}\t{text}" for k, text in enumerate(references[index])
+        ]
+    json_path = tmp_path / "dataset_flickr8k.json"
+    json_path.write_text(json.dumps({"images": records, "dataset": "x"}))
+    text_dir = tmp_path / "text"
+    text_dir.mkdir()
+    (text_dir / "Flickr8k.token.txt").write_text("\n".join(tokens))
+    for split, file_split in (
+        ("train", "train"),
+        ("val", "dev"),
+        ("test", "test"),
+    ):
+        names = [r["filename"] for r in records if r["split"] == split]
+        (text_dir / f"Flickr_8k.{file_split}Images.txt").write_text(
+            "\n".join(names)
+        )
+    return {
+        "json": json_path,
+        "text_dir": text_dir,
+        "image_dir": image_dir,
+        "test_image": image_dir / "5.jpg",
+        "root": tmp_path,
+    }
+
+
+TINY_KARPATHY = [
+    "--encoder=simple_cnn",
+    "--image-size=32",
+    "--epochs=1",
+    "--batch-size=4",
+    "--min-count=1",
+    "--units=16",
+    "--embedding-dim=8",
+    "--feature-units=16",
+    "--beam-width=2",
+    "--verbose=0",
+]
+
+
+@pytest.mark.parametrize("source", ["karpathy", "flickr8k"])
+def test_train_karpathy_trains_scores_and_saves(tiny_flickr, source):
+    root = tiny_flickr["root"]
+    if source == "karpathy":
+        data = [f"--karpathy-json={tiny_flickr['json']}"]
+        mode = []
+    else:
+        # The Flickr8k text files, with a frozen encoder and cached features.
+        data = [f"--flickr8k-text-dir={tiny_flickr['text_dir']}"]
+        mode = ["--freeze-encoder", f"--cache-dir={root / 'cache'}"]
+    result = load_example("train_karpathy").main(
+        [
+            *data,
+            f"--image-dir={tiny_flickr['image_dir']}",
+            f"--output-dir={root / 'out'}",
+            *TINY_KARPATHY,
+            *mode,
+        ]
+    )
+    assert set(result["scores"]) >= {"BLEU-1", "BLEU-4", "CIDEr-D", "ROUGE-L"}
+    assert len(result["captions"]) == 1
+    assert {"loss", "val_loss"} <= set(result["history"])
+    loaded = keras.saving.load_model(result["model_path"])
+    image = keras.utils.load_img(
+        tiny_flickr["test_image"], target_size=(32, 32)
+    )
+    # The saved model reads images and writes the captions that were scored.
+    assert (
+        loaded.caption(np.asarray(image)[None], strategy="beam", beam_width=2)
+        == result["captions"]
+    )
+    if mode:
+        assert loaded.encoder.trainable is False
+        cached = sorted(p.suffix for p in (root / "cache").iterdir())
+        # Features of the train and validation splits, each with a record.
+        assert cached == [".json", ".json", ".npy", ".npy"]
+
+
+def test_train_karpathy_feature_batches_pair_features_and_captions():
+    module = load_example("train_karpathy")
+    tokenizer = keras_captioning.text.CaptionTokenizer(["x", "y", "z"], 3)
+    references = [["x"], ["y", "y y"], ["z", "z z", "z z z"]]
+    features = np.arange(3, dtype="float32")[:, None] * np.ones((3, 4))
+    batches = module.FeatureBatches(features, references, tokenizer, 4, 0)
+    assert len(batches) == 2
+    seen = []
+    for index in range(len(batches)):
+        batch_features, token_ids = batches[index]
+        for row, ids in zip(batch_features, token_ids):
+            caption = tokenizer.detokenize(ids[None])[0]
+            # Every caption comes with the features of its own image.
+            assert caption.split()[0] == "xyz"[int(row[0])]
+            seen.append(caption)
+    assert sorted(seen) == sorted(c for cs in references for c in cs)
+
+
+def test_train_karpathy_needs_one_caption_source(tmp_path, capsys):
+    module = load_example("train_karpathy")
+    for argv in (
+        [f"--image-dir={tmp_path}"],
+        [
+            "--karpathy-json=a.json",
+            "--flickr8k-text-dir=t",
+            f"--image-dir={tmp_path}",
+        ],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            module.parse_args(argv)
+        assert exit_info.value.code == 2
