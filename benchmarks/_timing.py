@@ -93,7 +93,11 @@ def describe_machine():
     elif backend == "torch":
         import torch
 
-        versions.append(f"torch {torch.__version__}")
+        # Eager torch runs one small op after another; how many threads
+        # share each op changes its speed on a busy CPU (OMP_NUM_THREADS).
+        versions.append(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        )
     return (
         f"backend {backend} ({', '.join(versions)}), numpy {np.__version__}, "
         f"python {platform.python_version()}, {os.cpu_count()} CPUs "

@@ -250,15 +250,14 @@ def main(argv=None):
     )
     after = keras.ops.convert_to_numpy(first_conv)
     change = float(np.mean(np.abs(after - before)))
+    relative = change / float(np.mean(np.abs(before)))
     print(
         "Mean absolute change of the first convolution's weights during "
-        f"training: {change:.4g} (relative {change / np.mean(np.abs(before)):.1%})"
-        ": the caption loss trained the CNN too."
+        f"training: {change:.4g} ({relative:.1%} of their mean size): the "
+        "caption loss trained the CNN too."
     )
 
-    caption = caption_word_by_word(
-        encoder, decoder, tokenizer, test_images[0]
-    )
+    caption = caption_word_by_word(encoder, decoder, tokenizer, test_images[0])
     print(f"Caption of a test image, one LSTM step per word: {caption!r}")
     print(f"Its references: {test_references[0]}")
     return {

@@ -184,9 +184,7 @@ def parse_args(argv=None):
         "--output-dir", default=os.path.join("outputs", "karpathy")
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--verbose", type=int, choices=(0, 1, 2), default=1
-    )
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
     args = parser.parse_args(argv)
     if not 0 <= args.dropout < 1:
         parser.error(f"--dropout must be in [0, 1). Received: {args.dropout}")
@@ -197,8 +195,7 @@ def parse_args(argv=None):
         )
     if not 0 < args.learning_rate < 1:
         parser.error(
-            "--learning-rate must be in (0, 1). "
-            f"Received: {args.learning_rate}"
+            f"--learning-rate must be in (0, 1). Received: {args.learning_rate}"
         )
     if args.encoder == "simple_cnn" and args.encoder_weights is not None:
         parser.error(
@@ -258,7 +255,10 @@ class ImageFiles:
 
     def _load(self, path):
         image = keras.utils.load_img(
-            path, color_mode="rgb", target_size=self.image_size
+            path,
+            color_mode="rgb",
+            target_size=self.image_size,
+            interpolation="bilinear",
         )
         return np.asarray(image, dtype="uint8")
 
@@ -355,6 +355,9 @@ def train_end_to_end(captioner, args, train, validation, image_size):
         dataset(train, True),
         validation_data=dataset(validation, False),
         epochs=args.epochs,
+        # make_dataset shuffles every epoch itself; Keras cannot shuffle a
+        # tf.data pipeline and would only warn.
+        shuffle=False,
         verbose=args.verbose,
     )
 
@@ -403,6 +406,9 @@ def train_on_cached_features(captioner, args, train, validation, image_size):
         head.feature_to_sequence.get_weights()
     )
     captioner.decoder.set_weights(head.decoder.get_weights())
+    # Give the captioner's own optimizer its slots too, so the saved file
+    # holds an optimizer that matches the model and fine-tuning can resume.
+    captioner.optimizer.build(captioner.trainable_variables)
     return history
 
 
@@ -429,9 +435,7 @@ def main(argv=None):
             "decoder on a randomly initialised, untrained encoder."
         )
 
-    requested = (
-        None if args.image_size is None else (args.image_size,) * 2
-    )
+    requested = None if args.image_size is None else (args.image_size,) * 2
     if args.encoder == "simple_cnn" and requested is None:
         requested = (224, 224)
     captioner = build_captioner(args, vocabulary, args.encoder, requested)
@@ -465,15 +469,14 @@ def main(argv=None):
         strategy="beam",
         beam_width=args.beam_width,
     )
-    for path, caption, references in list(zip(test[0], captions, test[1]))[
-        :5
-    ]:
-        print(f"  {os.path.basename(path)}: {caption}")
-        print(f"      ref: {references[0]}")
+    for index in range(min(5, len(captions))):
+        print(f"  {os.path.basename(test[0][index])}: {captions[index]}")
+        print(f"      ref: {test[1][index][0]}")
 
     model_path = os.path.join(args.output_dir, "captioner.keras")
     captioner.save(model_path)
-    print("\nTest scores: " + ", ".join(f"{k} {v:.3f}" for k, v in scores.items()))
+    summary = ", ".join(f"{name} {value:.3f}" for name, value in scores.items())
+    print(f"\nTest scores: {summary}")
     print(f"Saved {model_path}")
     print(
         f"Training time {train_seconds:.1f} s, total time "

@@ -108,7 +108,7 @@ class CaptionCrossentropy(keras.losses.Loss):
         total = ops.sum(losses)
         if self.reduction == "sum":
             return total
-        return ops.divide_no_nan(total, ops.sum(weights))
+        return _scale_for_replicas(ops.divide_no_nan(total, ops.sum(weights)))
 
     def get_config(self):
         config = super().get_config()
@@ -119,3 +119,20 @@ class CaptionCrossentropy(keras.losses.Loss):
             }
         )
         return config
+
+
+def _scale_for_replicas(loss):
+    """Divides by the replica count under `tf.distribute`, as Keras does.
+
+    Each replica's mean is summed across replicas when gradients are
+    aggregated, so without this a `MirroredStrategy` over two devices would
+    train on twice the loss.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return loss
+    import tensorflow as tf
+
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        loss = loss / replicas
+    return loss

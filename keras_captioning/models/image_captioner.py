@@ -265,6 +265,10 @@ class ImageCaptioner(keras.Model):
 
     def call(self, inputs, training=None):
         images, token_ids = _split_inputs(inputs)
+        # `fit` checks ids before they get here; under `tf.distribute`, Keras
+        # builds the model from a batch averaged over replicas, which turns
+        # the ids into floats.
+        token_ids = ops.cast(token_ids, "int32")
         features = self.encode_images(images, training=training)
         return self.decoder(token_ids, features, training=training)
 

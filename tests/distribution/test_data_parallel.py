@@ -59,17 +59,6 @@ def assert_same_training(facts):
 @pytest.mark.skipif(
     BACKEND != "tensorflow", reason="tf.distribute needs the tensorflow backend"
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Two bugs outside the tests, see docs/distributed.rst: (1) Keras "
-        "builds the model under tf.distribute from the first batch averaged "
-        "over replicas, so CaptionDecoder receives float token ids and "
-        "raises; (2) CaptionCrossentropy.__call__ reduces the loss itself "
-        "and skips Keras's division by the number of replicas, so the loss "
-        "and gradients are 2x. Remove this marker once both are fixed."
-    ),
-)
 def test_mirrored_strategy_matches_single_device():
     facts = run_script("tensorflow")
     assert facts["variable_is_mirrored"]
