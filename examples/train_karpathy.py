@@ -137,9 +137,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--attention-regularization",
         type=float,
-        default=1.0,
+        default=0.02,
         help="Weight of the doubly stochastic attention penalty of Xu et al. "
-        "(attention only).",
+        "(attention only). The penalty is summed over image positions, so "
+        "about 1 / positions (a 7x7 map has 49) weighs it like the mean "
+        "over positions that is common with weight 1.",
     )
     parser.add_argument(
         "--min-count",
