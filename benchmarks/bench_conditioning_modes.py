@@ -21,9 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_captioning.layers import CaptionDecoder  # noqa: E402
-from keras_captioning.layers.caption_decoder import (  # noqa: E402
-    CONDITIONING_MODES,
-)
+from keras_captioning.layers.caption_decoder import CONDITIONING_MODES  # noqa: E402
 
 
 def time_mode(conditioning, sizes, repeats):

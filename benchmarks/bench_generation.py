@@ -308,7 +308,8 @@ def main():
         )
     print()
     _timing.print_table(
-        ["ratio", "target", "best wall", "", "median CPU", ""], rows
+        ["ratio", "target", "best wall", "verdict", "median CPU", "verdict"],
+        rows,
     )
     print(f"\nload average at the end: {_timing.load_average():.1f}")
 

@@ -40,7 +40,8 @@ the references of the default test split (`load_data("test")`):
   the best of the 300 most common training captions scores 0.236.
 - Perfect reader: for every image, the true caption of the first template
   for its object count: 0.924.
-- Trained model: **TO BE MEASURED**.
+- Trained model: `examples/train_shapes.py` with its defaults (attention
+  decoder, about two minutes of training on two CPU cores): 0.893.
 """
 
 import numbers

@@ -96,10 +96,10 @@ class ImagePreprocessing(keras.layers.Layer):
             return bgr - ops.cast(_CAFFE_BGR_MEANS, self.compute_dtype)
         return images
 
-    def compute_output_shape(self, images_shape):
+    def compute_output_shape(self, input_shape):
         if self.image_size is None:
-            return tuple(images_shape)
-        return (images_shape[0], *self.image_size, images_shape[-1])
+            return tuple(input_shape)
+        return (input_shape[0], *self.image_size, input_shape[-1])
 
     def get_config(self):
         config = super().get_config()

@@ -92,6 +92,11 @@ class SimpleCNN(keras.layers.Layer):
                 )
             )
             self._blocks.append(layers)
+        # A config may say `trainable=False`; `Layer.__init__` applied it
+        # before the sub-layers existed, so they must hear it now.
+        for layers in self._blocks:
+            for layer in layers:
+                layer.trainable = self.trainable
 
     def build(self, images_shape):
         shape = tuple(images_shape)

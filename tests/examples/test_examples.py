@@ -370,11 +370,7 @@ def test_train_karpathy_trains_scores_and_saves(tiny_flickr, source):
             loaded.feature_to_sequence.trainable_variables
             + loaded.decoder.trainable_variables
         )
-        if len(loaded.trainable_variables) != len(head_variables):
-            pytest.xfail(
-                "Known library bug: a frozen SimpleCNN comes back from a "
-                ".keras file with trainable sub-layers (reported to the lead)."
-            )
+        assert len(loaded.trainable_variables) == len(head_variables)
 
 
 @hypothesis.settings(deadline=None)
