@@ -41,13 +41,19 @@ Run from the repository root, once per backend:
 """
 
 import argparse
+import pathlib
+import sys
 import time
 
 import _timing
 import keras
 import numpy as np
 
-import keras_captioning
+# Measure the checkout these scripts belong to, whichever copy of the
+# package is installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import keras_captioning  # noqa: E402
 
 FULL = dict(
     vocabulary_size=1000,

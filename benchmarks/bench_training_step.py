@@ -46,6 +46,7 @@ Run from the repository root, once per backend:
 
 import argparse
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -53,9 +54,13 @@ import _timing
 import keras
 import numpy as np
 
-import keras_captioning
-from keras_captioning.losses import CaptionCrossentropy
-from keras_captioning.metrics import MaskedTokenAccuracy
+# Measure the checkout these scripts belong to, whichever copy of the
+# package is installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import keras_captioning  # noqa: E402
+from keras_captioning.losses import CaptionCrossentropy  # noqa: E402
+from keras_captioning.metrics import MaskedTokenAccuracy  # noqa: E402
 
 FULL = dict(
     vocabulary_size=1000,

@@ -136,6 +136,7 @@ def main():
             ),
         )
     )
+    facts["package"] = keras_captioning.__file__
     facts["single"] = [float(loss) for loss in single_losses]
     facts["distributed"] = [float(loss) for loss in distributed_losses]
     print(json.dumps(facts))

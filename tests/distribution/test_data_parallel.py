@@ -20,7 +20,12 @@ import keras
 import numpy as np
 import pytest
 
+import keras_captioning
+
 BACKEND = keras.backend.backend()
+# The script must run the package under test, not whichever copy of it is
+# installed.
+PACKAGE_ROOT = pathlib.Path(keras_captioning.__file__).resolve().parents[1]
 SCRIPT = pathlib.Path(__file__).with_name("_data_parallel_run.py")
 # Float32 sums in a different order, over three epochs of four steps.
 RTOL = 1e-4
@@ -29,6 +34,9 @@ WEIGHT_ATOL = 1e-4
 
 def run_script(backend, environment=None):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join(
+        path for path in (str(PACKAGE_ROOT), env.get("PYTHONPATH")) if path
+    )
     env.update(environment or {})
     result = subprocess.run(
         [sys.executable, str(SCRIPT), backend],
@@ -45,6 +53,7 @@ def run_script(backend, environment=None):
 
 
 def assert_same_training(facts):
+    assert pathlib.Path(facts["package"]).resolve().parents[1] == PACKAGE_ROOT
     assert facts["replicas"] == 2
     single = np.array(facts["single"])
     distributed = np.array(facts["distributed"])
