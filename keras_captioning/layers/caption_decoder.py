@@ -604,6 +604,17 @@ class CaptionDecoder(keras.layers.Layer):
         check_token_ids(token_ids, self.vocabulary_size)
         return self._step(token_ids, state, return_attention_scores)
 
+    def call_with_cache(self, token_ids, state):
+        """`step` without input checks: the hook compiled generation calls.
+
+        Returns `(logits, new_state, attention_scores)`, the scores `None`
+        for decoders without attention.
+        """
+        if self.conditioning == "attention":
+            return self._step(token_ids, state, return_attention_scores=True)
+        logits, state = self._step(token_ids, state)
+        return logits, state, None
+
     def _step(self, token_ids, state, return_attention_scores=False):
         """`step` without input checks, for compiled generation loops."""
         layer_states = self._unflatten_layer_states(state)
