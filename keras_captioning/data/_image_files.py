@@ -1,25 +1,28 @@
-"""Image decoding and resizing with Pillow, for the NumPy pipelines.
+"""Image files to uint8 batches, for every pipeline in this subpackage.
 
-`CaptionPyDataset` and `cache_features` read images here; `make_dataset`
-does the same with TensorFlow ops. Both decode to 3-channel RGB (grey
-images are repeated over the channels, an alpha channel is dropped, EXIF
-orientation is not applied) and resize bilinearly with antialiasing, so
-the two pipelines give images within a few intensity levels of each other.
+Files are read by `read_image` (Pillow) and resized here with Pillow's
+bilinear filter, which widens its support when shrinking (antialiasing).
+`CaptionPyDataset` and `cache_features` call these functions directly and
+`make_dataset` calls them inside its `tf.data` map, so all three give
+identical pixels for the same file.
 """
 
 import numpy as np
 from PIL import Image
 
+from keras_captioning.data.read_image import read_image
+
 
 def image_file_size(path):
-    """Returns the `(height, width)` of an image file, reading its header."""
-    with Image.open(path) as image:
-        width, height = image.size
-    return height, width
+    """Returns the `(height, width)` of an image file as `read_image` sees it.
+
+    The file is decoded, so the size is the one after the EXIF orientation.
+    """
+    return read_image(path).shape[:2]
 
 
 def load_image(path, image_size=None, expected_size=None):
-    """Decodes an image file to a uint8 `(height, width, 3)` array.
+    """Reads an image file into a uint8 `(height, width, 3)` array.
 
     Args:
         path: str, the file.
@@ -27,16 +30,9 @@ def load_image(path, image_size=None, expected_size=None):
         expected_size: when `image_size` is `None`, the `(height, width)`
             every file must have, or `None` for no check.
     """
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-    except OSError as error:
-        raise ValueError(
-            f"Could not decode the image file {path!r}: {error}"
-        ) from error
+    array = read_image(path)
     if image_size is not None:
-        return resize_image(image, image_size)
-    array = np.asarray(image, dtype="uint8")
+        return resize_image(array, image_size)
     if expected_size is not None and array.shape[:2] != tuple(expected_size):
         raise ValueError(
             f"All images must have the same size when `image_size` is None. "
@@ -47,22 +43,19 @@ def load_image(path, image_size=None, expected_size=None):
     return array
 
 
-def resize_image(image, image_size):
-    """Resizes a PIL image or a uint8 array to a uint8 array `image_size`."""
-    if isinstance(image, np.ndarray):
-        if image.shape[:2] == tuple(image_size):
-            return image
-        image = Image.fromarray(image)
+def resize_image(array, image_size):
+    """Resizes a uint8 `(height, width, 3)` array to `image_size`."""
     height, width = image_size
-    if image.size != (width, height):
-        # Pillow's bilinear filter widens its support when shrinking, which
-        # is the antialiasing `tf.image.resize(..., antialias=True)` does.
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    if array.shape[:2] == (height, width):
+        return array
+    image = Image.fromarray(array).resize(
+        (width, height), Image.Resampling.BILINEAR
+    )
     return np.asarray(image, dtype="uint8")
 
 
 def load_images(paths, image_size=None, expected_size=None):
-    """Decodes a batch of files into one uint8 `(n, height, width, 3)`."""
+    """Reads a batch of files into one uint8 `(n, height, width, 3)`."""
     return np.stack(
         [load_image(path, image_size, expected_size) for path in paths]
     )
