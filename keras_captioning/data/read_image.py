@@ -82,6 +82,14 @@ def read_image(path):
     >>> pixels.shape, pixels.dtype, int(pixels.max())
     ((2, 3, 3), dtype('uint8'), 255)
     """
+    return np.array(read_rgb(path), dtype="uint8")
+
+
+def read_rgb(path):
+    """`read_image`, returning the RGB picture as a PIL image.
+
+    For the pipelines, which resize it before turning it into an array.
+    """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(
             "`path` must be a str or path-like. "
@@ -93,8 +101,8 @@ def read_image(path):
             # Decoding happens here, so a damaged file fails inside the
             # `try` and the file is closed before the pixels are used.
             image.load()
-            image = ImageOps.exif_transpose(image)
-        return _to_rgb(image)
+            ImageOps.exif_transpose(image, in_place=True)
+            return _to_rgb(image)
     except FileNotFoundError:
         reason = "no such file"
     except IsADirectoryError:
@@ -119,26 +127,23 @@ def _one_line(error):
 
 
 def _to_rgb(image):
-    """Converts a decoded PIL image to a uint8 `(height, width, 3)` array."""
+    """Converts a decoded PIL image to an RGB PIL image."""
     mode = image.mode
     if mode.startswith("I;16"):
         values = np.asarray(image).astype("uint32")
-        return _grey_to_rgb((values + 128) // 257)
+        return _grey_image((values + 128) // 257)
     if mode == "I":
         values = np.clip(np.asarray(image).astype("int64"), 0, None)
-        return _grey_to_rgb((values * 255 + _INT32_MAX // 2) // _INT32_MAX)
+        return _grey_image((values * 255 + _INT32_MAX // 2) // _INT32_MAX)
     if mode == "F":
-        return _grey_to_rgb(_float_to_levels(np.asarray(image, "float64")))
+        return _grey_image(_float_to_levels(np.asarray(image, "float64")))
     if mode in _ALPHA_MODES or "transparency" in image.info:
         rgba = np.asarray(image.convert("RGBA")).astype("uint32")
         alpha = rgba[..., 3:]
         # Over white, in integers so every platform rounds alike.
         rgb = (rgba[..., :3] * alpha + 255 * (255 - alpha) + 127) // 255
-        return rgb.astype("uint8")
-    if mode != "RGB":
-        image = image.convert("RGB")
-    pixels = np.asarray(image, dtype="uint8")
-    return pixels if pixels.flags.writeable else pixels.copy()
+        return Image.fromarray(rgb.astype("uint8"))
+    return image if mode == "RGB" else image.convert("RGB")
 
 
 def _float_to_levels(values):
@@ -152,6 +157,5 @@ def _float_to_levels(values):
     return np.clip(np.round(values), 0, 255)
 
 
-def _grey_to_rgb(levels):
-    levels = levels.astype("uint8")
-    return np.repeat(levels[..., None], 3, axis=-1)
+def _grey_image(levels):
+    return Image.fromarray(levels.astype("uint8")).convert("RGB")
