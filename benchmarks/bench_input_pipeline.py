@@ -545,6 +545,9 @@ def run(args, directory):
     )
 
     pipeline = min(rates.values())
+    # One core reads 1000 / (CPU ms per image) images per second, whatever
+    # else runs on the machine.
+    per_core = 1000 / max(cpu_costs[name] for name in rates)
     print()
     print(
         "Projected time of one epoch (every image x 5 captions); on this "
@@ -566,7 +569,7 @@ def run(args, directory):
                 duration(rows_per_epoch / frozen),
                 duration(num_images / caching),
                 duration(rows_per_epoch / gpu),
-                f"{gpu / (pipeline / args.workers):.0f}",
+                f"{gpu / per_core:.1f}",
             ]
         )
     _timing.print_table(
@@ -585,7 +588,8 @@ def run(args, directory):
         f"GPU column: on paper, assuming one GPU fine-tunes this model at "
         f"{args.gpu_images_per_second:.0f} images/s (--gpu-images-per-second)"
         f"; the input pipeline keeps up only with the number of cores in the "
-        f"last column ({pipeline / args.workers:.0f} images/s per core here). "
+        f"last column ({per_core:.0f} images/s per core, from the CPU time "
+        "per image of the slower pipeline). "
         "Frozen training reads no image files at all."
     )
     print(
