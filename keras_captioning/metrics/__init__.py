@@ -8,6 +8,7 @@ str) and tokenises both with `tokenize_caption`.
 """
 
 from keras_captioning.metrics.bleu import corpus_bleu
+from keras_captioning.metrics.cider import CiderD
 from keras_captioning.metrics.cider import cider_d
 from keras_captioning.metrics.evaluation import evaluate_captioner
 from keras_captioning.metrics.evaluation import evaluate_captions
@@ -17,6 +18,7 @@ from keras_captioning.metrics.rouge import rouge_l
 from keras_captioning.metrics.tokenization import tokenize_caption
 
 __all__ = [
+    "CiderD",
     "MaskedTokenAccuracy",
     "cider_d",
     "corpus_bleu",
