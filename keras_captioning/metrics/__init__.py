@@ -8,6 +8,7 @@ str) and tokenises both with `tokenize_caption`.
 """
 
 from keras_captioning.metrics.bleu import corpus_bleu
+from keras_captioning.metrics.caption_endings import ends_properly
 from keras_captioning.metrics.cider import CiderD
 from keras_captioning.metrics.cider import cider_d
 from keras_captioning.metrics.evaluation import evaluate_captioner
@@ -22,6 +23,7 @@ __all__ = [
     "MaskedTokenAccuracy",
     "cider_d",
     "corpus_bleu",
+    "ends_properly",
     "evaluate_captioner",
     "evaluate_captions",
     "meteor",
