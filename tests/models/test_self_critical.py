@@ -30,6 +30,15 @@ def toy_data(count=4):
     return images, references
 
 
+@pytest.fixture(scope="module")
+def captioner():
+    """One compiled captioner shared by the training tests, so the compiled
+    samplers are built once."""
+    model = tiny_captioner(dropout=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    return model
+
+
 def weights_of(model):
     return [np.array(w) for w in model.get_weights()]
 
@@ -97,9 +106,7 @@ def test_loss_equals_a_hand_computation_on_a_tiny_model():
 
 
 @pytest.mark.parametrize("baseline", ["mean", "greedy"])
-def test_a_constant_reward_leaves_the_weights_unchanged(baseline):
-    captioner = tiny_captioner(dropout=0.5)
-    captioner.compile(optimizer=keras.optimizers.SGD(1.0))
+def test_a_constant_reward_leaves_the_weights_unchanged(captioner, baseline):
     images, references = toy_data()
     captioner.generate(images[:1])  # builds the model
     before = weights_of(captioner)
@@ -110,6 +117,7 @@ def test_a_constant_reward_leaves_the_weights_unchanged(baseline):
         num_samples=3,
         baseline=baseline,
         reward=lambda hypotheses, refs: np.full(len(hypotheses), 3.0),
+        optimizer=keras.optimizers.SGD(1.0),
         verbose=0,
     )
     assert history.history["loss"] == [0.0]
@@ -118,10 +126,8 @@ def test_a_constant_reward_leaves_the_weights_unchanged(baseline):
         np.testing.assert_array_equal(old, new)
 
 
-def test_training_raises_the_reward():
-    captioner = tiny_captioner()
-    captioner.compile(optimizer=keras.optimizers.Adam(0.05))
-    images, references = toy_data(8)
+def test_training_raises_the_reward(captioner):
+    images, references = toy_data()
     red = captioner.tokenizer.vocabulary.index("red")
 
     def share_of_red(hypotheses, refs):
@@ -136,9 +142,9 @@ def test_training_raises_the_reward():
     history = captioner.fit_self_critical(
         images,
         references,
-        epochs=6,
-        batch_size=8,
-        num_samples=4,
+        epochs=12,
+        batch_size=2,
+        num_samples=3,
         reward=share_of_red,
         verbose=0,
     )
@@ -148,9 +154,7 @@ def test_training_raises_the_reward():
     assert (greedy == red).any()
 
 
-def test_cider_d_logs_validation_and_early_stopping():
-    captioner = tiny_captioner()
-    captioner.compile()
+def test_cider_d_logs_validation_and_early_stopping(captioner):
     images, references = toy_data()
     stopper = keras.callbacks.EarlyStopping(
         "val_CIDEr-D", mode="max", patience=0, min_delta=100.0
@@ -160,7 +164,7 @@ def test_cider_d_logs_validation_and_early_stopping():
         references,
         epochs=5,
         batch_size=2,
-        num_samples=2,
+        num_samples=3,
         validation_data=(images, references),
         callbacks=[stopper],
         verbose=0,
@@ -177,9 +181,7 @@ def test_cider_d_logs_validation_and_early_stopping():
     assert all(value >= 0 for value in history.history["val_CIDEr-D"])
 
 
-def test_datasets_of_images_and_references():
-    captioner = tiny_captioner()
-    captioner.compile()
+def test_datasets_of_images_and_references(captioner):
     images, references = toy_data()
     dataset = tf.data.Dataset.from_tensor_slices(
         (images, [refs[:1] for refs in references])
@@ -195,7 +197,7 @@ def test_datasets_of_images_and_references():
 
     for data in (dataset, Batches()):
         history = captioner.fit_self_critical(
-            data, batch_size=2, num_samples=2, verbose=0
+            data, batch_size=2, num_samples=3, verbose=0
         )
         assert np.isfinite(history.history["loss"][0])
 
