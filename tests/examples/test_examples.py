@@ -105,6 +105,7 @@ def test_train_shapes_writes_model_figures_and_scores(shapes_run, capsys):
     assert 0 < result["train_seconds"] < result["total_seconds"]
 
 
+@pytest.mark.slow
 def test_train_shapes_self_critical_phase(tmp_path, capsys):
     keras.utils.clear_session(free_memory=False)
     result = load_example("train_shapes").main(
