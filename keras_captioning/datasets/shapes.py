@@ -193,11 +193,16 @@ def score_content(captions, scenes, ended=None, return_per_caption=False):
             "`captions` must be a list of str. "
             f"Received: captions of type {type(captions).__name__}"
         )
-    if not isinstance(scenes, (list, tuple)) or len(scenes) != len(captions):
+    if not isinstance(scenes, (list, tuple)):
+        raise TypeError(
+            "`scenes` must be a list with one scene per caption, as "
+            "`load_data(..., return_scenes=True)` returns. Received: scenes "
+            f"of type {type(scenes).__name__}"
+        )
+    if len(scenes) != len(captions):
         raise ValueError(
-            "`scenes` must be a list with one scene per caption. Received "
-            f"{len(captions)} captions and scenes of type "
-            f"{type(scenes).__name__} and length {len(scenes)}."
+            "`scenes` must hold one scene per caption. Received "
+            f"{len(captions)} captions and {len(scenes)} scenes."
         )
     if not captions:
         raise ValueError("`captions` is empty. Pass at least one caption.")

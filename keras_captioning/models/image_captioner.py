@@ -595,7 +595,8 @@ class ImageCaptioner(keras.Model):
             x: images `(n, height, width, 3)`, or a `tf.data.Dataset` /
                 `keras.utils.PyDataset` of `(images, references)` batches.
             references: one list of caption strings per image; `None` with
-                a dataset.
+                a dataset (its references are read in one pass before
+                training, for the document frequencies).
             epochs: int. Passes over the images.
             batch_size: int. Images per step; each step trains on
                 `batch_size * num_samples` captions. With arrays, the last
