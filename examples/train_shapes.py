@@ -48,6 +48,12 @@ epochs, in under two minutes of training (seeds 0, 1 and 2 gave BLEU-4
 - Every reference is a training row (20,000 rows an epoch), and the
   learning rate decays along a cosine over the run, so two epochs suffice.
 
+`--self-critical 5` adds five minutes of self-critical training with the
+same optimizer (at the cosine's floor, 1.5e-4). Measured on two shared
+cores (seeds 0, 1, 2): test CIDEr-D 4.00/4.01/4.04 after cross-entropy,
+4.52/4.50/4.49 after (+12% on average), object F1 0.95 -> 0.997, no drop
+in the captions that end properly; see docs/self_critical.rst.
+
 `--blind` trains and evaluates the same model on blank images. It can only
 learn which captions are common, so its score is the floor a model that
 looks must beat.
@@ -228,8 +234,16 @@ def load_split(split, num_images, image_size, seed, blind, scenes=False):
 
 
 def evaluate(captioner, images, references, scenes, generate_options):
-    """BLEU-4, CIDEr-D and the content measure of generated captions."""
-    token_ids = captioner.generate(images, batch_size=100, **generate_options)
+    """BLEU-4, CIDEr-D and the content measure of generated captions.
+
+    Captions may run one word past the longest training caption: a caption
+    of exactly that length can then end by the model's choice, and
+    `ends_properly` tells a finished caption from one the cap cut off.
+    """
+    max_length = captioner.max_length + 1
+    token_ids = captioner.generate(
+        images, max_length=max_length, batch_size=100, **generate_options
+    )
     captions = captioner.detokenize(token_ids)
     scores = score_captions(references, scenes, captions)
     scores.update(
@@ -237,7 +251,7 @@ def evaluate(captioner, images, references, scenes, generate_options):
             captions,
             scenes,
             ended=keras_captioning.metrics.ends_properly(
-                token_ids, captioner.tokenizer.end_id, captioner.max_length
+                token_ids, captioner.tokenizer.end_id, max_length
             ),
         )
     )
