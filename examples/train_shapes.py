@@ -10,9 +10,17 @@ captions phrased in different ways. The script
 1. generates the train, validation and test splits;
 2. trains an `ImageCaptioner` (a `SimpleCNN` and an attention LSTM, trained
    together) with Keras's progress bar;
-3. prints BLEU-4 and CIDEr-D on the held-out test split next to the score of
-   a blind baseline (always the most common training caption), and a few
-   test captions beside their references;
+3. prints BLEU-4, CIDEr-D and the content measure
+   (`keras_captioning.datasets.shapes.score_content`: object precision,
+   recall and F1, true facts, captions entirely right, captions that end
+   properly) on the held-out test split next to the scores of a blind
+   baseline (always the most common training caption), and a few test
+   captions beside their references;
+3b. with `--self-critical MINUTES`, continues with self-critical sequence
+   training (`ImageCaptioner.fit_self_critical`, CIDEr-D reward, the mean
+   reward of five samples per image as baseline) for that many minutes of
+   wall clock, with the cross-entropy phase's optimizer, and prints the
+   same figures again;
 4. saves into `--output-dir` (default `outputs/shapes`): the model
    (`captioner.keras`, loadable with `keras.saving.load_model` after
    `import keras_captioning`), sample captions (`captions.png`), training
@@ -39,6 +47,12 @@ epochs, in under two minutes of training (seeds 0, 1 and 2 gave BLEU-4
   instead, so the layout survives, but these modes learn more slowly.
 - Every reference is a training row (20,000 rows an epoch), and the
   learning rate decays along a cosine over the run, so two epochs suffice.
+
+`--self-critical 5` adds five minutes of self-critical training with the
+same optimizer (at the cosine's floor, 1.5e-4). Measured on two shared
+cores (seeds 0, 1, 2): test CIDEr-D 4.00/4.01/4.04 after cross-entropy,
+4.52/4.50/4.49 after (+12% on average), object F1 0.95 -> 0.997, no drop
+in the captions that end properly; see docs/self_critical.rst.
 
 `--blind` trains and evaluates the same model on blank images. It can only
 learn which captions are common, so its score is the floor a model that
@@ -151,6 +165,20 @@ def parse_args(argv=None):
         help="Test images whose captions are printed and plotted.",
     )
     parser.add_argument(
+        "--self-critical",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="After cross-entropy training, this many minutes of "
+        "self-critical sequence training (0: none).",
+    )
+    parser.add_argument(
+        "--self-critical-batch-size",
+        type=_positive_int,
+        default=16,
+        help="Images per self-critical step (each sampled five times).",
+    )
+    parser.add_argument(
         "--verbose",
         type=int,
         choices=(0, 1, 2),
@@ -168,6 +196,11 @@ def parse_args(argv=None):
         parser.error(
             f"--learning-rate must be in (0, 1). Received: {args.learning_rate}"
         )
+    if not 0 <= args.self_critical < math.inf:
+        parser.error(
+            "--self-critical must be a non-negative number of minutes. "
+            f"Received: {args.self_critical}"
+        )
     if args.output_dir is None:
         args.output_dir = os.path.join(
             "outputs", "shapes-blind" if args.blind else "shapes"
@@ -184,13 +217,81 @@ def _positive_int(text):
     return value
 
 
-def load_split(split, num_images, image_size, seed, blind):
-    images, references = shapes.load_data(
-        split, num_images=num_images, image_size=image_size, seed=seed
+def load_split(split, num_images, image_size, seed, blind, scenes=False):
+    """Images and references of a split (and its scenes, if asked)."""
+    images, references, objects = shapes.load_data(
+        split,
+        num_images=num_images,
+        image_size=image_size,
+        seed=seed,
+        return_scenes=True,
     )
     if blind:
         images = np.zeros_like(images)
+    if scenes:
+        return images, references, objects
     return images, references
+
+
+def evaluate(captioner, images, references, scenes, generate_options):
+    """BLEU-4, CIDEr-D and the content measure of generated captions.
+
+    Captions may run one word past the longest training caption: a caption
+    of exactly that length can then end by the model's choice, and
+    `ends_properly` tells a finished caption from one the cap cut off.
+    """
+    max_length = captioner.max_length + 1
+    token_ids = captioner.generate(
+        images, max_length=max_length, batch_size=100, **generate_options
+    )
+    captions = captioner.detokenize(token_ids)
+    scores = score_captions(references, scenes, captions)
+    scores.update(
+        shapes.score_content(
+            captions,
+            scenes,
+            ended=keras_captioning.metrics.ends_properly(
+                token_ids, captioner.tokenizer.end_id, max_length
+            ),
+        )
+    )
+    return scores, captions
+
+
+def score_captions(references, scenes, captions):
+    """BLEU-4, CIDEr-D and the content measure, without `ends_properly`."""
+    scores = keras_captioning.metrics.evaluate_captions(references, captions)
+    scores.update(shapes.score_content(captions, scenes))
+    return scores
+
+
+def format_scores(scores):
+    line = (
+        f"BLEU-4 {scores['BLEU-4']:.3f}  CIDEr-D {scores['CIDEr-D']:.3f}  "
+        f"objects P/R/F1 {scores['object_precision']:.3f}/"
+        f"{scores['object_recall']:.3f}/{scores['object_f1']:.3f}  "
+        f"facts {scores['fact_accuracy']:.3f}  "
+        f"entirely right {scores['entirely_right']:.3f}"
+    )
+    if "ends_properly" in scores:
+        line += f"  ends properly {scores['ends_properly']:.3f}"
+    return line
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stops training after `seconds` of wall clock, checked every step."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
 
 
 def build_captioner(vocabulary, max_length, conditioning):
@@ -260,8 +361,13 @@ def main(argv=None):
         args.seed,
         args.blind,
     )
-    test_images, test_references = load_split(
-        "test", args.num_test, args.image_size, args.seed, args.blind
+    test_images, test_references, test_scenes = load_split(
+        "test",
+        args.num_test,
+        args.image_size,
+        args.seed,
+        args.blind,
+        scenes=True,
     )
     vocabulary = keras_captioning.text.build_vocabulary(train_references)
     # Room for the longest training caption, so none is cut.
@@ -324,19 +430,44 @@ def main(argv=None):
     if args.strategy == "beam":
         generate_options["beam_width"] = args.beam_width
     print(f"\nCaptioning the {len(test_images)} test images ...")
-    scores, captions = keras_captioning.metrics.evaluate_captioner(
-        captioner,
-        test_images,
-        test_references,
-        batch_size=100,
-        verbose=min(args.verbose, 1),
-        return_captions=True,
-        **generate_options,
+    scores, captions = evaluate(
+        captioner, test_images, test_references, test_scenes, generate_options
     )
     baseline_caption = most_common_caption(train_references)
-    baseline = keras_captioning.metrics.evaluate_captions(
-        test_references, [baseline_caption] * len(test_references)
+    baseline = score_captions(
+        test_references,
+        test_scenes,
+        [baseline_caption] * len(test_references),
     )
+
+    self_critical_scores = self_critical_history = None
+    self_critical_seconds = 0.0
+    if args.self_critical > 0:
+        print(
+            f"\nSelf-critical training for {args.self_critical:g} minutes "
+            f"(cross-entropy phase: {format_scores(scores)})"
+        )
+        self_critical_start = time.perf_counter()
+        self_critical_history = captioner.fit_self_critical(
+            train_images,
+            train_references,
+            # Enough epochs for any budget; the time limit stops it.
+            epochs=1000,
+            batch_size=args.self_critical_batch_size,
+            num_samples=5,
+            baseline="mean",
+            validation_data=(validation_images, validation_references),
+            callbacks=[TimeLimit(60.0 * args.self_critical)],
+            verbose=args.verbose,
+        )
+        self_critical_seconds = time.perf_counter() - self_critical_start
+        self_critical_scores, captions = evaluate(
+            captioner,
+            test_images,
+            test_references,
+            test_scenes,
+            generate_options,
+        )
 
     shown = min(args.num_examples, len(test_images))
     print("\nTest captions (generated, then the first two references):")
@@ -365,18 +496,18 @@ def main(argv=None):
 
     total_seconds = time.perf_counter() - start
     print(f"\nTest split, {len(test_images)} images, {args.strategy} search:")
+    print(f"  model:         {format_scores(scores)}")
+    if self_critical_scores is not None:
+        print(f"  self-critical: {format_scores(self_critical_scores)}")
     print(
-        f"  model:    BLEU-4 {scores['BLEU-4']:.3f}  "
-        f"CIDEr-D {scores['CIDEr-D']:.3f}"
-    )
-    print(
-        f"  baseline: BLEU-4 {baseline['BLEU-4']:.3f}  "
-        f"CIDEr-D {baseline['CIDEr-D']:.3f}  "
+        f"  baseline:      {format_scores(baseline)}  "
         f'(always "{baseline_caption}")'
     )
     print(f"Saved: {', '.join(figures)}")
     peak = peak_memory_mib()
     memory = "unknown" if peak is None else f"{peak:.0f} MiB"
+    if self_critical_scores is not None:
+        print(f"Self-critical training time {self_critical_seconds:.1f} s.")
     print(
         f"Training time {train_seconds:.1f} s, total time "
         f"{total_seconds:.1f} s, peak memory {memory} "
@@ -387,6 +518,11 @@ def main(argv=None):
         "baseline_scores": baseline,
         "captions": captions,
         "history": history.history,
+        "self_critical_scores": self_critical_scores,
+        "self_critical_history": (
+            self_critical_history and self_critical_history.history
+        ),
+        "self_critical_seconds": self_critical_seconds,
         "train_seconds": train_seconds,
         "total_seconds": total_seconds,
         "files": figures,

@@ -106,3 +106,28 @@ def describe(scenes):
         order = [t for t in scenes["template_order"][index] if t < len(pool)]
         references.append([pool[t] for t in order[:NUM_CAPTIONS]])
     return references
+
+
+def scene_objects(scenes):
+    """The objects of every scene as lists of plain dicts of caption words."""
+    result = []
+    for index in range(len(scenes["count"])):
+        objects = []
+        for slot in range(int(scenes["count"][index])):
+            item = _Object(
+                scenes["cell"][index, slot],
+                scenes["colour"][index, slot],
+                scenes["kind"][index, slot],
+                scenes["size"][index, slot],
+            )
+            objects.append(
+                {
+                    "size": item.size,
+                    "colour": item.colour,
+                    "kind": item.kind,
+                    "row": item.row,
+                    "column": item.column,
+                }
+            )
+        result.append(objects)
+    return result

@@ -42,11 +42,20 @@ the references of the default test split (`load_data("test")`):
   for its object count: 0.924.
 - Trained model: `examples/train_shapes.py` with its defaults (attention
   decoder, about two minutes of training on two CPU cores): 0.893.
+
+N-gram metrics reward the template as much as the content. Because the data
+knows what each picture holds, `score_content` checks what a caption states:
+`load_data(..., return_scenes=True)` also returns each scene's objects, and
+`score_content(captions, scenes)` gives object precision, recall and F1,
+the share of true relations, locations and counts, and the share of
+captions that are entirely right.
 """
 
 import numbers
 
+from keras_captioning import _validation
 from keras_captioning.datasets import _shape_captions
+from keras_captioning.datasets import _shape_content
 from keras_captioning.datasets import _shape_drawing
 from keras_captioning.datasets import _shape_scenes
 
@@ -56,7 +65,9 @@ MIN_IMAGE_SIZE = 48
 _SPLIT_ALIASES = {"val": "validation"}
 
 
-def load_data(split="train", num_images=None, image_size=64, seed=0):
+def load_data(
+    split="train", num_images=None, image_size=64, seed=0, return_scenes=False
+):
     """Generates one split of the shapes captioning dataset.
 
     Args:
@@ -71,12 +82,18 @@ def load_data(split="train", num_images=None, image_size=64, seed=0):
         seed: non-negative int. Seed of the generator; the same seed, split,
             `num_images` and `image_size` always give the same data.
             Defaults to `0`.
+        return_scenes: bool. Also return what each image holds, for
+            `score_content`. Defaults to `False`.
 
     Returns:
         Tuple `(images, references)`: `images` is a NumPy `uint8` array of
         shape `(num_images, image_size, image_size, 3)` and `references` a
         list of `num_images` lists, each of five caption strings describing
-        the image at the same index.
+        the image at the same index. With `return_scenes=True`, the tuple
+        `(images, references, scenes)`: `scenes` is a list with one list per
+        image of its objects in reading order (top row first), each a dict
+        with the keys `"size"`, `"colour"`, `"kind"` (the caption words)
+        and `"row"`, `"column"` (its cell of the 3x3 grid, 0 to 2).
 
     Example:
 
@@ -88,6 +105,11 @@ def load_data(split="train", num_images=None, image_size=64, seed=0):
     ((8, 64, 64, 3), 'uint8')
     >>> len(references), len(references[0])
     (8, 5)
+    >>> _, _, scenes = keras_captioning.datasets.shapes.load_data(
+    ...     "train", num_images=1, return_scenes=True
+    ... )
+    >>> sorted(scenes[0][0])
+    ['colour', 'column', 'kind', 'row', 'size']
     """
     split = _check_split(split)
     num_images = _check_int(
@@ -101,11 +123,109 @@ def load_data(split="train", num_images=None, image_size=64, seed=0):
         "told apart)",
     )
     seed = _check_int(seed, "seed", 0, "a non-negative integer")
+    _validation.check_bool("return_scenes", return_scenes)
     if num_images is None:
         num_images = SPLIT_SIZES[split]
     scenes = _shape_scenes.sample_scenes(num_images, split, seed)
     images = _shape_drawing.render(scenes, image_size, seed, split)
-    return images, _shape_captions.describe(scenes)
+    references = _shape_captions.describe(scenes)
+    if return_scenes:
+        return images, references, _shape_captions.scene_objects(scenes)
+    return images, references
+
+
+def score_content(captions, scenes, ended=None, return_per_caption=False):
+    """Measures how much of each scene a caption gets right.
+
+    Each caption is parsed for what it states (see the module docstring of
+    `keras_captioning.datasets._shape_content` for the grammar):
+
+    - objects, `[size] colour kind` or `[size] kind in colour`. A stated
+      object is correct when its colour and kind, and its size if stated,
+      are those of one object of the scene, each scene object matching at
+      most one mention. A mention without a colour is never correct.
+    - facts: relations between two mentioned objects ("left of", "to the
+      right of", "above", "below"), locations ("in the top left", "at the
+      bottom", ...) and counts ("a single", "two shapes in red and blue").
+      A fact about an object that is not in the scene is wrong.
+
+    Args:
+        captions: list of str, one caption per scene.
+        scenes: list of scenes, as returned by `load_data(...,
+            return_scenes=True)`.
+        ended: `None`, or one bool per caption: whether the model chose to
+            end the caption before its length cap (see
+            `keras_captioning.metrics.ends_properly`). Defaults to `None`.
+        return_per_caption: bool. Also return the counts of every caption.
+            Defaults to `False`.
+
+    Returns:
+        A dict of floats: `"object_precision"` (correct objects over stated
+        objects, pooled over all captions), `"object_recall"` (correct
+        objects over objects in the scenes), `"object_f1"`,
+        `"fact_accuracy"` (true facts over stated facts, 1 when none is
+        stated), `"entirely_right"` (share of captions that name every
+        object of their scene correctly, nothing else, and state no wrong
+        fact) and, with `ended`, `"ends_properly"` (share of `True`). With
+        `return_per_caption=True`, a tuple `(scores, per_caption)` where
+        `per_caption` is a list of dicts of ints `stated`, `correct`,
+        `in_scene`, `facts`, `wrong_facts`.
+
+    Example:
+
+    >>> shapes = keras_captioning.datasets.shapes
+    >>> scene = [
+    ...     {"size": "small", "colour": "red", "kind": "circle",
+    ...      "row": 0, "column": 0},
+    ...     {"size": "large", "colour": "blue", "kind": "square",
+    ...      "row": 0, "column": 2},
+    ... ]
+    >>> captions = [
+    ...     "a small red circle left of a large blue square",
+    ...     "a red circle right of a blue triangle",
+    ... ]
+    >>> scores = shapes.score_content(captions, [scene, scene])
+    >>> scores["object_precision"], scores["entirely_right"]
+    (0.75, 0.5)
+    """
+    if isinstance(captions, str) or not isinstance(captions, (list, tuple)):
+        raise TypeError(
+            "`captions` must be a list of str. "
+            f"Received: captions of type {type(captions).__name__}"
+        )
+    if not isinstance(scenes, (list, tuple)):
+        raise TypeError(
+            "`scenes` must be a list with one scene per caption, as "
+            "`load_data(..., return_scenes=True)` returns. Received: scenes "
+            f"of type {type(scenes).__name__}"
+        )
+    if len(scenes) != len(captions):
+        raise ValueError(
+            "`scenes` must hold one scene per caption. Received "
+            f"{len(captions)} captions and {len(scenes)} scenes."
+        )
+    if not captions:
+        raise ValueError("`captions` is empty. Pass at least one caption.")
+    if ended is not None:
+        ended = [bool(flag) for flag in ended]
+        if len(ended) != len(captions):
+            raise ValueError(
+                "`ended` must have one flag per caption. Received "
+                f"{len(ended)} flags for {len(captions)} captions."
+            )
+    _validation.check_bool("return_per_caption", return_per_caption)
+    per_caption = []
+    for caption, objects in zip(captions, scenes):
+        if not isinstance(caption, str):
+            raise TypeError(
+                "`captions` must be a list of str. Received an element "
+                f"{caption!r} of type {type(caption).__name__}"
+            )
+        per_caption.append(_shape_content.score_caption(caption, objects))
+    scores = _shape_content.summarise(per_caption, ended)
+    if return_per_caption:
+        return scores, per_caption
+    return scores
 
 
 def _check_split(split):

@@ -8,6 +8,8 @@ str) and tokenises both with `tokenize_caption`.
 """
 
 from keras_captioning.metrics.bleu import corpus_bleu
+from keras_captioning.metrics.caption_endings import ends_properly
+from keras_captioning.metrics.cider import CiderD
 from keras_captioning.metrics.cider import cider_d
 from keras_captioning.metrics.evaluation import evaluate_captioner
 from keras_captioning.metrics.evaluation import evaluate_captions
@@ -17,9 +19,11 @@ from keras_captioning.metrics.rouge import rouge_l
 from keras_captioning.metrics.tokenization import tokenize_caption
 
 __all__ = [
+    "CiderD",
     "MaskedTokenAccuracy",
     "cider_d",
     "corpus_bleu",
+    "ends_properly",
     "evaluate_captioner",
     "evaluate_captions",
     "meteor",

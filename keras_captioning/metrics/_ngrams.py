@@ -26,6 +26,8 @@ class OrderCounts(NamedTuple):
     hyp_image: np.ndarray
     hyp_code: np.ndarray
     hyp_count: np.ndarray
+    # `(num_ngrams, order)` word ids of each code, when asked for.
+    words: object = None
 
 
 class CorpusNgrams(NamedTuple):
@@ -39,9 +41,13 @@ class CorpusNgrams(NamedTuple):
     ref_length: np.ndarray
     hyp_length: np.ndarray
     orders: list
+    # The word of each word id, when the n-grams' words were asked for.
+    vocabulary: object = None
 
 
-def count_corpus_ngrams(reference_tokens, hypothesis_tokens, max_order=4):
+def count_corpus_ngrams(
+    reference_tokens, hypothesis_tokens, max_order=4, keep_words=False
+):
     """Counts the n-grams of orders 1 to `max_order` of every caption.
 
     Args:
@@ -49,6 +55,9 @@ def count_corpus_ngrams(reference_tokens, hypothesis_tokens, max_order=4):
             token lists.
         hypothesis_tokens: list (per image) of token lists.
         max_order: int, the longest n-gram counted.
+        keep_words: bool. Also record the words of every n-gram code
+            (`OrderCounts.words`, `CorpusNgrams.vocabulary`), to compare
+            n-grams across corpora.
 
     Returns:
         A `CorpusNgrams`.
@@ -83,20 +92,29 @@ def count_corpus_ngrams(reference_tokens, hypothesis_tokens, max_order=4):
     starts = np.arange(len(word_ids), dtype=np.int64)
     codes = word_ids
     num_codes = len(vocabulary)
+    words = np.arange(num_codes, dtype=np.int64)[:, None]
     for order in range(1, max_order + 1):
         if order > 1:
             fits = starts + order <= caption_end[starts]
             starts = starts[fits]
-            pairs = codes[fits] * len(vocabulary) + word_ids[starts + order - 1]
-            codes, num_codes = _dense_codes(pairs)
-        orders.append(
-            _count_rows(caption_of[starts], codes, num_codes, num_refs)
-        )
+            last_words = word_ids[starts + order - 1]
+            previous = codes[fits]
+            codes, num_codes = _dense_codes(
+                previous * len(vocabulary) + last_words
+            )
+            if keep_words:
+                new_words = np.empty((num_codes, order), dtype=np.int64)
+                new_words[codes, :-1] = words[previous]
+                new_words[codes, -1] = last_words
+                words = new_words
+        counts = _count_rows(caption_of[starts], codes, num_codes, num_refs)
+        orders.append(counts._replace(words=words) if keep_words else counts)
     return CorpusNgrams(
         ref_image=ref_image,
         ref_length=lengths[:num_refs],
         hyp_length=lengths[num_refs:],
         orders=orders,
+        vocabulary=list(vocabulary) if keep_words else None,
     )
 
 

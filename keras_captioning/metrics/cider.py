@@ -78,36 +78,66 @@ def _cider_d_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
         ngrams = count_corpus_ngrams(
             reference_tokens, hypothesis_tokens, _MAX_ORDER
         )
-    num_images = len(ngrams.hyp_length)
-    num_refs = len(ngrams.ref_image)
-    # One row per (caption, n-gram) for all orders together: n-gram codes
-    # are shifted so that each order has its own range.
+    return float(_image_scores(ngrams).mean())
+
+
+def _stacked_ngrams(ngrams):
+    """All orders' rows together; codes are shifted so each order has its
+    own range. Returns `(offsets, order_of, ref rows, hyp rows)`."""
     offsets = np.cumsum([0] + [counts.num_ngrams for counts in ngrams.orders])
-    num_ngrams = int(offsets[-1])
     order_of = np.repeat(
         np.arange(_MAX_ORDER),
         [counts.num_ngrams for counts in ngrams.orders],
     )
-    ref_owner = np.concatenate([c.ref_caption for c in ngrams.orders])
-    ref_ngram = np.concatenate(
-        [c.ref_code + offsets[k] for k, c in enumerate(ngrams.orders)]
+    ref = (
+        np.concatenate([c.ref_caption for c in ngrams.orders]),
+        np.concatenate(
+            [c.ref_code + offsets[k] for k, c in enumerate(ngrams.orders)]
+        ),
+        np.concatenate([c.ref_count for c in ngrams.orders]),
     )
-    ref_count = np.concatenate([c.ref_count for c in ngrams.orders])
-    hyp_owner = np.concatenate([c.hyp_image for c in ngrams.orders])
-    hyp_ngram = np.concatenate(
-        [c.hyp_code + offsets[k] for k, c in enumerate(ngrams.orders)]
+    hyp = (
+        np.concatenate([c.hyp_image for c in ngrams.orders]),
+        np.concatenate(
+            [c.hyp_code + offsets[k] for k, c in enumerate(ngrams.orders)]
+        ),
+        np.concatenate([c.hyp_count for c in ngrams.orders]),
     )
-    hyp_count = np.concatenate([c.hyp_count for c in ngrams.orders])
+    return offsets, order_of, ref, hyp
 
-    # Document frequency: in how many images' reference sets each n-gram
-    # appears, counting an image once however many references repeat it.
+
+def _document_frequency(ngrams, ref_owner, ref_ngram, num_ngrams):
+    """In how many images' reference sets each n-gram appears, counting an
+    image once however many of its references repeat it."""
     ref_keys = ngrams.ref_image[ref_owner] * num_ngrams + ref_ngram
-    document_frequency = np.bincount(
+    return np.bincount(
         sorted_unique(ref_keys) % num_ngrams, minlength=num_ngrams
     )
-    idf = np.log(float(num_images)) - np.log(
-        np.maximum(document_frequency, 1.0)
-    )
+
+
+def _image_scores(ngrams, fixed=None):
+    """The CIDEr-D score of every image's hypothesis.
+
+    Document frequencies come from the references in `ngrams`, or, with
+    `fixed`, a `CiderD`, from the corpus it was built on (then `ngrams`
+    must hold the n-grams' words).
+    """
+    num_images = len(ngrams.hyp_length)
+    num_refs = len(ngrams.ref_image)
+    offsets, order_of, ref_rows, hyp_rows = _stacked_ngrams(ngrams)
+    num_ngrams = int(offsets[-1])
+    ref_owner, ref_ngram, ref_count = ref_rows
+    hyp_owner, hyp_ngram, hyp_count = hyp_rows
+
+    if fixed is None:
+        document_frequency = _document_frequency(
+            ngrams, ref_owner, ref_ngram, num_ngrams
+        )
+        log_documents = np.log(float(num_images))
+    else:
+        document_frequency = fixed._lookup(ngrams)
+        log_documents = fixed._log_documents
+    idf = log_documents - np.log(np.maximum(document_frequency, 1.0))
     ref_weight = ref_count * idf[ref_ngram]
     hyp_weight = hyp_count * idf[hyp_ngram]
     ref_norm = _norms(ref_owner, order_of[ref_ngram], ref_weight, num_refs)
@@ -115,6 +145,7 @@ def _cider_d_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
 
     # Pair each reference n-gram with the same n-gram of its image's
     # hypothesis, if any, through sorted (image, n-gram) keys.
+    ref_keys = ngrams.ref_image[ref_owner] * num_ngrams + ref_ngram
     hyp_keys = hyp_owner * num_ngrams + hyp_ngram
     hyp_sort = np.argsort(hyp_keys)
     shared, index = lookup(hyp_keys[hyp_sort], ref_keys)
@@ -145,8 +176,102 @@ def _cider_d_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
     image_sum = np.zeros((num_images, _MAX_ORDER))
     np.add.at(image_sum, ngrams.ref_image, similarity)
     refs_per_image = np.bincount(ngrams.ref_image, minlength=num_images)
-    image_scores = _SCALE * image_sum.mean(axis=1) / refs_per_image
-    return float(image_scores.mean())
+    return _SCALE * image_sum.mean(axis=1) / refs_per_image
+
+
+class CiderD:
+    """Per-caption CIDEr-D with document frequencies fixed from a corpus.
+
+    `cider_d` scores a whole evaluation set and takes its document
+    frequencies from that set, so the score of one caption depends on the
+    other images scored with it. A reward for training needs a score per
+    caption that does not: `CiderD(references)` counts, once, in how many
+    images of `references` (typically the training references) each n-gram
+    appears, and every call then scores each hypothesis against its own
+    references with those frequencies and `log(len(references))` as the
+    log number of documents, as the training code of Rennie et al. and
+    ruotianluo's self-critical.pytorch do. The formula is otherwise that of
+    `cider_d`: when the corpus is the evaluated set itself, the per-caption
+    scores average to `cider_d` exactly.
+
+    Args:
+        references: list with one entry per image, each a list of one or
+            more reference captions (str): the corpus of the document
+            frequencies.
+
+    Call arguments:
+        hypotheses: list of str, one caption per entry of `references`.
+        references: list with one entry per hypothesis, each a list of
+            reference captions (str). The same image may appear several
+            times (several samples of one image).
+
+    Returns:
+        NumPy float64 array `(len(hypotheses),)`, the CIDEr-D of every
+        hypothesis, each at least 0 and at most 10.
+
+    Example:
+
+    >>> training_references = [
+    ...     ["a dog runs on the grass", "a brown dog running"],
+    ...     ["two cats sleep on a sofa", "cats sleeping on a couch"],
+    ...     ["a man rides a bike", "a person riding a bicycle"],
+    ... ]
+    >>> scorer = keras_captioning.metrics.CiderD(training_references)
+    >>> scores = scorer(
+    ...     ["a dog runs on grass"], [["a dog runs on the grass"]]
+    ... )
+    >>> scores.shape, bool(scores[0] > 0)
+    ((1,), True)
+    """
+
+    def __init__(self, references):
+        reference_tokens, _ = tokenize_corpus(
+            references, [""] * len(references)
+        )
+        ngrams = count_corpus_ngrams(
+            reference_tokens,
+            [[] for _ in reference_tokens],
+            _MAX_ORDER,
+            keep_words=True,
+        )
+        offsets, _, (ref_owner, ref_ngram, _), _ = _stacked_ngrams(ngrams)
+        frequency = _document_frequency(
+            ngrams, ref_owner, ref_ngram, int(offsets[-1])
+        )
+        self._frequencies = dict(
+            zip(_ngram_keys(ngrams), frequency.tolist(), strict=True)
+        )
+        self.num_documents = len(reference_tokens)
+        self._log_documents = np.log(float(self.num_documents))
+
+    def __call__(self, hypotheses, references):
+        reference_tokens, hypothesis_tokens = tokenize_corpus(
+            references, hypotheses
+        )
+        ngrams = count_corpus_ngrams(
+            reference_tokens, hypothesis_tokens, _MAX_ORDER, keep_words=True
+        )
+        return _image_scores(ngrams, fixed=self)
+
+    def _lookup(self, ngrams):
+        frequencies = self._frequencies
+        return np.array(
+            [frequencies.get(key, 0) for key in _ngram_keys(ngrams)],
+            dtype=np.float64,
+        )
+
+    def __repr__(self):
+        return f"CiderD(num_documents={self.num_documents})"
+
+
+def _ngram_keys(ngrams):
+    """The words of every n-gram code, all orders in code order, as tuples."""
+    vocabulary = ngrams.vocabulary
+    return [
+        tuple(vocabulary[word] for word in row)
+        for counts in ngrams.orders
+        for row in counts.words.tolist()
+    ]
 
 
 def _norms(owner, order, weight, num_captions):

@@ -565,6 +565,92 @@ class ImageCaptioner(keras.Model):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
+    # ---------------------------------------------------- self-critical
+
+    def fit_self_critical(
+        self,
+        x,
+        references=None,
+        epochs=1,
+        batch_size=16,
+        num_samples=5,
+        baseline="mean",
+        **kwargs,
+    ):
+        """Self-critical sequence training: optimises CIDEr-D directly.
+
+        After cross-entropy training (`fit`), samples `num_samples`
+        captions per image with the compiled sampler, rewards each with
+        CIDEr-D against the image's references (document frequencies from
+        the training references, computed once), and raises the
+        log-probability of the samples that beat the baseline (Rennie et
+        al. 2017). See `docs/self_critical.rst` for the loss.
+
+        Sampling and the update both run in inference mode (dropout off),
+        so the update differentiates the distribution the captions were
+        drawn from. Training continues with the optimizer of `compile()`,
+        its state kept; pass `optimizer=` for a fresh one.
+
+        Args:
+            x: images `(n, height, width, 3)`, or a `tf.data.Dataset` /
+                `keras.utils.PyDataset` of `(images, references)` batches.
+            references: one list of caption strings per image; `None` with
+                a dataset (its references are read in one pass before
+                training, for the document frequencies).
+            epochs: int. Passes over the images.
+            batch_size: int. Images per step; each step trains on
+                `batch_size * num_samples` captions. With arrays, the last
+                batch of an epoch is filled up from the epoch's start, so
+                every step has one shape.
+            num_samples: int. Captions sampled per image.
+            baseline: `"mean"` (the mean reward of the image's other
+                samples, ruotianluo's "new self-critical") or `"greedy"`
+                (the reward of the greedy caption, Rennie et al.).
+            **kwargs: `validation_data=(images, references)` (adds
+                `val_CIDEr-D` to the logs, greedy captions), `callbacks`,
+                `verbose`, `shuffle`, `optimizer`, `temperature` of the
+                sampler, `initial_epoch`, `validation_batch_size`, and
+                `reward`: a callable `reward(hypotheses, references) ->
+                array` replacing CIDEr-D.
+
+        Returns:
+            A `keras.callbacks.History` whose logs hold `loss`, `reward`
+            (mean reward of the samples), `baseline_reward` and
+            `val_CIDEr-D`.
+
+        Reference:
+            Rennie et al., "Self-critical Sequence Training for Image
+            Captioning", CVPR 2017.
+
+        Example:
+
+        >>> captioner = keras_captioning.models.ImageCaptioner(
+        ...     ["a", "red", "blue", "circle"], max_length=4,
+        ...     decoder={"embedding_dim": 8, "units": 8},
+        ...     feature_to_sequence={"units": 8},
+        ... )
+        >>> captioner.compile()
+        >>> images = np.zeros((2, 32, 32, 3), "uint8")
+        >>> references = [["a red circle"], ["a blue circle"]]
+        >>> history = captioner.fit_self_critical(
+        ...     images, references, batch_size=2, num_samples=2, verbose=0
+        ... )
+        >>> sorted(history.history)
+        ['baseline_reward', 'loss', 'reward']
+        """
+        from keras_captioning.models import _self_critical
+
+        return _self_critical.fit_self_critical(
+            self,
+            x,
+            references,
+            epochs=epochs,
+            batch_size=batch_size,
+            num_samples=num_samples,
+            baseline=baseline,
+            **kwargs,
+        )
+
 
 def _component(value, layer_class, defaults, argument):
     if value is None:

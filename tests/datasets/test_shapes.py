@@ -320,3 +320,219 @@ def test_numpy_integers_are_accepted():
         seed=np.uint8(2),
     )
     assert images.shape == (3, 48, 48, 3) and len(references) == 3
+
+
+# ------------------------------------------------------- content measure
+
+
+def _every_template_caption(num_images=400):
+    """(caption, scene, template number, object count) for every template."""
+    from keras_captioning.datasets import _shape_captions
+
+    raw = _shape_scenes.sample_scenes(num_images, "train", seed=3)
+    scenes = _shape_captions.scene_objects(raw)
+    rows = []
+    for index, objects in enumerate(scenes):
+        count = len(objects)
+        described = [
+            _shape_captions._Object(
+                raw["cell"][index, slot],
+                raw["colour"][index, slot],
+                raw["kind"][index, slot],
+                raw["size"][index, slot],
+            )
+            for slot in range(count)
+        ]
+        pool = _shape_captions._TEMPLATES[count](*described)
+        for number, caption in enumerate(pool):
+            rows.append((caption, objects, number, count))
+    return rows
+
+
+def test_load_data_returns_scenes_that_match_the_captions():
+    images, references, scenes = shapes.load_data(
+        "test", num_images=30, return_scenes=True
+    )
+    again_images, again_references = shapes.load_data("test", num_images=30)
+    np.testing.assert_array_equal(images, again_images)
+    assert references == again_references
+    assert len(scenes) == 30
+    for captions, objects in zip(references, scenes):
+        assert 1 <= len(objects) <= 3
+        for item in objects:
+            assert item["colour"] in COLOURS and item["kind"] in KINDS
+            assert item["size"] in ("small", "large")
+            assert 0 <= item["row"] < 3 and 0 <= item["column"] < 3
+        # Every object's colour is named by some reference.
+        text = " ".join(captions)
+        assert all(item["colour"] in text for item in objects)
+
+
+def test_every_template_is_scored_right_for_what_it_states():
+    rows = _every_template_caption()
+    captions = [row[0] for row in rows]
+    scenes = [row[1] for row in rows]
+    scores, per_caption = shapes.score_content(
+        captions, scenes, return_per_caption=True
+    )
+    assert scores["object_precision"] == 1.0
+    assert scores["fact_accuracy"] == 1.0
+    by_template = collections.defaultdict(list)
+    for (caption, _, number, count), counts in zip(rows, per_caption):
+        assert counts["correct"] == counts["stated"], caption
+        assert counts["wrong_facts"] == 0, caption
+        by_template[count, number].append(counts)
+    # The parser finds every fact a template states: a relation, a
+    # location phrase or a count.
+    for (count, number), table in by_template.items():
+        caption = next(r[0] for r in rows if r[2:] == (number, count))
+        words = caption.split()
+        expected = sum(
+            word in ("above", "below", "single", "one", "shapes")
+            or (
+                word in ("left", "right")
+                and words[i + 1 : i + 2] == ["of"]
+                and (
+                    words[i - 1] not in ("the", "top", "bottom")
+                    or words[i - 2] == "to"
+                )
+            )
+            or (word in ("in", "at", "on") and words[i + 1 : i + 2] == ["the"])
+            for i, word in enumerate(words)
+        )
+        assert {row["facts"] for row in table} == {expected}, caption
+        if count == 1:
+            assert {row["stated"] for row in table} == {1}, caption
+
+
+def test_entirely_right_needs_every_object_and_nothing_wrong():
+    scene = [
+        {
+            "size": "small",
+            "colour": "red",
+            "kind": "circle",
+            "row": 0,
+            "column": 0,
+        },
+        {
+            "size": "large",
+            "colour": "blue",
+            "kind": "square",
+            "row": 2,
+            "column": 2,
+        },
+    ]
+    cases = {
+        "a small red circle left of a large blue square": 1.0,
+        "the blue square is right of the red circle": 1.0,
+        "a red circle and a blue square": 1.0,
+        "a red circle": 0.0,  # misses an object
+        "two shapes in red and blue": 0.0,  # names no object
+    }
+    for caption, expected in cases.items():
+        scores = shapes.score_content([caption], [scene])
+        assert scores["entirely_right"] == expected, caption
+        assert scores["object_precision"] in (0.0, 1.0)
+        assert scores["fact_accuracy"] == 1.0, caption
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "a small green circle left of a large blue square",  # colour
+        "a small red square left of a large blue square",  # kind
+        "a large red circle left of a large blue square",  # size
+        "a small red circle left of a large blue square and a red cross",
+    ],
+)
+def test_a_wrong_object_is_caught(caption):
+    scene = [
+        {
+            "size": "small",
+            "colour": "red",
+            "kind": "circle",
+            "row": 1,
+            "column": 0,
+        },
+        {
+            "size": "large",
+            "colour": "blue",
+            "kind": "square",
+            "row": 1,
+            "column": 2,
+        },
+    ]
+    scores, (counts,) = shapes.score_content(
+        [caption], [scene], return_per_caption=True
+    )
+    assert counts["correct"] < counts["stated"]
+    assert scores["object_precision"] < 1.0
+    assert scores["entirely_right"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "a small red circle right of a large blue square",
+        "there is a blue square to the left of a red circle",
+        "the red circle is above the blue square",
+        "a small red circle in the top left",
+        "three shapes in red and blue",
+        "two shapes in red and green",
+        "a single red circle",
+    ],
+)
+def test_a_wrong_fact_is_caught(caption):
+    scene = [
+        {
+            "size": "small",
+            "colour": "red",
+            "kind": "circle",
+            "row": 1,
+            "column": 0,
+        },
+        {
+            "size": "large",
+            "colour": "blue",
+            "kind": "square",
+            "row": 1,
+            "column": 2,
+        },
+    ]
+    scores, (counts,) = shapes.score_content(
+        [caption], [scene], return_per_caption=True
+    )
+    assert counts["wrong_facts"] == 1, caption
+    assert scores["fact_accuracy"] < 1.0
+    assert scores["entirely_right"] == 0.0
+
+
+def test_references_of_a_split_are_right_for_what_they_state():
+    _, references, scenes = shapes.load_data(
+        "validation", num_images=200, return_scenes=True
+    )
+    captions = [caption for captions in references for caption in captions]
+    repeated = [scene for scene in scenes for _ in range(5)]
+    scores = shapes.score_content(captions, repeated, ended=[True] * 1000)
+    assert scores["object_precision"] == 1.0
+    assert scores["fact_accuracy"] == 1.0
+    assert scores["ends_properly"] == 1.0
+    assert 0.0 < scores["object_recall"] < 1.0
+
+
+def test_score_content_rejects_bad_input():
+    scene = [
+        {
+            "size": "small",
+            "colour": "red",
+            "kind": "circle",
+            "row": 0,
+            "column": 0,
+        }
+    ]
+    with pytest.raises(TypeError, match="captions"):
+        shapes.score_content("a red circle", [scene])
+    with pytest.raises(ValueError, match="scenes"):
+        shapes.score_content(["a red circle"], [scene, scene])
+    with pytest.raises(ValueError, match="ended"):
+        shapes.score_content(["a red circle"], [scene], ended=[True, False])

@@ -98,7 +98,41 @@ def test_train_shapes_writes_model_figures_and_scores(shapes_run, capsys):
     for scores in (result["scores"], result["baseline_scores"]):
         assert 0.0 <= scores["BLEU-4"] <= 1.0
         assert scores["CIDEr-D"] >= 0.0
+        for key in ("object_f1", "entirely_right", "fact_accuracy"):
+            assert 0.0 <= scores[key] <= 1.0
+    assert 0.0 <= result["scores"]["ends_properly"] <= 1.0
+    assert result["self_critical_scores"] is None
     assert 0 < result["train_seconds"] < result["total_seconds"]
+
+
+@pytest.mark.slow
+def test_train_shapes_self_critical_phase(tmp_path, capsys):
+    keras.utils.clear_session(free_memory=False)
+    result = load_example("train_shapes").main(
+        [
+            "--epochs=1",
+            "--num-train=16",
+            "--num-validation=4",
+            "--num-test=4",
+            "--batch-size=16",
+            "--num-examples=1",
+            "--self-critical=0.001",
+            "--self-critical-batch-size=4",
+            "--verbose=0",
+            f"--output-dir={tmp_path}",
+        ]
+    )
+    scores = result["self_critical_scores"]
+    assert set(scores) >= {"CIDEr-D", "object_f1", "ends_properly"}
+    # The time limit stops after the first step, then validation runs.
+    history = result["self_critical_history"]
+    assert len(history["reward"]) == 1
+    assert "val_CIDEr-D" in history
+    assert result["self_critical_seconds"] > 0
+    printed = capsys.readouterr().out
+    for line in ("model:", "self-critical:", "baseline:"):
+        assert line in printed
+    assert "objects P/R/F1" in printed and "ends properly" in printed
 
 
 def test_train_shapes_baseline_is_the_most_common_caption():

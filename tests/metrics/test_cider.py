@@ -76,3 +76,63 @@ def test_image_and_reference_order_do_not_matter(corpus, random):
     assert metrics.cider_d(
         shuffled_references, shuffled_hypotheses
     ) == pytest.approx(metrics.cider_d(references, hypotheses), abs=1e-9)
+
+
+# ------------------------------------------------- per-caption CiderD
+
+
+@hypothesis.settings(deadline=None, max_examples=30)
+@hypothesis.given(corpora())
+def test_per_caption_scores_average_to_cider_d_with_own_frequencies(corpus):
+    references, hypotheses = corpus
+    scores = metrics.CiderD(references)(hypotheses, references)
+    assert scores.shape == (len(hypotheses),)
+    assert scores.mean() == pytest.approx(
+        metrics.cider_d(references, hypotheses), abs=1e-12
+    )
+
+
+def test_per_caption_scores_match_pycocoevalcap_means():
+    for case, (references, hypotheses) in EDGE_CASES.items():
+        scores = metrics.CiderD(references)(hypotheses, references)
+        expected = coco_scores(references, hypotheses)["CIDEr-D"]
+        assert scores.mean() == pytest.approx(expected, abs=TOLERANCE), case
+
+
+def test_one_image_scores_with_fixed_frequencies():
+    training = [
+        ["a dog runs on the grass", "a brown dog running"],
+        ["two cats sleep on a sofa", "cats sleeping on a couch"],
+        ["a man rides a bike", "a person riding a bicycle"],
+    ]
+    scorer = metrics.CiderD(training)
+    references = [["a dog runs on the grass", "a brown dog running"]]
+    # cider_d takes frequencies from the one image: every weight is zero.
+    assert metrics.cider_d(references, ["a dog runs on the grass"]) == 0.0
+    (alone,) = scorer(["a dog runs on the grass"], references)
+    assert alone > 1.0
+    # A score does not depend on the other captions of the call.
+    together = scorer(
+        ["a dog runs on the grass", "two cats"],
+        references + [training[1]],
+    )
+    assert together[0] == alone
+    # Words the training corpus never saw get the largest weight, log(3).
+    (unseen,) = scorer(["zebra"], [["zebra"]])
+    assert unseen == pytest.approx(10.0 / 4)
+
+
+def test_the_same_image_may_be_scored_several_times():
+    training = [["a red circle", "a circle in red"], ["a blue square"]]
+    scorer = metrics.CiderD(training)
+    hypotheses = ["a red circle", "a blue square", "a red circle"]
+    scores = scorer(hypotheses, [training[0], training[0], training[0]])
+    assert scores[0] == scores[2] > scores[1]
+
+
+def test_cider_d_scorer_rejects_bad_input():
+    with pytest.raises(TypeError, match="references"):
+        metrics.CiderD("a dog")
+    scorer = metrics.CiderD([["a dog"]])
+    with pytest.raises(ValueError, match="same length"):
+        scorer(["a dog", "a cat"], [["a dog"]])

@@ -1,0 +1,218 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_captioning
+from keras_captioning.models._self_critical import SelfCriticalLoss
+from keras_captioning.models._self_critical import sampled_targets
+
+VOCABULARY = ["a", "red", "blue", "circle", "square"]
+
+
+def tiny_captioner(dropout=0.0, max_length=4):
+    keras.utils.set_random_seed(0)
+    return keras_captioning.models.ImageCaptioner(
+        VOCABULARY,
+        max_length=max_length,
+        decoder={"embedding_dim": 8, "units": 16, "dropout": dropout},
+        feature_to_sequence={"units": 8},
+    )
+
+
+def toy_data(count=4):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 16, 16, 3)).astype("uint8")
+    references = [
+        ["a red circle", "a red square"] if i % 2 else ["a blue square"]
+        for i in range(count)
+    ]
+    return images, references
+
+
+@pytest.fixture(scope="module")
+def captioner():
+    """One compiled captioner shared by the training tests, so the compiled
+    samplers are built once."""
+    model = tiny_captioner(dropout=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(0.05))
+    return model
+
+
+def weights_of(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def test_targets_count_the_end_token_and_nothing_after_or_forced():
+    end = 2
+    token_ids = np.array(
+        [
+            [5, 6, end, 0, 0],  # ends by choice: 3 tokens count
+            [5, 6, 7, 8, end],  # end forced after 4 words: 4 count
+            [end, 0, 0, 0, 0],  # empty caption: the end token counts
+        ]
+    )
+    targets = sampled_targets(token_ids, [1.0, -2.0, 0.5], end, max_words=4)
+    np.testing.assert_array_equal(targets[:, 0], [1.0, -2.0, 0.5])
+    np.testing.assert_array_equal(
+        targets[:, 1:],
+        [
+            [5, 6, end, -1, -1],
+            [5, 6, 7, 8, -1],
+            [end, -1, -1, -1, -1],
+        ],
+    )
+
+
+def test_loss_equals_a_hand_computation_on_a_tiny_model():
+    captioner = tiny_captioner()
+    tokenizer = captioner.tokenizer
+    images, _ = toy_data(3)
+    end = tokenizer.end_id
+    words = [tokenizer.vocabulary.index(w) for w in ("a", "red", "circle")]
+    token_ids = np.array(
+        [
+            [words[0], words[1], end, 0, 0],
+            [words[0], words[2], words[1], words[0], end],
+            [end, 0, 0, 0, 0],
+        ],
+        "int32",
+    )
+    advantages = np.array([0.7, -1.3, 2.0], "float32")
+    inputs = {
+        "images": images,
+        "token_ids": np.concatenate(
+            [np.full((3, 1), tokenizer.start_id), token_ids[:, :-1]], axis=1
+        ),
+    }
+    logits = keras.ops.convert_to_numpy(captioner(inputs, training=False))
+    banned = (tokenizer.pad_id, tokenizer.start_id, tokenizer.unknown_id)
+    loss = SelfCriticalLoss(banned)
+    targets = sampled_targets(token_ids, advantages, end, max_words=4)
+    actual = float(loss(targets, logits))
+
+    expected = []
+    for row, counted in zip(range(3), (3, 4, 1)):
+        total = 0.0
+        for step in range(counted):
+            allowed = np.delete(
+                logits[row, step].astype(np.float64), list(banned)
+            )
+            log_norm = np.log(np.exp(allowed - allowed.max()).sum())
+            log_norm += allowed.max()
+            total += logits[row, step, token_ids[row, step]] - log_norm
+        expected.append(-advantages[row] * total / counted)
+    assert actual == pytest.approx(np.mean(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize("baseline", ["mean", "greedy"])
+def test_a_constant_reward_leaves_the_weights_unchanged(captioner, baseline):
+    images, references = toy_data()
+    captioner.generate(images[:1])  # builds the model
+    before = weights_of(captioner)
+    history = captioner.fit_self_critical(
+        images,
+        references,
+        batch_size=2,
+        num_samples=3,
+        baseline=baseline,
+        reward=lambda hypotheses, refs: np.full(len(hypotheses), 3.0),
+        optimizer=keras.optimizers.SGD(1.0),
+        verbose=0,
+    )
+    assert history.history["loss"] == [0.0]
+    assert history.history["reward"] == [3.0]
+    for old, new in zip(before, weights_of(captioner)):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_training_raises_the_reward(captioner):
+    images, references = toy_data()
+    red = captioner.tokenizer.vocabulary.index("red")
+
+    def share_of_red(hypotheses, refs):
+        # A reward the untrained model earns rarely: saying "red".
+        return np.array(
+            [
+                sum(w == "red" for w in h.split()) / max(len(h.split()), 1)
+                for h in hypotheses
+            ]
+        )
+
+    history = captioner.fit_self_critical(
+        images,
+        references,
+        epochs=12,
+        batch_size=2,
+        num_samples=3,
+        reward=share_of_red,
+        verbose=0,
+    )
+    rewards = history.history["reward"]
+    assert rewards[-1] > rewards[0] + 0.2, rewards
+    greedy = captioner.generate(images)
+    assert (greedy == red).any()
+
+
+def test_cider_d_logs_validation_and_early_stopping(captioner):
+    images, references = toy_data()
+    stopper = keras.callbacks.EarlyStopping(
+        "val_CIDEr-D", mode="max", patience=0, min_delta=100.0
+    )
+    history = captioner.fit_self_critical(
+        images,
+        references,
+        epochs=5,
+        batch_size=2,
+        num_samples=3,
+        validation_data=(images, references),
+        callbacks=[stopper],
+        verbose=0,
+    )
+    assert isinstance(history, keras.callbacks.History)
+    assert set(history.history) == {
+        "loss",
+        "reward",
+        "baseline_reward",
+        "val_CIDEr-D",
+    }
+    # No epoch can improve by 100 CIDEr-D: training stops after two.
+    assert len(history.history["val_CIDEr-D"]) == 2
+    assert all(value >= 0 for value in history.history["val_CIDEr-D"])
+
+
+def test_datasets_of_images_and_references(captioner):
+    images, references = toy_data()
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (images, [refs[:1] for refs in references])
+    ).batch(2)
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, index):
+            part = slice(2 * index, 2 * index + 2)
+            return images[part], references[part]
+
+    for data in (dataset, Batches()):
+        history = captioner.fit_self_critical(
+            data, batch_size=2, num_samples=3, verbose=0
+        )
+        assert np.isfinite(history.history["loss"][0])
+
+
+def test_bad_arguments_are_rejected():
+    captioner = tiny_captioner()
+    images, references = toy_data()
+    with pytest.raises(ValueError, match="compile"):
+        captioner.fit_self_critical(images, references)
+    captioner.compile()
+    with pytest.raises(ValueError, match="num_samples"):
+        captioner.fit_self_critical(images, references, num_samples=1)
+    with pytest.raises(ValueError, match="baseline"):
+        captioner.fit_self_critical(images, references, baseline="best")
+    with pytest.raises(ValueError, match="references"):
+        captioner.fit_self_critical(images, references[:2])
+    with pytest.raises(ValueError, match="references"):
+        captioner.fit_self_critical(images)
