@@ -28,8 +28,24 @@ from tests.models.conftest import VOCABULARY
 DOCS_PAGE = pathlib.Path(__file__).parents[2] / "docs" / "backbones.rst"
 # One per scaling; each builds in a second or two.
 CHEAP = ("vgg16", "mobilenet", "densenet121", "mobilenet_v3_small")
-# Building these takes several seconds each on a CPU (`-m "not slow"` skips).
-BIG = ("TBD",)
+# The slowest to build and run (10 to 35 s each on a busy 2-core machine);
+# `-m "not slow"` leaves them out of a local run, the CI runs them.
+BIG = (
+    "resnet101",
+    "resnet152",
+    "resnet101_v2",
+    "nasnet_mobile",
+    "nasnet_large",
+    "efficientnet_b5",
+    "efficientnet_b6",
+    "efficientnet_b7",
+    "efficientnet_v2_s",
+    "efficientnet_v2_m",
+    "efficientnet_v2_l",
+    "convnext_base",
+    "convnext_large",
+    "convnext_xlarge",
+)
 
 
 def _names_for_this_backend():
