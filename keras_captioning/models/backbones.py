@@ -65,10 +65,11 @@ class Backbone:
     Example:
 
     >>> from keras_captioning.models.backbones import BACKBONES
-    >>> backbone = BACKBONES["mobilenet_v3_small"]
-    >>> encoder = backbone.build(image_size=(64, 64))
-    >>> tuple(encoder.output.shape)
-    (None, 2, 2, 576)
+    >>> backbone = BACKBONES["inception_v3"]
+    >>> backbone.constructor.__name__, backbone.scaling
+    ('InceptionV3', 'symmetric')
+    >>> backbone.default_size, backbone.min_size, backbone.feature_channels
+    (299, 75, 2048)
     """
 
     name: str
