@@ -1,9 +1,13 @@
 import keras
 from keras import ops
 
-SCALING_MODES = ("unit", "symmetric", "caffe", "none")
+SCALING_MODES = ("unit", "symmetric", "caffe", "torch", "none")
 # ImageNet channel means in BGR order, as the Caffe-trained ResNets expect.
 _CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)
+# ImageNet channel means and standard deviations of [0, 1] RGB pixels, as
+# the networks converted from PyTorch (DenseNet) expect.
+_TORCH_RGB_MEANS = (0.485, 0.456, 0.406)
+_TORCH_RGB_STDS = (0.229, 0.224, 0.225)
 
 
 @keras.saving.register_keras_serializable(package="keras_captioning")
@@ -18,16 +22,23 @@ class ImagePreprocessing(keras.layers.Layer):
     keeping no aspect ratio) and scales the pixel values:
 
     - `"unit"`: `[0, 255]` to `[0, 1]`;
-    - `"symmetric"`: `[0, 255]` to `[-1, 1]`;
-    - `"caffe"`: RGB to BGR, minus the ImageNet channel means (ResNet50);
+    - `"symmetric"`: `[0, 255]` to `[-1, 1]`, Keras's `mode="tf"`
+      (Inception, Xception, MobileNet V1/V2, ResNet v2, NASNet);
+    - `"caffe"`: RGB to BGR, minus the ImageNet channel means, Keras's
+      `mode="caffe"` (VGG, ResNet v1);
+    - `"torch"`: `[0, 1]`, minus the ImageNet channel means, divided by
+      their standard deviations, Keras's `mode="torch"` (DenseNet);
     - `"none"`: values kept in `[0, 255]` (backbones that scale inside, such
-      as MobileNetV3 and EfficientNet).
+      as EfficientNet, EfficientNetV2, ConvNeXt and MobileNetV3).
+
+    Each `keras.applications` backbone's scaling is listed in
+    `keras_captioning.models.backbones.BACKBONES`.
 
     Args:
         image_size: `None` or a pair of ints `(height, width)`. When set,
             images are resized to it. Defaults to `None`.
-        scaling: one of `"unit"`, `"symmetric"`, `"caffe"`, `"none"`.
-            Defaults to `"unit"`.
+        scaling: one of `"unit"`, `"symmetric"`, `"caffe"`, `"torch"`,
+            `"none"`. Defaults to `"unit"`.
         **kwargs: other keyword arguments passed to `keras.layers.Layer`,
             including `name` and `dtype`.
 
@@ -94,6 +105,10 @@ class ImagePreprocessing(keras.layers.Layer):
         if self.scaling == "caffe":
             bgr = ops.flip(images, axis=-1)
             return bgr - ops.cast(_CAFFE_BGR_MEANS, self.compute_dtype)
+        if self.scaling == "torch":
+            means = ops.cast(_TORCH_RGB_MEANS, self.compute_dtype)
+            stds = ops.cast(_TORCH_RGB_STDS, self.compute_dtype)
+            return (images / 255.0 - means) / stds
         return images
 
     def compute_output_shape(self, input_shape):

@@ -24,6 +24,14 @@ class ImagePreprocessingLayerTest(TestCase):
         ("symmetric", [1.0, -1.0, 0.0]),
         ("none", [255.0, 0.0, 127.5]),
         ("caffe", [127.5 - 103.939, -116.779, 255.0 - 123.68]),
+        (
+            "torch",
+            [
+                (1.0 - 0.485) / 0.229,
+                (0.0 - 0.456) / 0.224,
+                (0.5 - 0.406) / 0.225,
+            ],
+        ),
     ],
 )
 def test_scaling_modes(scaling, expected):
@@ -49,3 +57,14 @@ def test_invalid_arguments_and_images():
         ImagePreprocessing(scaling="imagenet")
     with pytest.raises(ValueError, match="height, width, 3"):
         ImagePreprocessing()(np.zeros((1, 4, 4, 1), "uint8"))
+
+
+def test_torch_scaling_follows_the_compute_dtype():
+    layer = ImagePreprocessing(scaling="torch", dtype="mixed_float16")
+    outputs = layer(np.full((1, 2, 2, 3), 255, "uint8"))
+    assert keras.backend.standardize_dtype(outputs.dtype) == "float16"
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(outputs)[0, 0, 0],
+        [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225],
+        rtol=1e-3,
+    )
