@@ -2,14 +2,15 @@ import keras
 from keras import ops
 
 from keras_captioning import _validation
+from keras_captioning.layers import _caption_decoder_checks as _checks
 from keras_captioning.layers import conditioning as conditioning_modes
 
 # The built-in modes; `conditioning_modes.names()` also lists registered ones.
 CONDITIONING_MODES = conditioning_modes.names()
 CELL_TYPES = ("lstm", "gru")
-# Decoder arguments kept for configs saved before the modes were objects;
-# they are handed to the mode, which must accept them when not default.
-_LEGACY_MODE_OPTIONS = {
+# Decoder arguments of configs saved before the modes were layers: handed to
+# the mode, which must take them when they are not the default.
+_MODE_OPTIONS = {
     "attention_units": None,
     "attention_gate": True,
     "attention_regularization": 0.0,
@@ -26,32 +27,24 @@ class CaptionDecoder(keras.layers.Layer):
     `t + 1`. Training uses teacher forcing: feed `ids[:, :-1]` and use
     `ids[:, 1:]` as the target.
 
-    `conditioning` chooses where the image enters the language model (Tanti
-    et al., 2018; Xu et al., 2015). The built-in modes are `"init_inject"`,
-    `"pre_inject"`, `"par_inject"`, `"merge"` and `"attention"`, each a layer
-    in `keras_captioning.layers.conditioning` (see its docstring);
-    `conditioning.register` adds your own. The decoder owns the embedding,
-    the dropout on embeddings and outputs, and the vocabulary projection; the
-    mode owns the recurrent layers and what it does with the image. The
-    modes without attention run on `keras.layers.LSTM` / `GRU`, so fused
-    kernels serve them where Keras has them; attention runs its cells in a
-    `keras.ops.scan` loop.
+    `conditioning` chooses where the image enters the language model: a
+    mode registered in `keras_captioning.layers.conditioning` (see
+    `conditioning.names()` and each mode's docstring; `conditioning.register`
+    adds your own). The mode owns the recurrent layers and what it does with
+    the image; the decoder owns the embedding, the dropout on embeddings and
+    outputs, and the vocabulary projection.
 
-    Masking: id `0` is padding and the recurrence skips it, so padding never
+    Masking: id `0` is padding; the recurrence skips it, so padding never
     changes the outputs at real positions. The logits carry the mask
     `(token_ids != 0) & (token_ids != end_token_id)`, which Keras losses and
     metrics honour: with `ids[:, :-1]` in and `ids[:, 1:]` as targets, the
-    step that reads `<end>` (its target is padding) does not count, and the
-    step that predicts `<end>` does.
+    step that reads the end token (its target is padding) does not count,
+    the step that predicts it does.
 
-    Generation: `get_initial_state(image_features)` gives the state, a nested
-    structure `{"layers": [[h, c], ...], ...}` with the batch first in every
-    leaf, and `step(token_ids, state)` costs one cell update per layer; fed a
-    caption token by token it gives the teacher-forced logits.
-    `call_with_cache` is the same step without input checks, for compiled
-    loops.
-
-    Mixed precision: every sub-layer follows the layer's `dtype_policy`.
+    Generation: `get_initial_state(image_features)` gives the state (a nested
+    structure, see there) and `step(token_ids, state)` costs one cell update
+    per layer; fed a caption token by token, it gives the teacher-forced
+    logits. Sub-layers follow the layer's `dtype_policy` (mixed precision).
 
     Args:
         vocabulary_size: int. Number of tokens, padding (id 0) included.
@@ -61,15 +54,14 @@ class CaptionDecoder(keras.layers.Layer):
         cell: `"lstm"` or `"gru"`. Defaults to `"lstm"`.
         conditioning: a registered mode name (`conditioning.names()`), a
             `keras_captioning.layers.conditioning.Conditioning` instance or
-            its serialized dict. Defaults to `"init_inject"`.
+            its serialized dict. Defaults to `conditioning.DEFAULT`.
         dropout: float in `[0, 1)`. Dropout on word embeddings, between
             recurrent layers and before the vocabulary projection.
             Defaults to `0.0`.
-        attention_units: int or `None`. Passed to the `"attention"` mode.
-        attention_gate: bool. Passed to the `"attention"` mode. Defaults to
-            `True`.
-        attention_regularization: float >= 0. Passed to the `"attention"`
-            mode. Defaults to `0.0`.
+        attention_units, attention_gate, attention_regularization: options
+            of the attention mode, passed to it (kept for saved configs);
+            other modes reject values other than the defaults `None`,
+            `True`, `0.0`.
         end_token_id: int or `None`. Id whose input step is left out of the
             output mask; `None` masks only padding. Defaults to `2`, the end
             token of `keras_captioning.text.CaptionTokenizer`.
@@ -105,14 +97,6 @@ class CaptionDecoder(keras.layers.Layer):
     >>> next_logits, state = decoder.step(np.array([1]), state)
     >>> tuple(next_logits.shape)
     (1, 100)
-
-    References:
-        - Vinyals et al., 2015. Show and Tell: A Neural Image Caption
-          Generator.
-        - Xu et al., 2015. Show, Attend and Tell: Neural Image Caption
-          Generation with Visual Attention.
-        - Tanti, Gatt and Camilleri, 2018. Where to put the image in an image
-          caption generator.
     """
 
     def __init__(
@@ -122,7 +106,7 @@ class CaptionDecoder(keras.layers.Layer):
         units=512,
         num_layers=1,
         cell="lstm",
-        conditioning="init_inject",
+        conditioning=conditioning_modes.DEFAULT,
         dropout=0.0,
         attention_units=None,
         attention_gate=True,
@@ -140,13 +124,10 @@ class CaptionDecoder(keras.layers.Layer):
         self.num_layers = check.check_int("num_layers", num_layers)
         self.cell = check.check_choice("cell", cell, CELL_TYPES)
         self.dropout = check.check_fraction("dropout", dropout)
-        self.attention_units = check.check_int(
-            "attention_units", attention_units, allow_none=True
-        )
-        self.attention_gate = check.check_bool("attention_gate", attention_gate)
-        self.attention_regularization = check.check_float(
-            "attention_regularization", attention_regularization, minimum=0.0
-        )
+        # Checked by the mode that takes them.
+        self.attention_units = attention_units
+        self.attention_gate = attention_gate
+        self.attention_regularization = attention_regularization
         self.end_token_id = check.check_int(
             "end_token_id",
             end_token_id,
@@ -156,8 +137,8 @@ class CaptionDecoder(keras.layers.Layer):
         )
         options = {
             key: getattr(self, key)
-            for key, default in _LEGACY_MODE_OPTIONS.items()
-            if getattr(self, key) != default
+            for key, default in _MODE_OPTIONS.items()
+            if _differs(getattr(self, key), default)
         }
         if isinstance(conditioning, str):
             options.update(dtype=self.dtype_policy, name="conditioning")
@@ -175,10 +156,8 @@ class CaptionDecoder(keras.layers.Layer):
         # Files saved before the modes were layers hold their weights under
         # the decoder's own attribute paths; expose the layers there too,
         # untracked, so Keras finds them (see `saved_weight_aliases`).
-        for (
-            path,
-            layers,
-        ) in self.conditioning_layer.saved_weight_aliases().items():
+        aliases = self.conditioning_layer.saved_weight_aliases()
+        for path, layers in aliases.items():
             object.__setattr__(self, path, layers)
         self._feature_dim = None
 
@@ -197,7 +176,9 @@ class CaptionDecoder(keras.layers.Layer):
         )
 
     def build(self, token_ids_shape, image_features_shape):
-        image_features_shape = _check_image_features_shape(image_features_shape)
+        image_features_shape = _checks.check_image_features_rank(
+            image_features_shape
+        )
         feature_dim = image_features_shape[-1]
         if feature_dim is None:
             raise ValueError(
@@ -259,7 +240,7 @@ class CaptionDecoder(keras.layers.Layer):
                 "it once on a batch, or call `build`."
             )
         image_features = ops.convert_to_tensor(image_features)
-        self._check_features(image_features)
+        _checks.check_image_features(image_features, self._feature_dim)
         image_features = ops.cast(image_features, self.compute_dtype)
         return self.conditioning_layer.get_initial_state(image_features)
 
@@ -277,11 +258,10 @@ class CaptionDecoder(keras.layers.Layer):
             with `return_attention_scores=True`, `(logits, new_state,
             scores)`.
         """
-        self._check_scores_request(return_attention_scores)
+        _checks.check_scores_request(self, return_attention_scores)
         token_ids = ops.convert_to_tensor(token_ids)
-        _validation.check_rank("token_ids", token_ids.shape, 1, "(batch,)")
-        _validation.check_token_ids(token_ids, self.vocabulary_size)
-        self._check_state(state, token_ids.shape)
+        _checks.check_token_ids(token_ids, self.vocabulary_size, rank=1)
+        _checks.check_state(state, self.num_layers, self.cell, token_ids.shape)
         logits, state, scores = self.call_with_cache(token_ids, state)
         if return_attention_scores:
             return logits, state, scores
@@ -311,60 +291,12 @@ class CaptionDecoder(keras.layers.Layer):
         return logits, state
 
     def _check_inputs(self, token_ids, image_features, return_scores):
-        self._check_scores_request(return_scores)
-        _validation.check_rank(
-            "token_ids", token_ids.shape, 2, "(batch, steps)"
-        )
-        _validation.check_token_ids(token_ids, self.vocabulary_size)
-        self._check_features(image_features)
+        _checks.check_scores_request(self, return_scores)
+        _checks.check_token_ids(token_ids, self.vocabulary_size, rank=2)
+        _checks.check_image_features(image_features, self._feature_dim)
         _validation.check_same_batch(
             token_ids=token_ids.shape, image_features=image_features.shape
         )
-
-    def _check_features(self, image_features):
-        shape = _check_image_features_shape(image_features.shape)
-        dtype = keras.backend.standardize_dtype(image_features.dtype)
-        if "float" not in dtype:
-            raise TypeError(
-                "`image_features` must be a float tensor. Received dtype "
-                f"{dtype}."
-            )
-        if shape[-1] is not None and shape[-1] != self._feature_dim:
-            raise ValueError(
-                "`image_features` has a different feature size than the layer "
-                f"was built for: expected {self._feature_dim}, received "
-                f"{shape[-1]} (shape {shape})."
-            )
-
-    def _check_scores_request(self, return_attention_scores):
-        mode = self.conditioning_layer
-        if return_attention_scores and not mode.returns_attention_scores:
-            raise ValueError(
-                "`return_attention_scores=True` needs a conditioning mode "
-                "that returns attention scores. This decoder uses "
-                f"conditioning={self.conditioning!r}."
-            )
-
-    def _check_state(self, state, token_ids_shape):
-        layers = state.get("layers") if isinstance(state, dict) else None
-        expected = 2 if self.cell == "lstm" else 1
-        if (
-            not isinstance(layers, (list, tuple))
-            or len(layers) != self.num_layers
-            or any(len(layer) != expected for layer in layers)
-        ):
-            keys = sorted(state) if isinstance(state, dict) else type(state)
-            raise ValueError(
-                "`state` must be the structure returned by "
-                "`get_initial_state` or a previous `step`: a dict whose "
-                f"'layers' entry holds {self.num_layers} lists of {expected} "
-                f"tensors. Received: {keys}"
-            )
-        shapes = {
-            f"state leaf {index}": tuple(leaf.shape)
-            for index, leaf in enumerate(keras.tree.flatten(state))
-        }
-        _validation.check_same_batch(token_ids=token_ids_shape, **shapes)
 
     def compute_mask(self, token_ids, previous_mask=None):
         mask = ops.not_equal(token_ids, 0)
@@ -386,17 +318,16 @@ class CaptionDecoder(keras.layers.Layer):
         )
         return logits_shape, scores_shape
 
-    def compute_output_spec(
-        self, token_ids, image_features, training=None, **kwargs
-    ):
+    def compute_output_spec(self, token_ids, image_features, **kwargs):
         shapes = self.compute_output_shape(
             token_ids.shape, image_features.shape, **kwargs
         )
         if not kwargs.get("return_attention_scores"):
-            return keras.KerasTensor(shapes, dtype=self.compute_dtype)
+            return keras.KerasTensor(shapes, self.compute_dtype)
+        logits_shape, scores_shape = shapes
         return (
-            keras.KerasTensor(shapes[0], dtype=self.compute_dtype),
-            keras.KerasTensor(shapes[1], dtype="float32"),
+            keras.KerasTensor(logits_shape, self.compute_dtype),
+            keras.KerasTensor(scores_shape, "float32"),
         )
 
     def get_config(self):
@@ -423,12 +354,8 @@ class CaptionDecoder(keras.layers.Layer):
         return config
 
 
-def _check_image_features_shape(shape):
-    return _validation.check_rank(
-        "image_features",
-        shape,
-        3,
-        "(batch, image_steps, feature_dim)",
-        hint="Pass CNN outputs through "
-        "`keras_captioning.layers.FeatureToSequence` first.",
+def _differs(value, default):
+    """`True` also for `1` against the default `True`: not the same option."""
+    return value != default or isinstance(value, bool) != isinstance(
+        default, bool
     )

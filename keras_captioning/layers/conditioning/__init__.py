@@ -18,7 +18,11 @@ from keras_captioning.layers.conditioning.attention import Attention
 
 # isort: on
 
+# The mode `CaptionDecoder` uses when none is given.
+DEFAULT = "init_inject"
+
 __all__ = [
+    "DEFAULT",
     "Attention",
     "Conditioning",
     "InitInject",
