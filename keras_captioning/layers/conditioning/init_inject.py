@@ -1,8 +1,8 @@
 import keras
 
 from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning._registry import register
 from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("init_inject")

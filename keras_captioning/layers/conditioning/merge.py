@@ -5,8 +5,8 @@ from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
 from keras_captioning.layers.conditioning._recurrent_stack import (
     repeat_over_time,
 )
-from keras_captioning.layers.conditioning._registry import register
 from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("merge")
