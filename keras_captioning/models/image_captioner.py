@@ -582,12 +582,13 @@ class ImageCaptioner(keras.Model):
         """`(sampler, function)` from the cache, made when missing.
 
         A sampler given by name is built afresh by every call; the cache
-        then hands back the one built first, so unseeded sampling continues
-        its seed stream instead of compiling anew.
+        then hands back the one built first, so unseeded sampling by name
+        continues one seed stream instead of compiling anew. Unseeded
+        instances are told apart by their seed generators.
         """
         sampler_key = sampler.cache_key()
-        if by_name:
-            sampler_key = ("by name",) + sampler_key[:-1]
+        if by_name and sampler.variables:
+            sampler_key = sampler_key[:-1] + ("by name",)
         key = (
             sampler_key,
             max_length,
