@@ -500,3 +500,21 @@ def generation_sampler():
     from keras_captioning import generation
 
     return generation.GreedySampler()
+
+
+def test_fit_on_datasets_and_generators_does_not_warn_about_shuffle():
+    import warnings
+
+    captioner = small_captioner()
+    captioner.compile()
+    images, ids = colour_images(), captioner.tokenize(CAPTIONS)
+    data = [(images[(i := 2 * k) : i + 2], ids[i : i + 2]) for k in (0, 1)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        captioner.fit((batch for batch in data), epochs=1, verbose=0)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            dataset = tf.data.Dataset.from_tensor_slices((images, ids))
+            captioner.fit(dataset.batch(2), epochs=1, verbose=0)
+    assert not [w for w in caught if "shuffle" in str(w.message)]
