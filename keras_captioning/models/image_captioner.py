@@ -43,9 +43,12 @@ class ImageCaptioner(keras.Model):
 
     Generation: `generate(images, strategy=...)` runs greedy search, beam
     search or sampling inside one compiled loop (`tf.function` with XLA on
-    TensorFlow, `jax.jit` on JAX, eager on PyTorch) with the decoder's
-    recurrent state as the cache, one cell update per token. `caption`
-    returns strings.
+    TensorFlow, `jax.jit` on JAX, eager on PyTorch; plain Python with
+    `compile(run_eagerly=True)`) with the decoder's recurrent state as the
+    cache, one cell update per token. `caption` returns strings. The steps
+    are public hooks a subclass may override: `call_with_cache` (one decoder
+    step), `generate_step` (one batch) and `make_generate_function` (its
+    compiled form).
 
     Args:
         vocabulary: list of str, the words the model reads and writes (see
