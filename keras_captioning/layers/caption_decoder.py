@@ -283,13 +283,6 @@ class CaptionDecoder(keras.layers.Layer):
         )
         return self._logits_projection(outputs), state, scores
 
-    def _step(self, token_ids, state, return_attention_scores=False):
-        # Kept until `ImageCaptioner` calls `call_with_cache`; remove then.
-        logits, state, scores = self.call_with_cache(token_ids, state)
-        if return_attention_scores:
-            return logits, state, scores
-        return logits, state
-
     def _check_inputs(self, token_ids, image_features, return_scores):
         _checks.check_scores_request(self, return_scores)
         _checks.check_token_ids(token_ids, self.vocabulary_size, rank=2)
