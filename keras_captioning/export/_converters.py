@@ -63,18 +63,59 @@ def convert_to_onnx(caption_ids, path, description):
         tflite_path = os.path.join(folder, "captioner.tflite")
         with open(tflite_path, "wb") as file:
             file.write(flatbuffer)
-        model_proto, _ = tf2onnx.convert.from_tflite(
-            tflite_path, output_path=str(path)
-        )
+        model_proto, _ = tf2onnx.convert.from_tflite(tflite_path)
+    _name_like_the_signature(model_proto, _signature_names(flatbuffer))
     unknown = sorted(
         {op for op in _op_types(model_proto.graph) if op.startswith("TFL_")}
     )
     if unknown:
-        os.remove(path)
         raise ValueError(
             f"Could not convert {description} to ONNX: tf2onnx has no "
             f"handler for {unknown}."
         )
+    with open(path, "wb") as file:
+        file.write(model_proto.SerializeToString())
+
+
+def _signature_names(flatbuffer):
+    """`{tensor name: signature name}` of the `.tflite` inputs and outputs."""
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+    signature = interpreter._get_full_signature_list()["serve"]
+    by_index = {
+        detail["index"]: detail["name"]
+        for detail in interpreter.get_input_details()
+        + interpreter.get_output_details()
+    }
+    return {
+        by_index[index]: name
+        for group in ("inputs", "outputs")
+        for name, index in signature[group].items()
+    }
+
+
+def _name_like_the_signature(model_proto, names):
+    """Renames the graph's inputs and outputs `images`, `token_ids`, ...
+
+    Identity nodes carry the new names, so references to the old ones
+    (also from inside loop bodies) stay valid.
+    """
+    from onnx import helper
+
+    graph = model_proto.graph
+    for graph_input in graph.input:
+        if graph_input.name in names:
+            old, graph_input.name = graph_input.name, names[graph_input.name]
+            graph.node.insert(
+                0, helper.make_node("Identity", [graph_input.name], [old])
+            )
+    for graph_output in graph.output:
+        if graph_output.name in names:
+            old, graph_output.name = graph_output.name, names[graph_output.name]
+            graph.node.append(
+                helper.make_node("Identity", [old], [graph_output.name])
+            )
 
 
 def _op_types(graph):

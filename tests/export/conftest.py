@@ -82,16 +82,21 @@ def train_captioner(conditioning):
     return captioner
 
 
+class _TrainedCaptioners(dict):
+    """Trains each mode's captioner the first time a test asks for it."""
+
+    def __missing__(self, mode):
+        captioner = train_captioner(mode)
+        for strategy in ("greedy", "beam"):
+            captions = captioner.caption(colour_images(), strategy=strategy)
+            assert len(set(captions)) >= 5, (mode, captions)
+        self[mode] = captioner
+        return captioner
+
+
 @pytest.fixture(scope="session")
 def captioners():
     """`{mode: captioner}`, each captioning the six images differently."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("export runs on the tensorflow backend only")
-    trained = {}
-    for mode in MODES:
-        captioner = train_captioner(mode)
-        for strategy in ("greedy", "beam"):
-            captions = captioner.caption(colour_images(), strategy=strategy)
-            assert len(set(captions)) >= 5, (mode, captions)
-        trained[mode] = captioner
-    return trained
+    return _TrainedCaptioners()

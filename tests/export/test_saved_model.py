@@ -110,7 +110,8 @@ def exported(captioners, tmp_path_factory):
     """Every mode and strategy exported, then served in one fresh process."""
     root = tmp_path_factory.mktemp("saved_models")
     artifacts = {}
-    for mode, captioner in captioners.items():
+    for mode in MODES:
+        captioner = captioners[mode]
         for strategy in ("greedy", "beam"):
             # TensorFlow Serving's layout: <model name>/<version>.
             path = root / f"{mode}_{strategy}" / "1"
