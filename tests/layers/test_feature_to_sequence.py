@@ -3,9 +3,9 @@ import keras
 import numpy as np
 import pytest
 from hypothesis import strategies as st
-from keras.src.testing import TestCase
 
 from keras_captioning.layers import FeatureToSequence
+from tests.keras_test_case import TestCase
 
 
 class FeatureToSequenceLayerTest(TestCase):
