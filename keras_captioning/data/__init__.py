@@ -3,11 +3,21 @@
 `make_dataset` builds a `tf.data.Dataset` and `CaptionPyDataset` a
 `keras.utils.PyDataset` (NumPy and Pillow, no TensorFlow); both yield
 `(images, token_ids)` batches for `ImageCaptioner.fit`. `cache_features`
-computes a frozen encoder's features once and reuses them.
+computes a frozen encoder's features once and reuses them. All three read
+image files through `read_image`, which raises `ImageFileError` for a file
+it cannot read.
 """
 
 from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
 from keras_captioning.data.make_dataset import make_dataset
+from keras_captioning.data.read_image import ImageFileError
+from keras_captioning.data.read_image import read_image
 
-__all__ = ["CaptionPyDataset", "cache_features", "make_dataset"]
+__all__ = [
+    "CaptionPyDataset",
+    "ImageFileError",
+    "cache_features",
+    "make_dataset",
+    "read_image",
+]

@@ -1,25 +1,34 @@
-"""Image decoding and resizing with Pillow, for the NumPy pipelines.
+"""Image files to uint8 batches, for every pipeline in this subpackage.
 
-`CaptionPyDataset` and `cache_features` read images here; `make_dataset`
-does the same with TensorFlow ops. Both decode to 3-channel RGB (grey
-images are repeated over the channels, an alpha channel is dropped, EXIF
-orientation is not applied) and resize bilinearly with antialiasing, so
-the two pipelines give images within a few intensity levels of each other.
+Files are read by `read_rgb` (the PIL image `read_image` turns into an
+array) and resized here with Pillow's bilinear filter, which widens its
+support when shrinking (antialiasing).
+`CaptionPyDataset` and `cache_features` call these functions directly and
+`make_dataset` calls them inside its `tf.data` map, so all three give
+identical pixels for the same file.
 """
+
+import concurrent.futures
+import os
+import threading
 
 import numpy as np
 from PIL import Image
 
+from keras_captioning.data.read_image import read_rgb
+
 
 def image_file_size(path):
-    """Returns the `(height, width)` of an image file, reading its header."""
-    with Image.open(path) as image:
-        width, height = image.size
+    """Returns the `(height, width)` of an image file as `read_image` sees it.
+
+    The file is decoded, so the size is the one after the EXIF orientation.
+    """
+    width, height = read_rgb(path).size
     return height, width
 
 
 def load_image(path, image_size=None, expected_size=None):
-    """Decodes an image file to a uint8 `(height, width, 3)` array.
+    """Reads an image file into a uint8 `(height, width, 3)` array.
 
     Args:
         path: str, the file.
@@ -27,45 +36,65 @@ def load_image(path, image_size=None, expected_size=None):
         expected_size: when `image_size` is `None`, the `(height, width)`
             every file must have, or `None` for no check.
     """
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-    except OSError as error:
-        raise ValueError(
-            f"Could not decode the image file {path!r}: {error}"
-        ) from error
+    image = read_rgb(path)
     if image_size is not None:
-        return resize_image(image, image_size)
-    array = np.asarray(image, dtype="uint8")
-    if expected_size is not None and array.shape[:2] != tuple(expected_size):
+        return np.asarray(_resize(image, image_size), dtype="uint8")
+    size = (image.height, image.width)
+    if expected_size is not None and size != tuple(expected_size):
         raise ValueError(
             f"All images must have the same size when `image_size` is None. "
-            f"The image file {path!r} has (height, width) "
-            f"{array.shape[:2]}, the first one {tuple(expected_size)}. Pass "
-            "`image_size=(height, width)` to resize them."
+            f"The image file {path!r} has (height, width) {size}, the first "
+            f"one {tuple(expected_size)}. Pass `image_size=(height, width)` "
+            "to resize them."
         )
-    return array
-
-
-def resize_image(image, image_size):
-    """Resizes a PIL image or a uint8 array to a uint8 array `image_size`."""
-    if isinstance(image, np.ndarray):
-        if image.shape[:2] == tuple(image_size):
-            return image
-        image = Image.fromarray(image)
-    height, width = image_size
-    if image.size != (width, height):
-        # Pillow's bilinear filter widens its support when shrinking, which
-        # is the antialiasing `tf.image.resize(..., antialias=True)` does.
-        image = image.resize((width, height), Image.Resampling.BILINEAR)
     return np.asarray(image, dtype="uint8")
 
 
+def resize_image(array, image_size):
+    """Resizes a uint8 `(height, width, 3)` array to `image_size`."""
+    if array.shape[:2] == tuple(image_size):
+        return array
+    return np.asarray(_resize(Image.fromarray(array), image_size), "uint8")
+
+
+def _resize(image, image_size):
+    height, width = image_size
+    if image.size == (width, height):
+        return image
+    return image.resize((width, height), Image.Resampling.BILINEAR)
+
+
 def load_images(paths, image_size=None, expected_size=None):
-    """Decodes a batch of files into one uint8 `(n, height, width, 3)`."""
-    return np.stack(
-        [load_image(path, image_size, expected_size) for path in paths]
+    """Reads a batch of files into one uint8 `(n, height, width, 3)`.
+
+    The files are read by a pool of one thread per CPU, shared by every
+    caller in the process (Pillow releases the GIL while it decodes and
+    resizes), so a batch loads on all cores even when the pipeline runs
+    one batch at a time, and several callers at once do not oversubscribe
+    the CPUs.
+    """
+    images = _decode_pool().map(
+        lambda path: load_image(path, image_size, expected_size), paths
     )
+    return np.stack(list(images))
+
+
+_pool = None
+_pool_pid = None
+_pool_lock = threading.Lock()
+
+
+def _decode_pool():
+    global _pool, _pool_pid
+    with _pool_lock:
+        # A forked worker process (`use_multiprocessing=True`) inherits the
+        # pool object but not its threads: it makes its own.
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = concurrent.futures.ThreadPoolExecutor(
+                os.cpu_count() or 1, thread_name_prefix="keras_captioning_read"
+            )
+            _pool_pid = os.getpid()
+        return _pool
 
 
 def resize_images(images, image_size):

@@ -15,9 +15,6 @@ from keras_captioning.data._image_files import image_file_size
 from keras_captioning.data._image_files import load_images
 from keras_captioning.data._image_files import resize_images
 
-# Threads decoding the next batch of files while the encoder runs.
-_DECODE_THREADS = min(8, os.cpu_count() or 1)
-
 
 def cache_features(
     encoder,
@@ -190,7 +187,9 @@ def _compute_features(
     temporary.close()
     output = None
     try:
-        with concurrent.futures.ThreadPoolExecutor(_DECODE_THREADS) as pool:
+        # One thread loads the next batch (its files on every core, see
+        # `load_images`) while the encoder runs on this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
             pending = pool.submit(load_batch, starts[0])
             for index, start in enumerate(starts):
                 batch = pending.result()

@@ -22,9 +22,14 @@ class CaptionPyDataset(keras.utils.PyDataset):
     `ImageCaptioner.fit`. The last batch of an epoch may be smaller.
 
     All references are tokenized once, when the dataset is created. Image
-    files are decoded by Pillow when their batch is requested (use
-    `workers` to decode several batches at once), converted to RGB and,
-    when `image_size` is set, resized bilinearly with antialiasing.
+    files are read when their batch is requested, by
+    `keras_captioning.data.read_image` (Pillow, every mode to RGB, EXIF
+    orientation applied), the files of a batch by a pool of one thread per
+    CPU, and, when `image_size` is set, resized with Pillow's bilinear
+    filter (antialiased): the pixels `make_dataset` and `cache_features`
+    give for the same file. With the default `workers=2`, `fit` prepares
+    the next batch while the model trains on the current one. A file that
+    cannot be read raises `keras_captioning.data.ImageFileError` naming it.
 
     Rows are chosen by `reference_mode`:
 
@@ -58,8 +63,9 @@ class CaptionPyDataset(keras.utils.PyDataset):
             `True`.
         seed: int or `None`. Seed of the shuffling and reference draws.
             Defaults to `None`.
-        workers: int. Number of threads or processes preparing batches.
-            Defaults to `1`.
+        workers: int. Number of threads or processes preparing batches
+            (`fit` runs them ahead of training; each batch's files are
+            read on every CPU whatever this number). Defaults to `2`.
         use_multiprocessing: bool. Whether `workers` are processes rather
             than threads. Defaults to `False`.
         max_queue_size: int. Batches prepared ahead of use when `workers`
@@ -96,7 +102,7 @@ class CaptionPyDataset(keras.utils.PyDataset):
         reference_mode="all",
         shuffle=True,
         seed=None,
-        workers=1,
+        workers=2,
         use_multiprocessing=False,
         max_queue_size=10,
     ):

@@ -1,6 +1,9 @@
+import os
+
 from keras_captioning.data._caption_inputs import check_options
 from keras_captioning.data._caption_inputs import prepare_caption_inputs
 from keras_captioning.data._image_files import image_file_size
+from keras_captioning.data._image_files import load_image
 
 
 def make_dataset(
@@ -25,13 +28,16 @@ def make_dataset(
     same batches without TensorFlow.
 
     All references are tokenized once, when the dataset is built. Image
-    files are read, decoded and resized inside the pipeline, in parallel
-    (`num_parallel_calls=tf.data.AUTOTUNE`), and batches are prefetched.
-    Files are decoded to RGB (grey images repeated over the channels, an
-    alpha channel dropped, EXIF orientation not applied); JPEGs use the
-    accurate integer DCT. When `image_size` is set, images are resized
-    bilinearly with antialiasing and rounded back to uint8. An images array
-    is copied once into a TensorFlow tensor.
+    files are read inside the pipeline, several at once
+    (`num_parallel_calls=tf.data.AUTOTUNE`), by
+    `keras_captioning.data.read_image` (Pillow, every mode to RGB, EXIF
+    orientation applied) and, when `image_size` is set, resized with
+    Pillow's bilinear filter (antialiased), exactly as `CaptionPyDataset`
+    and `cache_features` do: the three give identical pixels for the same
+    file. A file that cannot be read stops the iteration with a TensorFlow
+    error whose message holds the `ImageFileError` line naming it. Batches
+    are prefetched. An images array is copied once into a TensorFlow tensor
+    and resized with `tf.image.resize(..., antialias=True)`, rounded.
 
     Rows are chosen by `reference_mode`:
 
@@ -49,7 +55,7 @@ def make_dataset(
 
     Args:
         images: uint8 NumPy array `(n, height, width, 3)`, or a list of `n`
-            image file paths (JPEG, PNG, BMP or GIF).
+            image file paths (JPEG, PNG or anything else Pillow reads).
         references: list of `n` lists of str, the reference captions of
             each image. Every image needs at least one.
         tokenizer: `keras_captioning.text.CaptionTokenizer`.
@@ -148,52 +154,23 @@ def make_dataset(
         expected_size = None
         if image_size is None:
             expected_size = image_file_size(inputs.paths[0])
+        shape = (*(image_size or expected_size), 3)
+
+        def read(path):
+            return load_image(os.fsdecode(path), image_size, expected_size)
 
         def load_row(row):
             path = tf.gather(paths, tf.gather(reference_image, row))
-            image = _decode(tf, path)
-            if image_size is not None:
-                image = _resize(tf, image, image_size)
-            else:
-                # Images of different sizes cannot share a batch; fail
-                # naming the file rather than with a shape error later.
-                same_size = tf.reduce_all(
-                    tf.equal(tf.shape(image)[:2], expected_size)
-                )
-                check = tf.debugging.Assert(
-                    same_size,
-                    [
-                        "All images must have the same (height, width) when "
-                        f"`image_size` is None; the first has {expected_size}."
-                        " Pass `image_size=(height, width)` to resize them. "
-                        "Offending file and its shape:",
-                        path,
-                        tf.shape(image),
-                    ],
-                )
-                with tf.control_dependencies([check]):
-                    image = tf.identity(image)
-                image = tf.ensure_shape(image, (*expected_size, 3))
+            # The reader the other pipelines use, so the pixels are the
+            # same; Pillow releases the GIL while it decodes and resizes,
+            # so the parallel map runs several files at once.
+            image = tf.numpy_function(read, [path], tf.uint8, stateful=False)
+            image.set_shape(shape)
             return image, tf.gather(token_ids, row)
 
         dataset = rows.map(load_row, num_parallel_calls=autotune)
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(autotune)
-
-
-def _decode(tf, path):
-    contents = tf.io.read_file(path)
-    # The accurate DCT matches Pillow's JPEG decoding; `decode_image` would
-    # use the fast one, a few intensity levels away.
-    return tf.cond(
-        tf.io.is_jpeg(contents),
-        lambda: tf.io.decode_jpeg(
-            contents, channels=3, dct_method="INTEGER_ACCURATE"
-        ),
-        lambda: tf.io.decode_image(
-            contents, channels=3, expand_animations=False
-        ),
-    )
 
 
 def _resize(tf, images, image_size):

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import strategies as st
 
 from keras_captioning.data import CaptionPyDataset
+from keras_captioning.data import ImageFileError
 from tests.data.caption_data_helpers import gradient_image
 from tests.data.caption_data_helpers import make_images
 from tests.data.caption_data_helpers import make_references
@@ -200,12 +201,12 @@ def test_files_of_different_sizes_need_image_size(tmp_path, tokenizer):
 def test_undecodable_file(tmp_path, tokenizer):
     path = tmp_path / "broken.png"
     path.write_bytes(b"not an image")
-    with pytest.raises(OSError, match="broken.png"):
+    with pytest.raises(ImageFileError, match="broken.png"):
         CaptionPyDataset([str(path)], [["i0"]], tokenizer)
     dataset = CaptionPyDataset(
         [str(path)], [["i0"]], tokenizer, image_size=(2, 2)
     )
-    with pytest.raises(ValueError, match="Could not decode.*broken.png"):
+    with pytest.raises(ImageFileError, match="read the image file.*broken.png"):
         dataset[0]
 
 
