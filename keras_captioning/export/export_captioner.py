@@ -115,13 +115,14 @@ def export_captioner(
     if max_length is None:
         max_length = captioner.max_length
     path = os.fspath(path)
-    built_ins_only = format != "tf_saved_model"
-    sampler = _generation.make_sampler(strategy, beam_width, built_ins_only)
     caption_ids = _generation.make_caption_function(
-        captioner, sampler, max_length
+        captioner, strategy, beam_width, max_length
     )
+    conditioning = captioner.decoder.conditioning
+    if not isinstance(conditioning, str):
+        conditioning = type(conditioning).__name__
     description = (
-        f"a {captioner.decoder.conditioning!r} captioner with "
+        f"a captioner with conditioning={conditioning!r} and "
         f"strategy={strategy!r}"
     )
     if format == "tf_saved_model":
