@@ -42,7 +42,9 @@ def main(argv=None):
         int, `0` (ok), `1` (some inputs failed) or `2` (usage error).
 
     Example:
-    >>> keras_captioning.cli.main(["export", "--help"])  # doctest: +SKIP
+    >>> # The error goes to stderr, on one line.
+    >>> keras_captioning.cli.main(["caption", "no-such-model.keras", "a.png"])
+    2
     """
     parser = build_parser()
     args = parser.parse_args(argv)

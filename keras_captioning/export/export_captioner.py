@@ -73,11 +73,14 @@ def export_captioner(
     ... )
     >>> images = np.zeros((2, 40, 40, 3), "uint8")
     >>> captions = captioner.caption(images)
-    >>> path = os.path.join(tempfile.mkdtemp(), "captioner", "1")
-    >>> _ = keras_captioning.export.export_captioner(captioner, path)
-    >>> served = tf.saved_model.load(path)
-    >>> outputs = served.serve(tf.constant(images))
-    >>> [text.decode() for text in outputs["captions"].numpy()] == captions
+    >>> same = True
+    >>> if keras.backend.backend() == "tensorflow":  # other backends raise
+    ...     path = os.path.join(tempfile.mkdtemp(), "captioner", "1")
+    ...     _ = keras_captioning.export.export_captioner(captioner, path)
+    ...     served = tf.saved_model.load(path)
+    ...     outputs = served.serve(tf.constant(images))
+    ...     same = [t.decode() for t in outputs["captions"].numpy()] == captions
+    >>> same
     True
     """
     _validation.check_choice("format", format, FORMATS)
