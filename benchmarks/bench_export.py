@@ -41,8 +41,8 @@ from keras_captioning.export import vocabulary_path  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--num-train", type=int, default=3000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--num-train", type=int, default=2000)
     parser.add_argument("--num-test", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
