@@ -79,9 +79,14 @@ def convert_to_onnx(caption_ids, path, description):
 
 def _signature_names(flatbuffer):
     """`{tensor name: signature name}` of the `.tflite` inputs and outputs."""
-    import tensorflow as tf
+    try:
+        from ai_edge_litert import interpreter as litert
+    except ImportError:  # TensorFlow's own, deprecated since TF 2.20.
+        import tensorflow as tf
 
-    interpreter = tf.lite.Interpreter(model_content=flatbuffer)
+        litert = tf.lite
+
+    interpreter = litert.Interpreter(model_content=flatbuffer)
     signature = interpreter._get_full_signature_list()["serve"]
     by_index = {
         detail["index"]: detail["name"]
