@@ -795,6 +795,37 @@ class ImageCaptioner(keras.Model):
             **kwargs,
         )
 
+    # ----------------------------------------------------------- export
+
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",
+        strategy="greedy",
+        beam_width=3,
+        max_length=None,
+        quantize=None,
+    ):
+        """Exports the captioner with generation inside, for serving.
+
+        Overrides `keras.Model.export`, which would export only `call()`
+        (the teacher-forced logits). The SavedModel returns caption
+        strings; LiteRT and ONNX files return token ids, with the
+        vocabulary beside them. Needs the TensorFlow backend. See
+        `keras_captioning.export.export_captioner` for every argument.
+        """
+        from keras_captioning.export import export_captioner
+
+        return export_captioner(
+            self,
+            filepath,
+            format=format,
+            strategy=strategy,
+            beam_width=beam_width,
+            max_length=max_length,
+            quantize=quantize,
+        )
+
 
 def _component(value, layer_class, defaults, argument):
     if value is None:

@@ -1,0 +1,211 @@
+"""What the subcommands share: loading a model, finding and reading
+images, a progress bar on stderr."""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+IMAGE_EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+)
+
+
+class UsageError(Exception):
+    """A bad argument or input file found after parsing: exit code 2."""
+
+
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, received {text!r}"
+        )
+    return value
+
+
+def image_size_argument(parser):
+    parser.add_argument(
+        "--image-size",
+        type=positive_int,
+        nargs="+",
+        default=None,
+        metavar="SIZE",
+        help="Resize images to SIZE x SIZE, or to HEIGHT WIDTH. Defaults to "
+        "the size the model was built with.",
+    )
+
+
+def generation_arguments(parser, default_strategy="greedy"):
+    parser.add_argument(
+        "--strategy",
+        choices=("greedy", "beam", "sample"),
+        default=default_strategy,
+        help="Decoding strategy.",
+    )
+    parser.add_argument(
+        "--beam-width",
+        type=positive_int,
+        default=3,
+        help="Beams kept with --strategy beam.",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=positive_int,
+        default=None,
+        help="Most words per caption; the model's own limit by default.",
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=32, help="Images per batch."
+    )
+
+
+def generation_options(args):
+    """`caption` keyword arguments from the generation options."""
+    options = {"strategy": args.strategy, "max_length": args.max_length}
+    if args.strategy == "beam":
+        options["beam_width"] = args.beam_width
+    return options
+
+
+def load_captioner(path, need_images=True):
+    """Loads an `ImageCaptioner` from a `.keras` file, or raises
+    `UsageError` with one line saying why not."""
+    import keras
+
+    from keras_captioning.models import ImageCaptioner
+
+    if not os.path.isfile(path):
+        raise UsageError(f"no such model file: {path!r}")
+    try:
+        captioner = keras.saving.load_model(path)
+    except Exception as error:  # Keras raises many types for bad files.
+        reason = " ".join(str(error).split())[:300]
+        raise UsageError(
+            f"cannot load the model file {path!r}: {reason}"
+        ) from error
+    if not isinstance(captioner, ImageCaptioner):
+        raise UsageError(
+            f"{path!r} holds a {type(captioner).__name__}, not a "
+            "keras_captioning.models.ImageCaptioner."
+        )
+    if need_images and captioner.encoder is None:
+        raise UsageError(
+            f"{path!r} was built with `encoder=None`: it reads precomputed "
+            "features, not images."
+        )
+    return captioner
+
+
+def model_image_size(captioner):
+    """The `(height, width)` images are read at: the model's resize size,
+    else the size it was built with, else `None` (any size)."""
+    preprocessing = captioner.preprocessing
+    if preprocessing is not None and preprocessing.image_size is not None:
+        return tuple(preprocessing.image_size)
+    build_config = captioner.get_build_config() or {}
+    shape = build_config.get("input_shape", {}).get("images")
+    if shape is None or len(shape) != 4 or None in tuple(shape[1:3]):
+        return None
+    return int(shape[1]), int(shape[2])
+
+
+def requested_image_size(args, captioner):
+    if args.image_size is None:
+        return model_image_size(captioner)
+    if len(args.image_size) > 2:
+        raise UsageError(
+            "--image-size takes one number (a square) or two (height and "
+            f"width). Received: {args.image_size}"
+        )
+    return tuple((args.image_size * 2)[:2])
+
+
+def image_paths(inputs):
+    """Files as given; a folder gives its image files, sorted by name."""
+    paths = []
+    for item in inputs:
+        if os.path.isdir(item):
+            paths += sorted(
+                os.path.join(item, name)
+                for name in os.listdir(item)
+                if name.lower().endswith(IMAGE_EXTENSIONS)
+                and os.path.isfile(os.path.join(item, name))
+            )
+        else:
+            paths.append(item)
+    return paths
+
+
+def read_image(path, image_size):
+    """A uint8 `(height, width, 3)` array, resized when `image_size` is set.
+
+    Raises `keras_captioning.data.ImageFileError` naming the file.
+    """
+    from keras_captioning import data
+    from keras_captioning.data import _image_files
+
+    image = data.read_image(path)
+    if image_size is None:
+        return image
+    return _image_files.resize_image(image, image_size)
+
+
+class ImageFiles:
+    """Image files read on demand, as an array-like of uint8 images.
+
+    `evaluate_captioner` slices its images batch by batch, so a test split
+    of thousands of photos is never held in memory at once.
+    """
+
+    def __init__(self, paths, image_size):
+        self.paths = list(paths)
+        self.image_size = image_size
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return np.stack([self._load(p) for p in self.paths[index]])
+        return self._load(self.paths[index])
+
+    def _load(self, path):
+        return read_image(path, self.image_size)
+
+
+def report_failure(message):
+    print(message, file=sys.stderr)
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, drawn only on a terminal."""
+
+    def __init__(self, total, label, enabled=True):
+        self.total = total
+        self.label = label
+        self.done = 0
+        self.enabled = enabled and sys.stderr.isatty()
+
+    def update(self, count=1):
+        self.done += count
+        if self.enabled:
+            width = 30
+            filled = int(width * self.done / max(self.total, 1))
+            bar = "#" * filled + "." * (width - filled)
+            sys.stderr.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()

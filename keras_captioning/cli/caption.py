@@ -1,0 +1,121 @@
+"""`keras-captioning caption`: caption image files with a saved model."""
+
+import argparse
+import csv
+import json
+import sys
+
+import numpy as np
+
+from keras_captioning.cli import _common
+
+HELP = "Caption image files (or every image in a folder) with a .keras model."
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "caption",
+        help=HELP,
+        description=HELP + " One line per image on stdout; an image that "
+        "cannot be read is reported on stderr and the exit code is 1.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    configure(parser)
+    parser.set_defaults(run=run)
+
+
+def configure(parser):
+    parser.add_argument("model", help="The saved `.keras` captioner.")
+    parser.add_argument(
+        "images", nargs="+", help="Image files, or folders of images."
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "tsv"),
+        default="text",
+        help="text: `path: caption` lines; tsv: path, caption and score "
+        "columns with a header; json: a list of {image, caption, score} "
+        "(or {image, error}).",
+    )
+    _common.generation_arguments(parser)
+    _common.image_size_argument(parser)
+    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+
+
+def caption_files(captioner, paths, image_size, options, batch_size, quiet):
+    """Captions `paths`; returns `(results, failures)`.
+
+    `results` is a list of `(path, caption, score)` in input order and
+    `failures` a list of `(path, message)`. Each failure is also printed
+    on stderr as it happens.
+    """
+    readable, images, failures = [], [], []
+    progress = _common.ProgressBar(len(paths), "reading", enabled=not quiet)
+    for path in paths:
+        try:
+            image = _common.read_image(path, image_size)
+        except ValueError as error:  # `ImageFileError` is a ValueError.
+            failures.append((path, str(error)))
+            _common.report_failure(str(error))
+        else:
+            readable.append(path)
+            images.append(image)
+        progress.update()
+    results = []
+    if image_size is None:
+        # Sizes may differ: one image per batch.
+        batches = [[index] for index in range(len(images))]
+    else:
+        batches = [
+            list(range(start, min(start + batch_size, len(images))))
+            for start in range(0, len(images), batch_size)
+        ]
+    progress = _common.ProgressBar(len(images), "captioning", not quiet)
+    for batch in batches:
+        outputs = captioner.generate(
+            np.stack([images[index] for index in batch]),
+            return_scores=True,
+            batch_size=len(batches[0]),
+            **options,
+        )
+        captions = captioner.detokenize(outputs["token_ids"])
+        for index, caption, score in zip(batch, captions, outputs["scores"]):
+            results.append((readable[index], caption, float(score)))
+        progress.update(len(batch))
+    return results, failures
+
+
+def write_results(results, failures, output_format, stream):
+    if output_format == "text":
+        for path, caption, _ in results:
+            stream.write(f"{path}: {caption}\n")
+    elif output_format == "tsv":
+        writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
+        writer.writerow(["image", "caption", "score"])
+        for path, caption, score in results:
+            writer.writerow([path, caption, f"{score:.6f}"])
+    else:
+        records = [
+            {"image": path, "caption": caption, "score": score}
+            for path, caption, score in results
+        ] + [{"image": path, "error": message} for path, message in failures]
+        json.dump(records, stream, indent=1)
+        stream.write("\n")
+
+
+def run(args):
+    captioner = _common.load_captioner(args.model)
+    image_size = _common.requested_image_size(args, captioner)
+    paths = _common.image_paths(args.images)
+    if not paths:
+        raise _common.UsageError(f"no image files in {args.images}")
+    results, failures = caption_files(
+        captioner,
+        paths,
+        image_size,
+        _common.generation_options(args),
+        args.batch_size,
+        args.quiet,
+    )
+    write_results(results, failures, args.format, sys.stdout)
+    return 1 if failures else 0

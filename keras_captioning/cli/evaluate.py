@@ -1,0 +1,100 @@
+"""`keras-captioning evaluate`: score a saved model on a Karpathy split."""
+
+import argparse
+import json
+import sys
+
+from keras_captioning.cli import _common
+
+HELP = (
+    "Caption one split of a Karpathy split file and score the captions "
+    "(BLEU-1..4, ROUGE-L, CIDEr-D, optionally METEOR)."
+)
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "evaluate",
+        help=HELP,
+        description=HELP,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("model", help="The saved `.keras` captioner.")
+    parser.add_argument(
+        "--karpathy-json",
+        required=True,
+        help="dataset_flickr8k.json, dataset_flickr30k.json or "
+        "dataset_coco.json.",
+    )
+    parser.add_argument(
+        "--image-dir", required=True, help="Folder the images are read from."
+    )
+    parser.add_argument(
+        "--split", choices=("train", "validation", "test"), default="test"
+    )
+    parser.add_argument(
+        "--max-images",
+        type=_common.positive_int,
+        default=None,
+        help="Score only the first images of the split.",
+    )
+    parser.add_argument(
+        "--meteor",
+        action="store_true",
+        help="Also compute METEOR (needs pycocoevalcap and Java).",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one `metric value` line each; json: an object.",
+    )
+    _common.generation_arguments(parser, default_strategy="beam")
+    _common.image_size_argument(parser)
+    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    from keras_captioning import metrics
+    from keras_captioning.datasets import karpathy
+
+    captioner = _common.load_captioner(args.model)
+    image_size = _common.requested_image_size(args, captioner)
+    if image_size is None:
+        raise _common.UsageError(
+            "the model does not fix an image size; pass --image-size"
+        )
+    try:
+        paths, references = karpathy.load_split(
+            args.karpathy_json, args.image_dir, args.split
+        )
+    except (OSError, ValueError) as error:
+        raise _common.UsageError(str(error)) from error
+    if args.max_images is not None:
+        paths, references = (
+            paths[: args.max_images],
+            references[: args.max_images],
+        )
+    if not paths:
+        raise _common.UsageError(f"the {args.split!r} split is empty")
+    try:
+        scores = metrics.evaluate_captioner(
+            captioner,
+            _common.ImageFiles(paths, image_size),
+            references,
+            batch_size=args.batch_size,
+            verbose=0 if args.quiet or not sys.stderr.isatty() else 1,
+            include_meteor=args.meteor,
+            **_common.generation_options(args),
+        )
+    except ValueError as error:  # An image file that cannot be read.
+        _common.report_failure(str(error))
+        return 1
+    if args.format == "json":
+        json.dump({"images": len(paths), **scores}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        for name, value in scores.items():
+            print(f"{name} {value:.4f}")
+    return 0

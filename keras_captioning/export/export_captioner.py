@@ -1,0 +1,227 @@
+import json
+import os
+
+import keras
+
+from keras_captioning import _validation
+from keras_captioning.export import _converters
+from keras_captioning.export import _generation
+from keras_captioning.export import _saved_model
+
+FORMATS = ("tf_saved_model", "litert", "onnx")
+
+
+def export_captioner(
+    captioner,
+    path,
+    format="tf_saved_model",
+    strategy="greedy",
+    beam_width=3,
+    max_length=None,
+    quantize=None,
+):
+    """Exports a captioner with its generation loop, for serving.
+
+    Unlike `keras.Model.export`, which exports `call()` (the teacher-forced
+    logits), the artifact runs the whole caption loop. It needs the
+    TensorFlow backend: a model trained on JAX or PyTorch is exported by
+    loading its `.keras` file under `KERAS_BACKEND=tensorflow`.
+
+    - `"tf_saved_model"`: a SavedModel folder (for TensorFlow Serving, name
+      it `<model_name>/<version>`, for example `captioner/1`). Endpoint
+      `serve` (also the `serving_default` signature) takes `uint8` images
+      `(batch, height, width, 3)` of any batch and size; `serve_bytes`
+      takes a 1-D string tensor of encoded JPEG/PNG/BMP/GIF files. Both
+      return `"captions"` (strings), `"token_ids"` and `"scores"`. It loads
+      with `tf.saved_model.load` alone, without Keras.
+    - `"litert"`: a `.tflite` file of built-in ops, signature `serve`:
+      `images` in, `token_ids` and `scores` out.
+    - `"onnx"`: an `.onnx` file (made from the `.tflite` by `tf2onnx`),
+      input `images`, outputs the token ids and scores.
+
+    LiteRT and ONNX files return ids; `<file stem>.vocabulary.json` is
+    written beside them, and `captions_from_ids` (or a few lines of plain
+    Python, see the docs) turns ids into text.
+
+    Args:
+        captioner: a built `keras_captioning.models.ImageCaptioner` that
+            reads images (not `encoder=None`).
+        path: str or path-like. The SavedModel folder, or the `.tflite` /
+            `.onnx` file.
+        format: one of `"tf_saved_model"`, `"litert"`, `"onnx"`. Defaults
+            to `"tf_saved_model"`.
+        strategy: `"greedy"` or `"beam"`. Defaults to `"greedy"`.
+        beam_width: int. Beams kept with `strategy="beam"`. Defaults to `3`.
+        max_length: int or `None`. Most words per caption; `None` uses the
+            model's `max_length`.
+        quantize: `None` or `"dynamic"` (LiteRT only: weights stored as
+            int8, dynamic-range quantisation). Defaults to `None`.
+
+    Returns:
+        The path written, as a str.
+
+    Example:
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import tensorflow as tf
+    >>> captioner = keras_captioning.models.ImageCaptioner(
+    ...     vocabulary=["a", "red", "circle"],
+    ...     decoder={"embedding_dim": 8, "units": 8},
+    ...     feature_to_sequence={"units": 8},
+    ...     max_length=4,
+    ...     image_size=(32, 32),
+    ... )
+    >>> images = np.zeros((2, 40, 40, 3), "uint8")
+    >>> captions = captioner.caption(images)
+    >>> same = True
+    >>> if keras.backend.backend() == "tensorflow":  # other backends raise
+    ...     path = os.path.join(tempfile.mkdtemp(), "captioner", "1")
+    ...     _ = keras_captioning.export.export_captioner(captioner, path)
+    ...     served = tf.saved_model.load(path)
+    ...     outputs = served.serve(tf.constant(images))
+    ...     same = [t.decode() for t in outputs["captions"].numpy()] == captions
+    >>> same
+    True
+    """
+    _validation.check_choice("format", format, FORMATS)
+    _validation.check_choice("strategy", strategy, ("greedy", "beam"))
+    beam_width = _validation.check_int("beam_width", beam_width)
+    max_length = _validation.check_int(
+        "max_length", max_length, allow_none=True
+    )
+    if quantize is not None:
+        _validation.check_choice("quantize", quantize, ("dynamic",))
+        if format != "litert":
+            raise ValueError(
+                "`quantize` applies to `format='litert'` only. Received: "
+                f"format={format!r}, quantize={quantize!r}"
+            )
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(
+            "Exporting a captioner needs the TensorFlow backend; the "
+            f"current backend is {keras.backend.backend()!r}. Save the model "
+            "(`captioner.save('captioner.keras')`), then load and export it "
+            "in a process started with `KERAS_BACKEND=tensorflow`: "
+            "`keras-captioning export captioner.keras OUTPUT`."
+        )
+    if captioner.encoder is None:
+        raise ValueError(
+            "This captioner was built with `encoder=None`: it reads "
+            "precomputed features, not images, so there is nothing to "
+            "serve. Put an encoder in front of its decoder first."
+        )
+    if not captioner.built:
+        raise ValueError(
+            "The captioner must be built before export: train it, load it, "
+            "or call `caption` once."
+        )
+    if max_length is None:
+        max_length = captioner.max_length
+    path = os.fspath(path)
+    caption_ids = _generation.make_caption_function(
+        captioner, strategy, beam_width, max_length
+    )
+    conditioning = captioner.decoder.conditioning
+    if not isinstance(conditioning, str):
+        conditioning = type(conditioning).__name__
+    description = (
+        f"a captioner with conditioning={conditioning!r} and "
+        f"strategy={strategy!r}"
+    )
+    if format == "tf_saved_model":
+        _saved_model.write_saved_model(
+            captioner, path, caption_ids, _image_size(captioner)
+        )
+        return path
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    if format == "litert":
+        flatbuffer = _converters.convert_to_litert(
+            caption_ids, quantize, description
+        )
+        with open(path, "wb") as file:
+            file.write(flatbuffer)
+    else:
+        _converters.convert_to_onnx(caption_ids, path, description)
+    _write_vocabulary(captioner, path, strategy, beam_width, max_length)
+    return path
+
+
+def vocabulary_path(path):
+    """Where the vocabulary of a `.tflite` / `.onnx` file is written.
+
+    Args:
+        path: str or path-like, the artifact.
+
+    Returns:
+        str, the path of its `.vocabulary.json` file.
+
+    Example:
+    >>> keras_captioning.export.vocabulary_path("out/captioner.tflite")
+    'out/captioner.vocabulary.json'
+    """
+    stem, _ = os.path.splitext(os.fspath(path))
+    return f"{stem}.vocabulary.json"
+
+
+def captions_from_ids(token_ids, vocabulary):
+    """Turns the token ids of a LiteRT or ONNX artifact into captions.
+
+    Args:
+        token_ids: integer array `(batch, length)`.
+        vocabulary: the path of the `.vocabulary.json` file written beside
+            the artifact, or its parsed content (a dict).
+
+    Returns:
+        A list of str, one per row.
+
+    Example:
+    >>> vocabulary = {"vocabulary": ["<pad>", "<start>", "<end>", "<unk>",
+    ...     "a", "red", "circle"], "pad_id": 0, "end_id": 2}
+    >>> keras_captioning.export.captions_from_ids(
+    ...     [[4, 5, 6, 2, 0], [4, 6, 2, 0, 0]], vocabulary
+    ... )
+    ['a red circle', 'a circle']
+    """
+    if not isinstance(vocabulary, dict):
+        with open(vocabulary, encoding="utf-8") as file:
+            vocabulary = json.load(file)
+    words = vocabulary["vocabulary"]
+    captions = []
+    for row in token_ids:
+        kept = []
+        for token_id in [int(value) for value in row]:
+            if token_id == vocabulary["end_id"]:
+                break
+            if token_id != vocabulary["pad_id"]:
+                kept.append(words[token_id])
+        captions.append(" ".join(kept))
+    return captions
+
+
+def _write_vocabulary(captioner, path, strategy, beam_width, max_length):
+    tokenizer = captioner.tokenizer
+    content = {
+        "vocabulary": list(tokenizer.vocabulary),
+        "pad_id": tokenizer.pad_id,
+        "end_id": tokenizer.end_id,
+        "strategy": strategy,
+        "beam_width": beam_width if strategy == "beam" else 1,
+        "max_length": max_length,
+        "image_size": _image_size(captioner),
+    }
+    with open(vocabulary_path(path), "w", encoding="utf-8") as file:
+        json.dump(content, file, indent=1)
+
+
+def _image_size(captioner):
+    """The `(height, width)` the model reads, or `None` when it varies."""
+    preprocessing = captioner.preprocessing
+    if preprocessing is not None and preprocessing.image_size is not None:
+        return list(preprocessing.image_size)
+    build_config = captioner.get_build_config() or {}
+    shape = build_config.get("input_shape", {}).get("images")
+    if shape is None or len(shape) != 4 or None in shape[1:3]:
+        return None
+    return [int(shape[1]), int(shape[2])]

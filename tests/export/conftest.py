@@ -1,0 +1,102 @@
+"""Tiny captioners trained to say six different things, one per mode."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_captioning.models import ImageCaptioner
+from keras_captioning.models import SimpleCNN
+
+COLOURS = [
+    (230, 30, 30),
+    (30, 200, 30),
+    (30, 30, 230),
+    (230, 230, 30),
+    (230, 30, 230),
+    (30, 230, 230),
+]
+CAPTIONS = [
+    "a red square",
+    "a green circle on the left",
+    "two blue shapes",
+    "a yellow square and a circle",
+    "purple things",
+    "a cyan circle on the right",
+]
+VOCABULARY = sorted({word for caption in CAPTIONS for word in caption.split()})
+
+
+def conditioning_modes():
+    """Every registered conditioning mode (the registry once it exists)."""
+    try:
+        from keras_captioning.layers import conditioning
+    except ImportError:
+        from keras_captioning.layers.caption_decoder import CONDITIONING_MODES
+
+        return tuple(CONDITIONING_MODES)
+    return tuple(conditioning.names())
+
+
+MODES = conditioning_modes()
+
+needs_tensorflow = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="export traces TensorFlow graphs: it runs on the tensorflow "
+    "backend only (other backends get a clear error, tested separately)",
+)
+
+
+def colour_images(size=16, seed=0):
+    """Six noisy single-colour images, `(6, size, size, 3)` uint8."""
+    rng = np.random.default_rng(seed)
+    images = np.stack(
+        [np.broadcast_to(colour, (size, size, 3)) for colour in COLOURS]
+    ).astype("float32")
+    images += rng.normal(0, 8, images.shape)
+    return np.clip(images, 0, 255).astype("uint8")
+
+
+def train_captioner(conditioning):
+    """A captioner resizing to 16x16 inside, overfit to the six captions."""
+    keras.utils.set_random_seed(1)
+    captioner = ImageCaptioner(
+        VOCABULARY,
+        encoder=SimpleCNN(filters=(8, 16), name="encoder"),
+        feature_to_sequence={"units": 16},
+        decoder={
+            "embedding_dim": 16,
+            "units": 32,
+            "conditioning": conditioning,
+        },
+        max_length=7,
+        image_size=(16, 16),
+    )
+    captioner.compile(optimizer=keras.optimizers.Adam(0.01))
+    captioner.fit(
+        np.tile(colour_images(), (8, 1, 1, 1)),
+        captioner.tokenize(CAPTIONS * 8),
+        epochs=30,
+        batch_size=16,
+        verbose=0,
+    )
+    return captioner
+
+
+class _TrainedCaptioners(dict):
+    """Trains each mode's captioner the first time a test asks for it."""
+
+    def __missing__(self, mode):
+        captioner = train_captioner(mode)
+        for strategy in ("greedy", "beam"):
+            captions = captioner.caption(colour_images(), strategy=strategy)
+            assert len(set(captions)) >= 5, (mode, captions)
+        self[mode] = captioner
+        return captioner
+
+
+@pytest.fixture(scope="session")
+def captioners():
+    """`{mode: captioner}`, each captioning the six images differently."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("export runs on the tensorflow backend only")
+    return _TrainedCaptioners()
