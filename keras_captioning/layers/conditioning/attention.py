@@ -139,27 +139,29 @@ class Attention(Conditioning):
         dropout_masks = self._stack.dropout_masks(batch_size, training)
 
         # Keras's tensorflow `scan` stacks outputs with the structure of the
-        # carry, so the step's outputs travel in the carry.
+        # carry, so the step's outputs travel in the carry. The image stays
+        # out of the carry: the loop reads it, never rewrites it.
         def attend_and_update(carry, step_inputs):
             embedding, step_mask = step_inputs
             outputs, new_state, scores = self._attend_and_step(
-                embedding, carry["state"], dropout_masks
+                embedding,
+                {"layers": carry["layers"], "image": state["image"]},
+                dropout_masks,
             )
             keep = ops.expand_dims(step_mask, axis=-1)
-            new_layers = keras.tree.map_structure(
-                lambda new, old: ops.where(keep, new, old),
-                new_state["layers"],
-                carry["state"]["layers"],
-            )
             new_carry = {
-                "state": {"layers": new_layers, "image": state["image"]},
+                "layers": keras.tree.map_structure(
+                    lambda new, old: ops.where(keep, new, old),
+                    new_state["layers"],
+                    carry["layers"],
+                ),
                 "outputs": outputs,
                 "scores": scores,
             }
             return new_carry, new_carry
 
         initial_carry = {
-            "state": state,
+            "layers": state["layers"],
             "outputs": ops.zeros(
                 (batch_size, self.units + image_features.shape[-1]),
                 self.compute_dtype,
