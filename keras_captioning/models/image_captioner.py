@@ -55,12 +55,17 @@ class ImageCaptioner(keras.Model):
             `keras_captioning.text.build_vocabulary`). The special tokens
             `<pad>`, `<start>`, `<end>`, `<unk>` are added in front when
             missing.
-        encoder: `"simple_cnn"` (a small VGG-style CNN sized for a CPU), a
-            `keras.applications` backbone name (`"mobilenet_v3_small"`,
-            `"mobilenet_v3_large"`, `"efficientnet_b0"`, `"efficientnet_b3"`,
-            `"resnet50"`), any Keras layer or model mapping preprocessed
-            images to features, or `None` to train on precomputed features
-            (then `images` are those features). Defaults to `"simple_cnn"`.
+        encoder: `"simple_cnn"` (a small VGG-style CNN sized for a CPU), the
+            name of any `keras.applications` network (`"vgg16"`,
+            `"resnet101"`, `"inception_v3"`, `"efficientnet_b0"`,
+            `"mobilenet_v3_small"`, `"convnext_tiny"`, ...;
+            `keras_captioning.models.backbones.available_encoders()` lists
+            all of them and the Backbones page gives each one's scaling,
+            default size and feature map), built without its classifier so
+            its last feature map goes to `FeatureToSequence`; any Keras
+            layer or model mapping preprocessed images to features; or
+            `None` to train on precomputed features (then `images` are
+            those features). Defaults to `"simple_cnn"`.
         feature_to_sequence: `None` for a `FeatureToSequence(units=256,
             activation="relu")`, a `FeatureToSequence` instance, or a dict of
             its keyword arguments.
@@ -73,17 +78,24 @@ class ImageCaptioner(keras.Model):
             end token. Defaults to `20`.
         image_size: `None` or `(height, width)`. Images are resized to it
             inside the model. `None` keeps the input size for `"simple_cnn"`
-            and a custom encoder, and uses the backbone's size (224 or 300)
-            for `keras.applications` names.
+            and a custom encoder, and uses the backbone's default size
+            (`BACKBONES[name].default_size`: 224 for most, 299 for Inception
+            and Xception, up to 600 for EfficientNetB7) for named backbones,
+            each of which has a minimum (32; 75 for the Inception networks,
+            71 for Xception).
         preprocessing: `None` for the scaling the encoder expects (`"unit"`
             for `"simple_cnn"` and custom encoders, the backbone's own for
             named backbones), one of `"unit"`, `"symmetric"`, `"caffe"`,
-            `"none"`, or an `ImagePreprocessing` instance.
+            `"torch"`, `"none"`, or an `ImagePreprocessing` instance.
         encoder_trainable: bool. `True` trains the encoder jointly with the
             decoder; `False` freezes it (batch normalisation then runs in
             inference mode). Defaults to `True`.
-        encoder_weights: `None` or the local path of a weights file for a
-            named `keras.applications` backbone. Never downloaded.
+        encoder_weights: for a named backbone, `None` (random
+            initialisation), `"imagenet"` (Keras's pretrained weights without
+            the classifier, downloaded once by `keras.utils.get_file` into
+            the Keras cache, `~/.keras/models`, and read from there
+            afterwards, offline too) or the path of a local weights file.
+            Defaults to `None`.
         **kwargs: other keyword arguments passed to `keras.Model`, such as
             `name`.
 
