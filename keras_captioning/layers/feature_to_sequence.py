@@ -3,6 +3,8 @@ import math
 import keras
 from keras import ops
 
+from keras_captioning import _validation
+
 _POOLING_MODES = ("avg", "max")
 
 
@@ -84,37 +86,14 @@ class FeatureToSequence(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if units is not None and (
-            not isinstance(units, int) or isinstance(units, bool) or units < 1
-        ):
-            raise ValueError(
-                "`units` must be a positive integer or None. "
-                f"Received: units={units!r}"
-            )
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                "`dropout` must be a float in [0, 1). "
-                f"Received: dropout={dropout!r}"
-            )
-        if pooling is not None and pooling not in _POOLING_MODES:
-            raise ValueError(
-                f"`pooling` must be one of {_POOLING_MODES} or None. "
-                f"Received: pooling={pooling!r}"
-            )
-        if not isinstance(position_embedding, bool):
-            raise TypeError(
-                "`position_embedding` must be a bool. "
-                f"Received: position_embedding={position_embedding!r}"
-            )
-        if (
-            not isinstance(num_frequencies, int)
-            or isinstance(num_frequencies, bool)
-            or num_frequencies < 1
-        ):
-            raise ValueError(
-                "`num_frequencies` must be a positive integer. "
-                f"Received: num_frequencies={num_frequencies!r}"
-            )
+        units = _validation.check_int("units", units, allow_none=True)
+        dropout = _validation.check_fraction("dropout", dropout)
+        if pooling is not None:
+            _validation.check_choice("pooling", pooling, _POOLING_MODES)
+        _validation.check_bool("position_embedding", position_embedding)
+        num_frequencies = _validation.check_int(
+            "num_frequencies", num_frequencies
+        )
         self.units = units
         self.activation = keras.activations.get(activation)
         self.dropout = float(dropout)
@@ -256,9 +235,10 @@ class FeatureToSequence(keras.layers.Layer):
 
 
 def _check_rank(features_shape):
-    if len(features_shape) not in (2, 3, 4):
-        raise ValueError(
-            "`features` must have rank 2 (batch, channels), 3 (batch, steps, "
-            "channels) or 4 (batch, height, width, channels). Received a "
-            f"tensor of rank {len(features_shape)} with shape {features_shape}."
-        )
+    return _validation.check_rank(
+        "features",
+        features_shape,
+        (2, 3, 4),
+        "(batch, channels), (batch, steps, channels) or (batch, height, "
+        "width, channels)",
+    )

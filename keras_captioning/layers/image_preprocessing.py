@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_captioning import _validation
+
 SCALING_MODES = ("unit", "symmetric", "caffe", "none")
 # ImageNet channel means in BGR order, as the Caffe-trained ResNets expect.
 _CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)
@@ -56,31 +58,26 @@ class ImagePreprocessing(keras.layers.Layer):
             if (
                 not isinstance(image_size, (tuple, list))
                 or len(image_size) != 2
-                or not all(
-                    isinstance(size, int)
-                    and not isinstance(size, bool)
-                    and size > 0
-                    for size in image_size
-                )
             ):
                 raise ValueError(
                     "`image_size` must be None or a pair of positive integers "
                     f"(height, width). Received: image_size={image_size!r}"
                 )
-            image_size = tuple(image_size)
-        if scaling not in SCALING_MODES:
-            raise ValueError(
-                f"`scaling` must be one of {SCALING_MODES}. "
-                f"Received: scaling={scaling!r}"
+            image_size = tuple(
+                _validation.check_int("image_size", size) for size in image_size
             )
+        _validation.check_choice("scaling", scaling, SCALING_MODES)
         self.image_size = image_size
         self.scaling = scaling
 
     def call(self, images):
-        if len(images.shape) != 4 or images.shape[-1] != 3:
+        shape = _validation.check_rank(
+            "images", images.shape, 4, "(batch, height, width, 3)"
+        )
+        if shape[-1] != 3:
             raise ValueError(
                 "`images` must have shape (batch, height, width, 3). Received "
-                f"shape {tuple(images.shape)}."
+                f"shape {shape}."
             )
         images = ops.cast(images, self.compute_dtype)
         if self.image_size is not None:

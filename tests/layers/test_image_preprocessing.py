@@ -1,9 +1,9 @@
 import keras
 import numpy as np
 import pytest
-from keras.src.testing import TestCase
 
 from keras_captioning.layers import ImagePreprocessing
+from tests.keras_test_case import TestCase
 
 
 class ImagePreprocessingLayerTest(TestCase):

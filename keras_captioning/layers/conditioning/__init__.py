@@ -1,0 +1,35 @@
+"""Conditioning modes: where the image enters `CaptionDecoder`.
+
+Each mode is a `Conditioning` layer in its own module; `register`, `get`
+and `names` form the registry behind `CaptionDecoder(conditioning="...")`.
+"""
+
+# isort: off
+# Import order is registration order, the order of `names()`.
+from keras_captioning.layers.conditioning._registry import get
+from keras_captioning.layers.conditioning._registry import names
+from keras_captioning.layers.conditioning._registry import register
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.init_inject import InitInject
+from keras_captioning.layers.conditioning.pre_inject import PreInject
+from keras_captioning.layers.conditioning.par_inject import ParInject
+from keras_captioning.layers.conditioning.merge import Merge
+from keras_captioning.layers.conditioning.attention import Attention
+
+# isort: on
+
+# The mode `CaptionDecoder` uses when none is given.
+DEFAULT = "init_inject"
+
+__all__ = [
+    "DEFAULT",
+    "Attention",
+    "Conditioning",
+    "InitInject",
+    "Merge",
+    "ParInject",
+    "PreInject",
+    "get",
+    "names",
+    "register",
+]

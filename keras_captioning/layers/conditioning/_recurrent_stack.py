@@ -1,0 +1,165 @@
+"""The stacked LSTM/GRU shared by the conditioning modes.
+
+Private to the package: modes create a `RecurrentStack` in `configure` and
+call its methods; users see only the modes.
+"""
+
+import keras
+from keras import ops
+
+_LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+_CELLS = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell}
+_STATE_NAMES = {"lstm": ("h", "c"), "gru": ("h",)}
+
+
+class RecurrentStack(keras.layers.Layer):
+    """`num_layers` recurrent layers, for whole sequences and single steps.
+
+    With `fused=True` the stack holds `keras.layers.LSTM` / `GRU` layers, so
+    the fused kernels (cuDNN) serve teacher forcing, and single steps run
+    their cells. With `fused=False` it holds bare cells, for modes whose
+    step input depends on the previous state (attention).
+
+    With `state_from_image=True` the initial state of every layer is a
+    learned `tanh` projection of the mean image feature (one per layer and
+    per state tensor); otherwise it is zero.
+
+    The state is a list with one list per layer: `[[h, c], ...]` for LSTM,
+    `[[h], ...]` for GRU.
+    """
+
+    def __init__(
+        self,
+        units,
+        num_layers,
+        cell,
+        dropout,
+        fused=True,
+        state_from_image=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = units
+        self.num_layers = num_layers
+        self.state_names = _STATE_NAMES[cell]
+        policy = self.dtype_policy
+        if fused:
+            self.recurrent_layers = [
+                _LAYERS[cell](
+                    units,
+                    return_sequences=True,
+                    return_state=True,
+                    dtype=policy,
+                    name=f"{cell}_{index}",
+                )
+                for index in range(num_layers)
+            ]
+            self.cells = [layer.cell for layer in self.recurrent_layers]
+        else:
+            self.recurrent_layers = []
+            self.cells = [
+                _CELLS[cell](units, dtype=policy, name=f"{cell}_cell_{index}")
+                for index in range(num_layers)
+            ]
+        self.inter_layer_dropout = keras.layers.Dropout(
+            dropout, dtype=policy, name="inter_layer_dropout"
+        )
+        # One projection per layer and state tensor, layer by layer: h_0,
+        # c_0, h_1, ... (a flat list keeps the saved layout flat).
+        self.state_projections = []
+        if state_from_image:
+            self.state_projections = [
+                keras.layers.Dense(
+                    units,
+                    activation="tanh",
+                    dtype=policy,
+                    name=f"initial_{state_name}_{index}",
+                )
+                for index in range(num_layers)
+                for state_name in self.state_names
+            ]
+
+    def build(self, input_dim, feature_dim):
+        for index in range(self.num_layers):
+            layer_input_dim = input_dim if index == 0 else self.units
+            if self.recurrent_layers:
+                self.recurrent_layers[index].build(
+                    (None, None, layer_input_dim)
+                )
+            else:
+                self.cells[index].build((None, layer_input_dim))
+        for projection in self.state_projections:
+            projection.build((None, feature_dim))
+        self.inter_layer_dropout.build(None)
+
+    def initial_state(self, image_features):
+        """Projected from the mean image feature, or zeros."""
+        if self.state_projections:
+            image_vector = ops.mean(image_features, axis=1)
+            return self._per_layer(
+                [
+                    projection(image_vector)
+                    for projection in self.state_projections
+                ]
+            )
+        zeros = ops.zeros(
+            (ops.shape(image_features)[0], self.units), self.compute_dtype
+        )
+        return [
+            [zeros for _ in self.state_names] for _ in range(self.num_layers)
+        ]
+
+    def run(self, inputs, initial_state=None, mask=None, training=None):
+        """A whole sequence through the fused layers; returns the outputs."""
+        initial_state = initial_state or [None] * self.num_layers
+        outputs = inputs
+        for index, layer in enumerate(self.recurrent_layers):
+            if index > 0:
+                outputs = self.inter_layer_dropout(outputs, training=training)
+            outputs = layer(
+                outputs,
+                initial_state=initial_state[index],
+                mask=mask,
+                training=training,
+            )[0]
+        return outputs
+
+    def dropout_masks(self, batch_size, training=None):
+        """Inter-layer dropout masks drawn once, for a loop over steps."""
+        ones = ops.ones((batch_size, self.units), self.compute_dtype)
+        return [
+            self.inter_layer_dropout(ones, training=training)
+            for _ in range(self.num_layers - 1)
+        ]
+
+    def step(self, inputs, states, dropout_masks=()):
+        """One step through every cell; returns `(outputs, new_states)`."""
+        new_states = []
+        for index, cell in enumerate(self.cells):
+            if index > 0 and dropout_masks:
+                inputs = inputs * dropout_masks[index - 1]
+            inputs, layer_state = cell(inputs, states[index])
+            new_states.append(list(layer_state))
+        return inputs, new_states
+
+    def _per_layer(self, values):
+        """A flat list, layer by layer, as one list per layer."""
+        count = len(self.state_names)
+        return [
+            list(values[index : index + count])
+            for index in range(0, len(values), count)
+        ]
+
+    def saved_weight_aliases(self):
+        """Where files of the single-class decoder kept these weights."""
+        aliases = {"_recurrent_cells": self.cells}
+        if self.state_projections:
+            aliases["_initial_state_projections"] = self._per_layer(
+                self.state_projections
+            )
+        return aliases
+
+
+def repeat_over_time(vector, sequence):
+    """`vector` `(batch, dim)` repeated at every step of `sequence`."""
+    return ops.zeros_like(sequence[..., :1]) + ops.expand_dims(vector, axis=1)

@@ -1,0 +1,248 @@
+import keras
+from keras import ops
+
+from keras_captioning import _validation
+from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning._registry import register
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+
+
+@register("attention")
+@keras.saving.register_keras_serializable(package="keras_captioning")
+class Attention(Conditioning):
+    """Soft additive attention over the image at every step.
+
+    As in Show, Attend and Tell: at each step the previous state of the last
+    recurrent layer scores every image step, the softmax of the scores
+    weighs the image features into a context vector, optionally scaled by a
+    learned sigmoid gate, and the context joins the word input. The initial
+    state is a `tanh` projection of the mean image feature, as in
+    `"init_inject"`, and the vocabulary projection reads the recurrent output
+    and the context (`output_dim` is `units + feature_dim`).
+
+    The cells run in a `keras.ops.scan` loop, since each step's input
+    depends on the previous state; padded steps leave the state unchanged.
+    The dropout mask between recurrent layers is drawn once per sequence.
+    The softmax runs in float32. Chosen with
+    `CaptionDecoder(conditioning="attention")`.
+
+    State: `{"layers": [[h, c], ...], "image": {"features": f, "keys": k}}`.
+
+    Args:
+        attention_units: int or `None`. Size of the additive attention's
+            hidden layer; `None` uses `units`. Defaults to `None`.
+        attention_gate: bool. Whether a learned sigmoid gate computed from
+            the previous state scales the context (Xu et al.'s beta).
+            Defaults to `True`.
+        attention_regularization: float >= 0. Weight of the doubly
+            stochastic attention regulariser of Xu et al.,
+            `sum_i (1 - sum_t a_ti)^2` over image positions `i` and real
+            steps `t`, averaged over the batch and added with `add_loss`. The
+            sum grows with the feature map: weights around `1 / image_steps`
+            (0.02 for a 7x7 map) balance it with the cross-entropy. Defaults
+            to `0.0`.
+        **kwargs: keyword arguments of `keras.layers.Layer`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_captioning
+    >>> decoder = keras_captioning.layers.CaptionDecoder(
+    ...     vocabulary_size=20, embedding_dim=4, units=6,
+    ...     conditioning="attention", attention_units=5)
+    >>> logits, scores = decoder(
+    ...     np.array([[1, 5, 2]]), np.zeros((1, 3, 8)),
+    ...     return_attention_scores=True)
+    >>> tuple(logits.shape), tuple(scores.shape)
+    ((1, 3, 20), (1, 3, 3))
+
+    Reference:
+        - Xu et al., 2015. Show, Attend and Tell: Neural Image Caption
+          Generation with Visual Attention.
+    """
+
+    returns_attention_scores = True
+
+    def __init__(
+        self,
+        attention_units=None,
+        attention_gate=True,
+        attention_regularization=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.attention_units = _validation.check_int(
+            "attention_units", attention_units, allow_none=True
+        )
+        self.attention_gate = _validation.check_bool(
+            "attention_gate", attention_gate
+        )
+        self.attention_regularization = _validation.check_float(
+            "attention_regularization", attention_regularization, minimum=0.0
+        )
+        self._feature_dim = None
+
+    def configure(self, embedding_dim, units, num_layers, cell, dropout):
+        super().configure(embedding_dim, units, num_layers, cell, dropout)
+        policy = self.dtype_policy
+        self._stack = RecurrentStack(
+            units,
+            num_layers,
+            cell,
+            dropout,
+            fused=False,
+            state_from_image=True,
+            dtype=policy,
+            name="recurrent_stack",
+        )
+        hidden = self.attention_units or units
+        self._key_projection = keras.layers.Dense(
+            hidden, use_bias=False, dtype=policy, name="attention_keys"
+        )
+        self._query_projection = keras.layers.Dense(
+            hidden, dtype=policy, name="attention_query"
+        )
+        self._score = keras.layers.Dense(
+            1, dtype=policy, name="attention_score"
+        )
+        self._gate = None
+        if self.attention_gate:
+            self._gate = keras.layers.Dense(
+                1, activation="sigmoid", dtype=policy, name="attention_gate"
+            )
+
+    @property
+    def output_dim(self):
+        if self._feature_dim is None:
+            raise ValueError(
+                "The attention mode's `output_dim` (units + feature size) is "
+                "known once the layer is built."
+            )
+        return self.units + self._feature_dim
+
+    def build(self, embeddings_shape, image_features_shape):
+        self._require_configured()
+        feature_dim = image_features_shape[-1]
+        self._feature_dim = feature_dim
+        self._stack.build(self.embedding_dim + feature_dim, feature_dim)
+        self._key_projection.build((None, None, feature_dim))
+        self._query_projection.build((None, self.units))
+        self._score.build((None, None, self.attention_units or self.units))
+        if self._gate is not None:
+            self._gate.build((None, self.units))
+
+    def call(self, embeddings, image_features, mask=None, training=None):
+        state = self.get_initial_state(image_features)
+        batch_size = ops.shape(embeddings)[0]
+        if mask is None:
+            mask = ops.ones(ops.shape(embeddings)[:2], "bool")
+        dropout_masks = self._stack.dropout_masks(batch_size, training)
+
+        # Keras's tensorflow `scan` stacks outputs with the structure of the
+        # carry, so the step's outputs travel in the carry.
+        def attend_and_update(carry, step_inputs):
+            embedding, step_mask = step_inputs
+            outputs, new_state, scores = self._attend_and_step(
+                embedding, carry["state"], dropout_masks
+            )
+            keep = ops.expand_dims(step_mask, axis=-1)
+            new_layers = keras.tree.map_structure(
+                lambda new, old: ops.where(keep, new, old),
+                new_state["layers"],
+                carry["state"]["layers"],
+            )
+            new_carry = {
+                "state": {"layers": new_layers, "image": state["image"]},
+                "outputs": outputs,
+                "scores": scores,
+            }
+            return new_carry, new_carry
+
+        initial_carry = {
+            "state": state,
+            "outputs": ops.zeros(
+                (batch_size, self.units + image_features.shape[-1]),
+                self.compute_dtype,
+            ),
+            "scores": ops.zeros_like(
+                ops.cast(image_features[..., 0], "float32")
+            ),
+        }
+        time_major = (
+            ops.transpose(embeddings, (1, 0, 2)),
+            ops.transpose(mask, (1, 0)),
+        )
+        _, stacked = ops.scan(attend_and_update, initial_carry, time_major)
+        outputs = ops.transpose(stacked["outputs"], (1, 0, 2))
+        scores = ops.transpose(stacked["scores"], (1, 0, 2))
+        if self.attention_regularization > 0:
+            self.add_loss(self._coverage_penalty(scores, mask))
+        return outputs, scores
+
+    def get_initial_state(self, image_features):
+        return {
+            "layers": self._stack.initial_state(image_features),
+            "image": {
+                "features": image_features,
+                "keys": self._key_projection(image_features),
+            },
+        }
+
+    def call_with_cache(self, embeddings, state):
+        return self._attend_and_step(embeddings, state)
+
+    def _attend_and_step(self, embeddings, state, dropout_masks=()):
+        """Attention from the previous state, then one step of the cells."""
+        image = state["image"]
+        query = state["layers"][-1][0]
+        scores = self._score(
+            ops.tanh(
+                image["keys"]
+                + ops.expand_dims(self._query_projection(query), axis=1)
+            )
+        )[..., 0]
+        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+        context = ops.einsum(
+            "bs,bsd->bd",
+            ops.cast(weights, self.compute_dtype),
+            image["features"],
+        )
+        if self._gate is not None:
+            context = context * self._gate(query)
+        outputs, layer_states = self._stack.step(
+            ops.concatenate([embeddings, context], axis=-1),
+            state["layers"],
+            dropout_masks,
+        )
+        outputs = ops.concatenate([outputs, context], axis=-1)
+        return outputs, {"layers": layer_states, "image": image}, weights
+
+    def _coverage_penalty(self, scores, mask):
+        step_mask = ops.expand_dims(ops.cast(mask, "float32"), axis=-1)
+        coverage = ops.sum(ops.cast(scores, "float32") * step_mask, axis=1)
+        penalty = ops.mean(ops.sum(ops.square(1.0 - coverage), axis=-1))
+        return self.attention_regularization * penalty
+
+    def saved_weight_aliases(self):
+        aliases = self._stack.saved_weight_aliases()
+        aliases.update(
+            {
+                "_attention_key_projection": self._key_projection,
+                "_attention_query_projection": self._query_projection,
+                "_attention_score": self._score,
+            }
+        )
+        if self._gate is not None:
+            aliases["_attention_gate_projection"] = self._gate
+        return aliases
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "attention_units": self.attention_units,
+                "attention_gate": self.attention_gate,
+                "attention_regularization": self.attention_regularization,
+            }
+        )
+        return config

@@ -1,0 +1,74 @@
+import keras
+
+from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning._registry import register
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+
+
+@register("init_inject")
+@keras.saving.register_keras_serializable(package="keras_captioning")
+class InitInject(Conditioning):
+    """The image sets the initial state of every recurrent layer.
+
+    Separate learned `tanh` projections of the mean image feature give `h`
+    (and `c` for LSTM) of each layer; the layers then read only words.
+    Chosen with `CaptionDecoder(conditioning="init_inject")`.
+
+    State: `{"layers": [[h, c], ...]}`.
+
+    Args:
+        **kwargs: keyword arguments of `keras.layers.Layer`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_captioning
+    >>> decoder = keras_captioning.layers.CaptionDecoder(
+    ...     vocabulary_size=20, embedding_dim=4, units=6,
+    ...     conditioning="init_inject")
+    >>> tuple(decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8))).shape)
+    (1, 3, 20)
+
+    Reference:
+        - Tanti, Gatt and Camilleri, 2018. Where to put the image in an
+          image caption generator.
+    """
+
+    def configure(self, embedding_dim, units, num_layers, cell, dropout):
+        super().configure(embedding_dim, units, num_layers, cell, dropout)
+        self._stack = RecurrentStack(
+            units,
+            num_layers,
+            cell,
+            dropout,
+            state_from_image=True,
+            dtype=self.dtype_policy,
+            name="recurrent_stack",
+        )
+
+    @property
+    def output_dim(self):
+        return self.units
+
+    def build(self, embeddings_shape, image_features_shape):
+        self._require_configured()
+        self._stack.build(self.embedding_dim, image_features_shape[-1])
+
+    def call(self, embeddings, image_features, mask=None, training=None):
+        outputs = self._stack.run(
+            embeddings,
+            initial_state=self._stack.initial_state(image_features),
+            mask=mask,
+            training=training,
+        )
+        return outputs, None
+
+    def get_initial_state(self, image_features):
+        return {"layers": self._stack.initial_state(image_features)}
+
+    def call_with_cache(self, embeddings, state):
+        outputs, layer_states = self._stack.step(embeddings, state["layers"])
+        return outputs, {"layers": layer_states}, None
+
+    def saved_weight_aliases(self):
+        return self._stack.saved_weight_aliases()

@@ -1,0 +1,90 @@
+import keras
+from keras import ops
+
+from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning._recurrent_stack import (
+    repeat_over_time,
+)
+from keras_captioning.layers.conditioning._registry import register
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+
+
+@register("merge")
+@keras.saving.register_keras_serializable(package="keras_captioning")
+class Merge(Conditioning):
+    """The recurrent layers read only words; the image joins their output.
+
+    The mean image feature, projected to `units`, is concatenated to the
+    last recurrent layer's output at every step, just before the vocabulary
+    projection, so `output_dim` is `2 * units`. Chosen with
+    `CaptionDecoder(conditioning="merge")`.
+
+    State: `{"layers": [[h, c], ...], "image": {"embedding": e}}`.
+
+    Args:
+        **kwargs: keyword arguments of `keras.layers.Layer`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_captioning
+    >>> decoder = keras_captioning.layers.CaptionDecoder(
+    ...     vocabulary_size=20, embedding_dim=4, units=6,
+    ...     conditioning="merge")
+    >>> tuple(decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8))).shape)
+    (1, 3, 20)
+
+    Reference:
+        - Tanti, Gatt and Camilleri, 2018. Where to put the image in an
+          image caption generator.
+    """
+
+    def configure(self, embedding_dim, units, num_layers, cell, dropout):
+        super().configure(embedding_dim, units, num_layers, cell, dropout)
+        self._stack = RecurrentStack(
+            units,
+            num_layers,
+            cell,
+            dropout,
+            dtype=self.dtype_policy,
+            name="recurrent_stack",
+        )
+        self._image_embedding = keras.layers.Dense(
+            units, dtype=self.dtype_policy, name="image_embedding"
+        )
+
+    @property
+    def output_dim(self):
+        return 2 * self.units
+
+    def build(self, embeddings_shape, image_features_shape):
+        self._require_configured()
+        self._stack.build(self.embedding_dim, image_features_shape[-1])
+        self._image_embedding.build((None, image_features_shape[-1]))
+
+    def call(self, embeddings, image_features, mask=None, training=None):
+        outputs = self._stack.run(embeddings, mask=mask, training=training)
+        image = self._image_embedding(ops.mean(image_features, axis=1))
+        outputs = ops.concatenate(
+            [outputs, repeat_over_time(image, outputs)], axis=-1
+        )
+        return outputs, None
+
+    def get_initial_state(self, image_features):
+        image = self._image_embedding(ops.mean(image_features, axis=1))
+        return {
+            "layers": self._stack.initial_state(image_features),
+            "image": {"embedding": image},
+        }
+
+    def call_with_cache(self, embeddings, state):
+        outputs, layer_states = self._stack.step(embeddings, state["layers"])
+        outputs = ops.concatenate(
+            [outputs, state["image"]["embedding"]], axis=-1
+        )
+        return outputs, {"layers": layer_states, "image": state["image"]}, None
+
+    def saved_weight_aliases(self):
+        aliases = self._stack.saved_weight_aliases()
+        aliases["_image_embedding"] = self._image_embedding
+        return aliases
