@@ -5,6 +5,8 @@ A sampler owns the loop; the model hands it one function,
 decoder by one token. See `Sampler` for the call contract.
 """
 
+import inspect
+
 from keras_captioning.generation.beam_sampler import BeamSampler
 from keras_captioning.generation.greedy_sampler import GreedySampler
 from keras_captioning.generation.random_sampler import RandomSampler
@@ -53,7 +55,20 @@ def get(identifier, **options):
                 f"{sorted(_SAMPLERS)} or a `Sampler` instance. "
                 f"Received: identifier={identifier!r}"
             )
-        return _SAMPLERS[identifier](**options)
+        sampler_class = _SAMPLERS[identifier]
+        accepted = [
+            name
+            for name in inspect.signature(sampler_class).parameters
+            if name not in ("self", "args", "kwargs")
+        ]
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            raise TypeError(
+                f"Unknown option(s) {unknown} for the {identifier!r} "
+                "strategy. Its options are "
+                f"{accepted or 'none'}. Received: options={options}"
+            )
+        return sampler_class(**options)
     raise TypeError(
         f"A sampler must be one of {sorted(_SAMPLERS)} or a `Sampler` "
         f"instance. Received: identifier={identifier!r} of type "

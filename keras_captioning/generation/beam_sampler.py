@@ -1,10 +1,8 @@
-import math
-import numbers
-
 import keras
 from keras import ops
 
-from keras_captioning.generation.sampler import _IMPOSSIBLE
+from keras_captioning import _validation
+from keras_captioning.generation import _loop
 from keras_captioning.generation.sampler import Sampler
 
 
@@ -53,6 +51,8 @@ class BeamSampler(Sampler):
         banned_token_ids: sequence of ints or `None` (bans the pad and start
             tokens). Defaults to `None`.
         pad_token_id: int. Defaults to `0`.
+        force_end_token: bool. Only the end token at the last position.
+            Defaults to `False`.
 
     Returns:
         A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
@@ -88,40 +88,13 @@ class BeamSampler(Sampler):
     def __init__(
         self, beam_width=3, length_penalty=0.0, return_all_beams=False
     ):
-        if isinstance(beam_width, bool) or not isinstance(
-            beam_width, numbers.Integral
-        ):
-            raise TypeError(
-                "`beam_width` must be a positive integer. "
-                f"Received: beam_width={beam_width!r} of type "
-                f"{type(beam_width).__name__}"
-            )
-        if beam_width < 1:
-            raise ValueError(
-                "`beam_width` must be a positive integer. "
-                f"Received: beam_width={beam_width}"
-            )
-        if isinstance(length_penalty, bool) or not isinstance(
-            length_penalty, numbers.Real
-        ):
-            raise TypeError(
-                "`length_penalty` must be a finite number. "
-                f"Received: length_penalty={length_penalty!r} of type "
-                f"{type(length_penalty).__name__}"
-            )
-        if not math.isfinite(length_penalty):
-            raise ValueError(
-                "`length_penalty` must be a finite number. "
-                f"Received: length_penalty={length_penalty}"
-            )
-        if not isinstance(return_all_beams, bool):
-            raise TypeError(
-                "`return_all_beams` must be a bool. "
-                f"Received: return_all_beams={return_all_beams!r}"
-            )
-        self.beam_width = int(beam_width)
-        self.length_penalty = float(length_penalty)
-        self.return_all_beams = return_all_beams
+        self.beam_width = _validation.check_int("beam_width", beam_width)
+        self.length_penalty = _validation.check_float(
+            "length_penalty", length_penalty
+        )
+        self.return_all_beams = _validation.check_bool(
+            "return_all_beams", return_all_beams
+        )
 
     def get_config(self):
         return {
@@ -130,7 +103,7 @@ class BeamSampler(Sampler):
             "return_all_beams": self.return_all_beams,
         }
 
-    def _generate(
+    def generate(
         self,
         step_fn,
         initial_state,
@@ -139,14 +112,14 @@ class BeamSampler(Sampler):
         max_length,
         banned_token_ids,
         pad_token_id,
+        force_end_token,
     ):
         width = self.beam_width
-        batch_size = self._batch_size(initial_state)
         # Row `b * width + j` is beam `j` of image `b`.
         state = keras.tree.map_structure(
             lambda x: ops.repeat(x, width, axis=0), initial_state
         )
-        rows = batch_size * width
+        rows = self._batch_size(initial_state) * width
 
         first_token_ids = ops.full((rows,), start_token_id, "int32")
         logits, state, extras = self._call_step_fn(
@@ -157,7 +130,9 @@ class BeamSampler(Sampler):
             banned_token_ids=banned_token_ids,
             pad_token_id=pad_token_id,
         )
-        banned_mask = self._banned_mask(logits, banned_token_ids)
+        mask = _loop.token_mask(
+            logits, banned_token_ids, end_token_id, force_end_token
+        )
         vocabulary_size = logits.shape[-1]
         if vocabulary_size is None:
             raise ValueError(
@@ -165,108 +140,87 @@ class BeamSampler(Sampler):
                 "loop is traced: `step_fn` must return logits with a static "
                 f"last dimension. Received logits of shape {logits.shape}"
             )
-        vocabulary = ops.arange(ops.shape(logits)[-1], dtype="int32")
+        vocabulary = ops.arange(vocabulary_size, dtype="int32")
         # A finished beam may only extend with pad, at no cost.
         pad_only = ops.where(
-            ops.equal(vocabulary, pad_token_id), 0.0, _IMPOSSIBLE
+            ops.equal(vocabulary, pad_token_id), 0.0, _loop.IMPOSSIBLE
         )[None, :]
+        image_offsets = ops.arange(rows, dtype="int32") // width * width
 
-        token_ids = ops.full((rows, max_length), pad_token_id, "int32")
-        done = ops.zeros((rows,), "bool")
-        # Only beam 0 of each image is live at the first step, so the first
-        # step proposes `width` different tokens rather than `width` copies.
-        is_first_beam = ops.equal(ops.arange(rows, dtype="int32") % width, 0)
-        scores = ops.cast(ops.where(is_first_beam, 0.0, _IMPOSSIBLE), "float32")
-        lengths = ops.zeros((rows,), "int32")
-        extras_buffer = self._empty_extras_buffer(extras, max_length)
-
-        def advance(index, logits, state, extras, carry):
-            token_ids, _, done, scores, lengths, extras_buffer = carry
+        def advance(index, logits, extras, carry, state):
             log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-            log_probs = ops.where(banned_mask, _IMPOSSIBLE, log_probs)
-            log_probs = ops.where(done[:, None], pad_only, log_probs)
+            log_probs = ops.where(
+                mask(index, max_length), _loop.IMPOSSIBLE, log_probs
+            )
+            log_probs = ops.where(carry["done"][:, None], pad_only, log_probs)
             candidates = ops.reshape(
-                scores[:, None] + log_probs, (-1, width * vocabulary_size)
+                carry["scores"][:, None] + log_probs,
+                (-1, width * vocabulary_size),
             )
             scores, flat_indices = ops.top_k(candidates, k=width)
             scores = ops.reshape(scores, (-1,))
-            flat_indices = ops.reshape(flat_indices, (-1,))
-            chosen = ops.cast(flat_indices % vocabulary_size, "int32")
-            parent_beams = ops.cast(flat_indices // vocabulary_size, "int32")
-            image_offsets = ops.arange(rows, dtype="int32") // width * width
-            parents = image_offsets + parent_beams
-
-            # Fewer live candidates than beams: the surplus beams become
-            # empty, finished captions that can never outrank a real one.
-            surplus = ops.equal(scores, _IMPOSSIBLE)
-            parent_done = ops.take(done, parents, axis=0)
-            frozen = ops.logical_or(parent_done, surplus)
-            chosen = ops.where(frozen, pad_token_id, chosen)
+            flat_indices = ops.cast(ops.reshape(flat_indices, (-1,)), "int32")
+            chosen = flat_indices % vocabulary_size
+            parents = image_offsets + flat_indices // vocabulary_size
 
             def reorder(x):
                 return ops.take(x, parents, axis=0)
 
-            state = keras.tree.map_structure(reorder, state)
+            # Fewer live candidates than beams: the surplus beams become
+            # empty, finished captions that can never outrank a real one.
+            surplus = ops.equal(scores, _loop.IMPOSSIBLE)
+            frozen = ops.logical_or(reorder(carry["done"]), surplus)
+            chosen = ops.where(frozen, pad_token_id, chosen)
             token_ids = ops.where(
-                surplus[:, None], pad_token_id, reorder(token_ids)
+                surplus[:, None], pad_token_id, reorder(carry["token_ids"])
             )
-            token_ids = self._write_step(token_ids, index, chosen)
             steps = ops.cast(ops.logical_not(frozen), "int32")
-            lengths = ops.where(surplus, 0, reorder(lengths) + steps)
+            extras_buffer = carry["extras"]
             if extras is not None:
-                extras_buffer = self._zero_where(
-                    surplus, reorder(extras_buffer)
-                )
-                extras_buffer = self._write_step(
-                    extras_buffer,
+                extras_buffer = _loop.write_at(
+                    _loop.zero_where(surplus, reorder(extras_buffer)),
                     index,
-                    self._zero_where(frozen, reorder(extras)),
+                    _loop.zero_where(frozen, reorder(extras)),
                 )
-            done = ops.logical_or(frozen, ops.equal(chosen, end_token_id))
-            return (
-                index + 1,
-                (token_ids, chosen, done, scores, lengths, extras_buffer),
-                state,
-            )
+            carry = {
+                "token_ids": _loop.write_at(token_ids, index, chosen),
+                "last": chosen,
+                "done": ops.logical_or(frozen, ops.equal(chosen, end_token_id)),
+                "scores": scores,
+                "lengths": ops.where(
+                    surplus, 0, reorder(carry["lengths"]) + steps
+                ),
+                "extras": extras_buffer,
+            }
+            return carry, keras.tree.map_structure(reorder, state)
 
-        index, carry, state = advance(
-            ops.convert_to_tensor(0, "int32"),
-            logits,
-            state,
-            extras,
-            (
-                token_ids,
-                first_token_ids,
-                done,
-                scores,
-                lengths,
-                extras_buffer,
+        # Only beam 0 of each image is live at the first step, so the first
+        # step proposes `width` different tokens rather than `width` copies.
+        is_first_beam = ops.equal(ops.arange(rows, dtype="int32") % width, 0)
+        carry = {
+            "token_ids": _loop.empty_buffer(
+                first_token_ids, max_length, fill=pad_token_id
             ),
+            "last": first_token_ids,
+            "done": ops.zeros((rows,), "bool"),
+            "scores": ops.cast(
+                ops.where(is_first_beam, 0.0, _loop.IMPOSSIBLE), "float32"
+            ),
+            "lengths": ops.zeros((rows,), "int32"),
+            "extras": _loop.empty_buffer(extras, max_length),
+        }
+        carry = _loop.run_loop(
+            step_fn, logits, state, extras, carry, advance, max_length
         )
 
-        def cond(index, carry, state):
-            done = carry[2]
-            return ops.logical_and(
-                ops.less(index, max_length),
-                ops.logical_not(ops.all(done)),
-            )
-
-        def body(index, carry, state):
-            logits, state, extras = step_fn(carry[1], state)
-            return advance(index, logits, state, extras, carry)
-
-        _, carry, _ = ops.while_loop(cond, body, (index, carry, state))
-        token_ids, _, _, scores, lengths, extras_buffer = carry
-
-        scores = ops.reshape(scores, (-1, width))
+        scores = ops.reshape(carry["scores"], (-1, width))
         if self.length_penalty != 0.0:
-            lengths = ops.cast(ops.reshape(lengths, (-1, width)), "float32")
+            lengths = ops.reshape(carry["lengths"], (-1, width))
             scores = scores / ops.power(
-                (5.0 + lengths) / 6.0, self.length_penalty
+                (5.0 + ops.cast(lengths, "float32")) / 6.0, self.length_penalty
             )
-        ranking = ops.argsort(-scores, axis=-1)
-        if not self.return_all_beams:
-            ranking = ranking[:, :1]
+        kept = width if self.return_all_beams else 1
+        ranking = _loop.best_indices(scores, k=kept)
 
         def select(x):
             # (rows, ...) -> (batch, kept beams, ...), best first.
@@ -278,9 +232,9 @@ class BeamSampler(Sampler):
             return x if self.return_all_beams else x[:, 0]
 
         outputs = {
-            "token_ids": select(token_ids),
+            "token_ids": select(carry["token_ids"]),
             "scores": select(ops.reshape(scores, (-1,))),
         }
         if extras is not None:
-            outputs["extras"] = select(extras_buffer)
+            outputs["extras"] = select(carry["extras"])
         return outputs

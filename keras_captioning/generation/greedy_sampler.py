@@ -1,5 +1,4 @@
-from keras import ops
-
+from keras_captioning.generation import _loop
 from keras_captioning.generation.sampler import Sampler
 
 
@@ -22,6 +21,8 @@ class GreedySampler(Sampler):
         banned_token_ids: sequence of ints or `None` (bans the pad and start
             tokens). Defaults to `None`.
         pad_token_id: int. Defaults to `0`.
+        force_end_token: bool. Only the end token at the last position.
+            Defaults to `False`.
 
     Returns:
         A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
@@ -50,5 +51,5 @@ class GreedySampler(Sampler):
     [-1.561 -1.561]
     """
 
-    def _choose_token_ids(self, log_probs, noise, index):
-        return ops.argmax(log_probs, axis=-1)
+    def get_next_token(self, probabilities, noise):
+        return _loop.best_indices(probabilities)[:, 0]

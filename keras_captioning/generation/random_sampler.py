@@ -1,9 +1,9 @@
 import math
-import numbers
 
 import keras
 from keras import ops
 
+from keras_captioning import _validation
 from keras_captioning.generation.sampler import Sampler
 
 
@@ -45,6 +45,8 @@ class RandomSampler(Sampler):
         banned_token_ids: sequence of ints or `None` (bans the pad and start
             tokens). Defaults to `None`.
         pad_token_id: int. Defaults to `0`.
+        force_end_token: bool. Only the end token at the last position.
+            Defaults to `False`.
 
     Returns:
         A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
@@ -79,43 +81,17 @@ class RandomSampler(Sampler):
     """
 
     def __init__(self, temperature=1.0, top_k=None, seed=None):
-        if isinstance(temperature, bool) or not isinstance(
-            temperature, numbers.Real
-        ):
-            raise TypeError(
-                "`temperature` must be a positive number. "
-                f"Received: temperature={temperature!r} of type "
-                f"{type(temperature).__name__}"
-            )
-        if not (temperature > 0 and math.isfinite(temperature)):
+        temperature = _validation.check_float("temperature", temperature)
+        if temperature <= 0:
             raise ValueError(
                 "`temperature` must be a positive finite number. "
                 f"Received: temperature={temperature}"
             )
-        if top_k is not None:
-            if isinstance(top_k, bool) or not isinstance(
-                top_k, numbers.Integral
-            ):
-                raise TypeError(
-                    "`top_k` must be a positive integer or None. "
-                    f"Received: top_k={top_k!r} of type {type(top_k).__name__}"
-                )
-            if top_k < 1:
-                raise ValueError(
-                    "`top_k` must be a positive integer or None. "
-                    f"Received: top_k={top_k}"
-                )
-            top_k = int(top_k)
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-        ):
-            raise TypeError(
-                "`seed` must be an integer or None. "
-                f"Received: seed={seed!r} of type {type(seed).__name__}"
-            )
-        self.temperature = float(temperature)
-        self.top_k = top_k
-        self.seed = None if seed is None else int(seed)
+        self.temperature = temperature
+        self.top_k = _validation.check_int("top_k", top_k, allow_none=True)
+        self.seed = _validation.check_int(
+            "seed", seed, minimum=0, allow_none=True
+        )
         self.seed_generator = (
             keras.random.SeedGenerator() if seed is None else None
         )
@@ -127,35 +103,34 @@ class RandomSampler(Sampler):
             "seed": self.seed,
         }
 
-    def _draw_noise(self, batch_size, max_length):
+    def draw_noise(self, batch_size, max_length):
         return keras.random.uniform(
             (batch_size, max_length),
             dtype="float32",
             seed=self.seed if self.seed is not None else self.seed_generator,
         )
 
-    def _choose_token_ids(self, log_probs, noise, index):
-        # Softmax is shift invariant, so the log-probabilities serve as
-        # logits; banned tokens (-inf) get a probability of exactly 0.
-        candidates = log_probs / self.temperature
-        candidate_ids = None
-        vocabulary_size = candidates.shape[-1]
+    def compute_probabilities(self, logits, token_ids):
+        logits = logits / self.temperature
+        vocabulary_size = logits.shape[-1]
         if self.top_k is not None and (
             vocabulary_size is None or self.top_k < vocabulary_size
         ):
-            candidates, candidate_ids = ops.top_k(candidates, k=self.top_k)
-        cumulative = ops.cumsum(ops.softmax(candidates, axis=-1), axis=-1)
-        uniform = ops.take(noise, index, axis=1)
-        # `1 - u` lies in (0, 1], so the threshold is positive and never
-        # above the last cumulative value: the first position reaching it
-        # exists and has a non-zero probability, even after rounding.
-        threshold = (1.0 - uniform) * cumulative[:, -1]
-        position = ops.sum(
+            # Keep the `top_k` largest logits (ties at the k-th may keep a
+            # few more); the others get probability 0.
+            kth_largest = ops.top_k(logits, k=self.top_k)[0][:, -1:]
+            logits = ops.where(logits < kth_largest, -math.inf, logits)
+        return ops.softmax(logits, axis=-1)
+
+    def get_next_token(self, probabilities, noise):
+        # Inverse transform sampling: the first token whose cumulative
+        # probability reaches the threshold. `1 - u` lies in (0, 1], so the
+        # threshold is positive and never above the last cumulative value:
+        # that token exists and has a non-zero probability, even after
+        # rounding.
+        cumulative = ops.cumsum(probabilities, axis=-1)
+        threshold = (1.0 - noise) * cumulative[:, -1]
+        return ops.sum(
             ops.cast(ops.less(cumulative, threshold[:, None]), "int32"),
             axis=-1,
         )
-        if candidate_ids is None:
-            return position
-        return ops.take_along_axis(candidate_ids, position[:, None], axis=-1)[
-            :, 0
-        ]

@@ -1,27 +1,10 @@
-import math
-import numbers
+import json
 
 import keras
 from keras import ops
 
-# Tokens that may never be chosen get this log-probability. Finite sentinels
-# (such as -1e9) drift when added up over many steps; -inf stays exactly
-# -inf, so "impossible" can be told apart from "very unlikely" at the end.
-_IMPOSSIBLE = -math.inf
-
-
-def _check_token_id(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be a non-negative integer token id. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if value < 0:
-        raise ValueError(
-            f"`{name}` must be a non-negative integer token id. "
-            f"Received: {name}={value}"
-        )
-    return int(value)
+from keras_captioning import _validation
+from keras_captioning.generation import _loop
 
 
 class Sampler:
@@ -34,9 +17,24 @@ class Sampler:
     runs it eagerly). For a recurrent decoder the recurrent state is the cache:
     one step costs one cell update, never a re-run of the prefix.
 
+    Each step the loop hands the logits of every row to two public hooks a
+    subclass overrides:
+
+    - `compute_probabilities(logits, token_ids)`: the distribution to choose
+      from (temperature, top-k or top-p filtering, repetition penalties).
+    - `get_next_token(probabilities, noise)`: the choice itself (most likely
+      token, or a draw).
+
+    Whatever the hooks do, the scores stay the log-probabilities of the
+    chosen tokens under the model. `BeamSampler` keeps several candidates per
+    row and ranks them by log-probability itself; it does not call the
+    hooks.
+
     Use one of the subclasses, `GreedySampler`, `BeamSampler` or
     `RandomSampler`, or pick one by name with
-    `keras_captioning.generation.get`.
+    `keras_captioning.generation.get`. A subclass with options keeps them in
+    `get_config`: `ImageCaptioner` caches one compiled function per sampler
+    configuration.
 
     Call arguments:
         step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
@@ -62,6 +60,11 @@ class Sampler:
             allow every token. Defaults to `None`.
         pad_token_id: int. Token written after the end of a caption.
             Defaults to `0`.
+        force_end_token: bool. `True` allows only the end token at the last
+            position, so every caption ends within `max_length` tokens (its
+            score counts the end token's log-probability under the model).
+            `False` lets a caption fill the buffer without ending. Defaults
+            to `False`.
 
     Returns:
         A dict with:
@@ -93,6 +96,12 @@ class Sampler:
     >>> outputs = sampler(step_fn, np.zeros((1, 1)), max_length=5)
     >>> keras.ops.convert_to_numpy(outputs["token_ids"]).tolist()
     [[3, 4, 2, 0, 0]]
+    >>> # With `force_end_token`, a caption ends at the last position.
+    >>> outputs = sampler(
+    ...     step_fn, np.zeros((1, 1)), max_length=2, force_end_token=True
+    ... )
+    >>> keras.ops.convert_to_numpy(outputs["token_ids"]).tolist()
+    [[3, 2]]
     """
 
     def __call__(
@@ -104,6 +113,7 @@ class Sampler:
         max_length=21,
         banned_token_ids=None,
         pad_token_id=0,
+        force_end_token=False,
     ):
         if not callable(step_fn):
             raise TypeError(
@@ -111,22 +121,15 @@ class Sampler:
                 "(logits, new_state, extras)`. "
                 f"Received: step_fn={step_fn!r}"
             )
-        start_token_id = _check_token_id("start_token_id", start_token_id)
-        end_token_id = _check_token_id("end_token_id", end_token_id)
-        pad_token_id = _check_token_id("pad_token_id", pad_token_id)
-        if isinstance(max_length, bool) or not isinstance(
-            max_length, numbers.Integral
-        ):
-            raise TypeError(
-                "`max_length` must be a positive integer. "
-                f"Received: max_length={max_length!r} of type "
-                f"{type(max_length).__name__}"
-            )
-        if max_length < 1:
-            raise ValueError(
-                "`max_length` must be a positive integer. "
-                f"Received: max_length={max_length}"
-            )
+        start_token_id = _validation.check_token_id(
+            "start_token_id", start_token_id
+        )
+        end_token_id = _validation.check_token_id("end_token_id", end_token_id)
+        pad_token_id = _validation.check_token_id("pad_token_id", pad_token_id)
+        max_length = _validation.check_int("max_length", max_length)
+        force_end_token = _validation.check_bool(
+            "force_end_token", force_end_token
+        )
         if banned_token_ids is None:
             banned_token_ids = (pad_token_id, start_token_id)
         if isinstance(banned_token_ids, (str, bytes)) or not hasattr(
@@ -139,7 +142,7 @@ class Sampler:
         banned_token_ids = tuple(
             sorted(
                 {
-                    _check_token_id("banned_token_ids", token_id)
+                    _validation.check_token_id("banned_token_ids", token_id)
                     for token_id in banned_token_ids
                 }
             )
@@ -151,14 +154,15 @@ class Sampler:
                 f"banned_token_ids={banned_token_ids}"
             )
         initial_state = self._prepare_state(initial_state)
-        return self._generate(
+        return self.generate(
             step_fn,
             initial_state,
             start_token_id=start_token_id,
             end_token_id=end_token_id,
-            max_length=int(max_length),
+            max_length=max_length,
             banned_token_ids=banned_token_ids,
             pad_token_id=pad_token_id,
+            force_end_token=force_end_token,
         )
 
     def get_config(self):
@@ -172,23 +176,84 @@ class Sampler:
         options = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({options})"
 
-    # The default loop keeps one candidate per row; greedy decoding and
-    # sampling differ only in `_choose_token_ids` and `_draw_noise`.
+    @property
+    def variables(self):
+        """The Keras variables a call updates: the state of every
+        `keras.random.SeedGenerator` the sampler holds (none for
+        deterministic samplers). Compiled callers thread them through
+        (`jax.jit` is pure) and tell samplers apart by them."""
+        return [
+            value.state
+            for value in vars(self).values()
+            if isinstance(value, keras.random.SeedGenerator)
+        ]
 
-    def _draw_noise(self, batch_size, max_length):
-        """Randomness for the whole call, drawn before the loop, or `None`."""
-        return None
+    def cache_key(self):
+        """A hashable key: equal keys mean interchangeable samplers.
 
-    def _choose_token_ids(self, log_probs, noise, index):
-        """Picks one token per row from `(rows, vocabulary)` log-probs.
-
-        Banned tokens already have a log-probability of -inf.
+        The class, the config and the identity of the variables (so two
+        unseeded samplers never share a seed). Callers that cache compiled
+        generation functions key them on it.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement `_choose_token_ids`."
+        config = json.dumps(self.get_config(), sort_keys=True, default=repr)
+        return (
+            type(self).__module__,
+            type(self).__qualname__,
+            config,
+            tuple(id(variable) for variable in self.variables),
         )
 
-    def _generate(
+    # ------------------------------------------------------------ hooks
+
+    def draw_noise(self, batch_size, max_length):
+        """Randomness for a whole call, drawn before the loop, or `None`.
+
+        Args:
+            batch_size: int or scalar tensor, the rows of the call.
+            max_length: int, the most steps.
+
+        Returns:
+            `None` (the default: no randomness) or a float tensor
+            `(batch_size, max_length)`; `get_next_token` receives column
+            `index` of it at step `index`. Drawing everything up front keeps
+            random state out of the compiled loop.
+        """
+        return None
+
+    def compute_probabilities(self, logits, token_ids):
+        """The distribution the next token is chosen from.
+
+        Args:
+            logits: float32 tensor `(rows, vocabulary_size)`. Tokens that
+                may not come next (banned, or all but the end token at the
+                last position) are already `-inf`.
+            token_ids: int32 tensor `(rows, max_length)`, the tokens each
+                row has generated so far, `-1` at positions not written yet.
+
+        Returns:
+            Float tensor `(rows, vocabulary_size)` of probabilities; a token
+            with a `-inf` logit must keep probability 0. The default is
+            `softmax(logits)`.
+        """
+        return ops.softmax(logits, axis=-1)
+
+    def get_next_token(self, probabilities, noise):
+        """Chooses one token per row.
+
+        Args:
+            probabilities: float tensor `(rows, vocabulary_size)` from
+                `compute_probabilities`.
+            noise: `None`, or the float32 tensor `(rows,)` of this step's
+                column of `draw_noise`.
+
+        Returns:
+            Int tensor `(rows,)` of token ids.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `get_next_token`."
+        )
+
+    def generate(
         self,
         step_fn,
         initial_state,
@@ -197,10 +262,15 @@ class Sampler:
         max_length,
         banned_token_ids,
         pad_token_id,
+        force_end_token,
     ):
-        batch_size = self._batch_size(initial_state)
-        noise = self._draw_noise(batch_size, max_length)
+        """The loop, on arguments `__call__` has checked; see the class.
 
+        The default keeps one candidate per row and asks the hooks for each
+        token. `BeamSampler` overrides it.
+        """
+        batch_size = self._batch_size(initial_state)
+        noise = self.draw_noise(batch_size, max_length)
         first_token_ids = ops.full((batch_size,), start_token_id, "int32")
         logits, state, extras = self._call_step_fn(
             step_fn,
@@ -210,62 +280,66 @@ class Sampler:
             banned_token_ids=banned_token_ids,
             pad_token_id=pad_token_id,
         )
-        banned_mask = self._banned_mask(logits, banned_token_ids)
+        mask = _loop.token_mask(
+            logits, banned_token_ids, end_token_id, force_end_token
+        )
+        positions = ops.arange(max_length, dtype="int32")[None, :]
 
-        token_ids = ops.full((batch_size, max_length), pad_token_id, "int32")
-        done = ops.zeros((batch_size,), "bool")
-        scores = ops.zeros((batch_size,), "float32")
-        extras_buffer = self._empty_extras_buffer(extras, max_length)
-
-        def advance(index, logits, state, extras, carry):
-            token_ids, _, done, scores, extras_buffer = carry
-            log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-            allowed_log_probs = ops.where(banned_mask, _IMPOSSIBLE, log_probs)
-            chosen = self._choose_token_ids(allowed_log_probs, noise, index)
+        def advance(index, logits, extras, carry, state):
+            logits = ops.cast(logits, "float32")
+            log_probs = ops.log_softmax(logits, axis=-1)
+            allowed = ops.where(
+                mask(index, max_length), _loop.IMPOSSIBLE, logits
+            )
+            history = ops.where(positions < index, carry["token_ids"], -1)
+            probabilities = self.compute_probabilities(allowed, history)
+            step_noise = None if noise is None else ops.take(noise, index, 1)
+            chosen = self.get_next_token(probabilities, step_noise)
             chosen = ops.cast(chosen, "int32")
-            chosen_log_probs = ops.take_along_axis(
-                log_probs, chosen[:, None], axis=-1
-            )[:, 0]
+            chosen_log_probs = ops.sum(
+                ops.where(
+                    ops.equal(
+                        ops.arange(ops.shape(log_probs)[-1], dtype="int32"),
+                        chosen[:, None],
+                    ),
+                    log_probs,
+                    0.0,
+                ),
+                axis=-1,
+            )
             # Rows that have ended are frozen: pad, no score change, no
             # extras.
+            done = carry["done"]
             chosen = ops.where(done, pad_token_id, chosen)
-            scores = scores + ops.where(done, 0.0, chosen_log_probs)
-            token_ids = self._write_step(token_ids, index, chosen)
-            if extras is not None:
-                extras_buffer = self._write_step(
-                    extras_buffer, index, self._zero_where(done, extras)
-                )
-            done = ops.logical_or(done, ops.equal(chosen, end_token_id))
-            return (
-                index + 1,
-                (token_ids, chosen, done, scores, extras_buffer),
-                state,
-            )
+            carry = {
+                "token_ids": _loop.write_at(carry["token_ids"], index, chosen),
+                "last": chosen,
+                "done": ops.logical_or(done, ops.equal(chosen, end_token_id)),
+                "scores": carry["scores"]
+                + ops.where(done, 0.0, chosen_log_probs),
+                "extras": carry["extras"]
+                if extras is None
+                else _loop.write_at(
+                    carry["extras"], index, _loop.zero_where(done, extras)
+                ),
+            }
+            return carry, state
 
-        index, carry, state = advance(
-            ops.convert_to_tensor(0, "int32"),
-            logits,
-            state,
-            extras,
-            (token_ids, first_token_ids, done, scores, extras_buffer),
+        carry = {
+            "token_ids": _loop.empty_buffer(
+                first_token_ids, max_length, fill=pad_token_id
+            ),
+            "last": first_token_ids,
+            "done": ops.zeros((batch_size,), "bool"),
+            "scores": ops.zeros((batch_size,), "float32"),
+            "extras": _loop.empty_buffer(extras, max_length),
+        }
+        carry = _loop.run_loop(
+            step_fn, logits, state, extras, carry, advance, max_length
         )
-
-        def cond(index, carry, state):
-            done = carry[2]
-            return ops.logical_and(
-                ops.less(index, max_length),
-                ops.logical_not(ops.all(done)),
-            )
-
-        def body(index, carry, state):
-            logits, state, extras = step_fn(carry[1], state)
-            return advance(index, logits, state, extras, carry)
-
-        _, carry, _ = ops.while_loop(cond, body, (index, carry, state))
-        token_ids, _, _, scores, extras_buffer = carry
-        outputs = {"token_ids": token_ids, "scores": scores}
+        outputs = {"token_ids": carry["token_ids"], "scores": carry["scores"]}
         if extras is not None:
-            outputs["extras"] = extras_buffer
+            outputs["extras"] = carry["extras"]
         return outputs
 
     # Helpers shared by every loop.
@@ -389,30 +463,3 @@ class Sampler:
                     f"banned_token_ids={banned_token_ids}"
                 )
         return logits, new_state, extras
-
-    def _banned_mask(self, logits, banned_token_ids):
-        """Bool `(1, vocabulary)` mask, True where a token is banned."""
-        vocabulary = ops.arange(ops.shape(logits)[-1], dtype="int32")
-        banned = ops.convert_to_tensor(
-            list(banned_token_ids) or [-1], dtype="int32"
-        )
-        mask = ops.any(ops.equal(vocabulary[:, None], banned[None, :]), axis=1)
-        return mask[None, :]
-
-    def _empty_extras_buffer(self, extras, max_length):
-        if extras is None:
-            # `while_loop` takes no `None` among its loop variables.
-            return ()
-        shape = ops.shape(extras)
-        return ops.zeros((shape[0], max_length) + shape[1:], extras.dtype)
-
-    def _write_step(self, buffer, index, values):
-        """Writes `values` `(rows, ...)` at position `index` of axis 1."""
-        start = [0, index] + [0] * (len(buffer.shape) - 2)
-        return ops.slice_update(
-            buffer, start, ops.cast(values[:, None], buffer.dtype)
-        )
-
-    def _zero_where(self, rows_mask, values):
-        mask = ops.reshape(rows_mask, (-1,) + (1,) * (len(values.shape) - 1))
-        return ops.where(mask, ops.zeros_like(values), values)

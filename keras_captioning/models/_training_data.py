@@ -68,8 +68,9 @@ def teacher_forcing_inputs(x, y, kwargs, check_images):
     token_ids = check_token_ids(y)
     if len(images) != len(token_ids):
         raise ValueError(
-            "`x` and `y` must hold the same number of examples. Received "
-            f"{len(images)} images and {len(token_ids)} captions."
+            "`x` (images) and `y` (token ids) must hold the same number of "
+            f"examples. Received {len(images)} images and {len(token_ids)} "
+            "captions."
         )
     inputs, targets = shift(images, token_ids)
     return inputs, targets, kwargs
@@ -88,6 +89,21 @@ def teacher_forcing_validation(validation_data, check_images):
         return (x, y)
     x, _, _ = teacher_forcing_inputs(validation_data, None, {}, check_images)
     return x
+
+
+def yields_batches(x):
+    """Whether `fit` gets batches it cannot shuffle itself.
+
+    Keras ignores `shuffle=True` for a `tf.data.Dataset`, a generator and a
+    `PyDataset` of unknown length, and warns about it; `fit` then defaults
+    `shuffle` to `False` for them.
+    """
+    if _is_tf_dataset(x) or inspect.isgenerator(x):
+        return True
+    return (
+        isinstance(x, keras.utils.PyDataset)
+        and getattr(x, "num_batches", None) is None
+    )
 
 
 def _no_targets(y, kind):

@@ -2,15 +2,22 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_captioning import _validation
 from keras_captioning import generation
 from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
 from keras_captioning.layers.image_preprocessing import ImagePreprocessing
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
+from keras_captioning.models import _compiled_generation
 from keras_captioning.models import _training_data
 from keras_captioning.models._encoders import build_encoder
 from keras_captioning.text.caption_tokenizer import CaptionTokenizer
+from keras_captioning.text.special_tokens import SPECIAL_TOKENS
+
+# Compiled generation functions kept per model (one per sampler
+# configuration, `max_length` and options), least recently used dropped.
+_GENERATE_FUNCTION_CACHE_SIZE = 8
 
 
 @keras.saving.register_keras_serializable(package="keras_captioning")
@@ -36,9 +43,12 @@ class ImageCaptioner(keras.Model):
 
     Generation: `generate(images, strategy=...)` runs greedy search, beam
     search or sampling inside one compiled loop (`tf.function` with XLA on
-    TensorFlow, `jax.jit` on JAX, eager on PyTorch) with the decoder's
-    recurrent state as the cache, one cell update per token. `caption`
-    returns strings.
+    TensorFlow, `jax.jit` on JAX, eager on PyTorch; plain Python with
+    `compile(run_eagerly=True)`) with the decoder's recurrent state as the
+    cache, one cell update per token. `caption` returns strings. The steps
+    are public hooks a subclass may override: `call_with_cache` (one decoder
+    step), `generate_step` (one batch) and `make_generate_function` (its
+    compiled form).
 
     Args:
         vocabulary: list of str, the words the model reads and writes (see
@@ -113,12 +123,15 @@ class ImageCaptioner(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(encoder_trainable, bool):
-            raise TypeError(
-                "`encoder_trainable` must be a bool. "
-                f"Received: encoder_trainable={encoder_trainable!r}"
-            )
+        _validation.check_bool("encoder_trainable", encoder_trainable)
+        _validation.check_int("max_length", max_length)
         self.tokenizer = CaptionTokenizer(vocabulary, max_length=max_length)
+        if len(self.tokenizer.vocabulary) <= len(SPECIAL_TOKENS):
+            raise ValueError(
+                "`vocabulary` must hold at least one word besides the "
+                f"special tokens {SPECIAL_TOKENS}, or the model has nothing "
+                f"to write. Received: vocabulary={vocabulary!r}"
+            )
         self.max_length = self.tokenizer.max_length
         self.encoder_trainable = encoder_trainable
 
@@ -186,7 +199,10 @@ class ImageCaptioner(keras.Model):
                 f"{self.tokenizer.vocabulary_size}, received "
                 f"{self.decoder.vocabulary_size}."
             )
-        self._generate_functions = {}
+        # A plain object, so Keras does not track it (see `FunctionCache`).
+        self._generate_functions = _compiled_generation.FunctionCache(
+            _GENERATE_FUNCTION_CACHE_SIZE
+        )
 
     # ------------------------------------------------------------- text
 
@@ -309,6 +325,9 @@ class ImageCaptioner(keras.Model):
         super().compile(
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
+        # Keras resolves "auto" to no XLA on a CPU; generation's loop gains
+        # the most from it, so it keeps the choice as given.
+        self._generate_jit_compile = kwargs.get("jit_compile", "auto")
 
     def compile_from_config(self, config):
         # `compile` is overridden, so Keras leaves restoring it to the model:
@@ -324,11 +343,15 @@ class ImageCaptioner(keras.Model):
         `x` is images (`uint8` or float) and `y` the rows of `tokenize`, or
         `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
         `(images, token_ids)` batches. `validation_data` takes the same
-        forms. Other arguments are those of `keras.Model.fit`.
+        forms. Other arguments are those of `keras.Model.fit`; `shuffle`
+        defaults to `False` for datasets and generators, which Keras cannot
+        shuffle (shuffle them when you build them).
         """
         x, y, kwargs = _training_data.teacher_forcing_inputs(
             x, y, kwargs, self._check_images
         )
+        if _training_data.yields_batches(x):
+            kwargs.setdefault("shuffle", False)
         if validation_data is not None:
             validation_data = _training_data.teacher_forcing_validation(
                 validation_data, self._check_images
@@ -357,7 +380,9 @@ class ImageCaptioner(keras.Model):
         """Generates token ids for images in one compiled loop per batch.
 
         Pad, start and unknown tokens are never generated; a caption ends at
-        its end token and is padded after it.
+        its end token and is padded after it. Arguments are checked here,
+        once; the compiled loop (see `make_generate_function`) checks
+        nothing.
 
         Args:
             images: `(n, height, width, 3)` images (`uint8` or floats in
@@ -383,17 +408,22 @@ class ImageCaptioner(keras.Model):
             `return_attention_scores`, a dict with `"token_ids"`, `"scores"`
             and `"attention_scores"` `(n, max_length + 1, image_steps)`.
         """
-        sampler = generation.get(strategy, **strategy_options)
-        if max_length is None:
-            max_length = self.max_length
-        _check_positive_int("max_length", max_length)
-        _check_positive_int("batch_size", batch_size)
-        if return_attention_scores and self.decoder.conditioning != "attention":
+        max_length = _validation.check_int(
+            "max_length", max_length, allow_none=True
+        )
+        max_length = self.max_length if max_length is None else max_length
+        batch_size = _validation.check_int("batch_size", batch_size)
+        return_scores = _validation.check_bool("return_scores", return_scores)
+        return_attention_scores = _validation.check_bool(
+            "return_attention_scores", return_attention_scores
+        )
+        if return_attention_scores and not self._returns_attention_scores():
             raise ValueError(
                 "`return_attention_scores=True` needs a decoder with "
-                "`conditioning='attention'`. This model's decoder uses "
-                f"conditioning={self.decoder.conditioning!r}."
+                "attention (`conditioning='attention'`). This model's decoder "
+                f"uses conditioning={self.decoder.conditioning!r}."
             )
+        sampler = generation.get(strategy, **strategy_options)
         images = self._check_images(images)
         if not self.built:
             self.build(
@@ -402,8 +432,11 @@ class ImageCaptioner(keras.Model):
                     "token_ids": (None, None),
                 }
             )
-        generate_function = self._generate_function(
-            sampler, max_length + 1, return_attention_scores
+        sampler, generate_function = self._cached_generate_function(
+            sampler,
+            isinstance(strategy, str),
+            max_length,
+            return_attention_scores,
         )
         outputs = []
         for start in range(0, len(images), batch_size):
@@ -425,8 +458,6 @@ class ImageCaptioner(keras.Model):
         }
         if not (return_scores or return_attention_scores):
             return merged["token_ids"]
-        if "extras" in merged:
-            merged["attention_scores"] = merged.pop("extras")
         return merged
 
     def caption(self, images, **generate_options):
@@ -442,77 +473,190 @@ class ImageCaptioner(keras.Model):
             return [self.detokenize(beams) for beams in token_ids]
         return self.detokenize(token_ids)
 
-    def _generate_function(self, sampler, max_tokens, with_attention):
-        key = (repr(sampler), max_tokens, with_attention)
-        if key not in self._generate_functions:
-            self._generate_functions[key] = _compile_generation(
-                self, sampler, max_tokens, with_attention
-            )
-        return self._generate_functions[key]
+    def call_with_cache(self, token_ids, cache):
+        """One decoder step from a cache: the hook generation calls.
 
-    def _generation_step(self, with_attention, max_words):
-        decoder = self.decoder
-        end_id = self.tokenizer.end_id
-        vocabulary_size = self.tokenizer.vocabulary_size
+        Override it to change what a step does (for instance to add a bias
+        to the logits); `generate_step` calls it once per generated token,
+        inside the compiled loop, so it must use `keras.ops` only and check
+        nothing.
 
-        def step_fn(token_ids, state):
-            outputs = (
-                decoder._step(
-                    token_ids, state["decoder"], return_attention_scores=True
-                )
-                if with_attention
-                else (
-                    *decoder._step(token_ids, state["decoder"]),
-                    None,
-                )
-            )
-            logits, decoder_state, attention = outputs
-            # After `max_words` words only the end token may follow, so no
-            # caption is longer than `max_length` words.
-            words_done = ops.expand_dims(state["words"] >= max_words, -1)
-            end_only = ops.where(
-                ops.arange(vocabulary_size) == end_id, 0.0, -1e9
-            )
-            logits = ops.where(
-                words_done, ops.cast(end_only, logits.dtype), logits
-            )
-            new_state = {"decoder": decoder_state, "words": state["words"] + 1}
-            return logits, new_state, attention
+        Args:
+            token_ids: int32 tensor `(rows,)`, the previous token of each row.
+            cache: the decoder state, a nested structure of tensors with the
+                rows first, as `decoder.get_initial_state` returns it.
 
-        return step_fn
+        Returns:
+            `(logits, new_cache, attention_scores)`: float logits `(rows,
+            vocabulary_size)`, the cache with the same structure and shapes,
+            and the attention weights `(rows, image_steps)` or `None` for a
+            decoder without attention.
+        """
+        return self.decoder.call_with_cache(token_ids, cache)
 
-    def _generate_batch(self, images, sampler, max_tokens, with_attention):
+    def generate_step(
+        self, images, sampler, max_length=None, return_attention_scores=False
+    ):
+        """Generates one batch: encode, initial cache, run the sampler.
+
+        The body of the function `make_generate_function` compiles; it runs
+        on arguments `generate` has checked.
+
+        Args:
+            images: a batch of images (or features with `encoder=None`).
+            sampler: a `keras_captioning.generation.Sampler`.
+            max_length: int or `None` (the model's). Most words; the loop
+                writes `max_length + 1` tokens, the last always the end
+                token when no earlier one ended the caption.
+            return_attention_scores: bool. Record the attention weights.
+
+        Returns:
+            A dict of tensors: `"token_ids"`, `"scores"` and, with
+            `return_attention_scores`, `"attention_scores"`.
+        """
+        max_length = self.max_length if max_length is None else max_length
         features = self.encode_images(images, training=False)
-        decoder_state = self.decoder.get_initial_state(features)
-        state = {
-            "decoder": decoder_state,
-            "words": ops.zeros((ops.shape(features)[0],), "int32"),
-        }
+        cache = self.decoder.get_initial_state(features)
+
+        def step_fn(token_ids, cache):
+            logits, cache, attention = self.call_with_cache(token_ids, cache)
+            return logits, cache, attention if return_attention_scores else None
+
         tokenizer = self.tokenizer
-        return sampler(
-            self._generation_step(with_attention, max_tokens - 1),
-            state,
+        outputs = sampler(
+            step_fn,
+            cache,
             start_token_id=tokenizer.start_id,
             end_token_id=tokenizer.end_id,
-            max_length=max_tokens,
+            max_length=max_length + 1,
             banned_token_ids=(
                 tokenizer.pad_id,
                 tokenizer.start_id,
                 tokenizer.unknown_id,
             ),
             pad_token_id=tokenizer.pad_id,
+            force_end_token=True,
         )
+        if "extras" in outputs:
+            outputs["attention_scores"] = outputs.pop("extras")
+        return outputs
+
+    def make_generate_function(
+        self, sampler, max_length=None, return_attention_scores=False
+    ):
+        """Returns `function(images) -> dict`, `generate_step` made runnable.
+
+        With `run_eagerly=True` (see `compile`) the function is plain Python,
+        so a debugger steps through the loop. Otherwise it is compiled for
+        the backend: `tf.function` on TensorFlow and `jax.jit` on JAX, with
+        XLA unless `compile(jit_compile=False)` was asked for explicitly
+        (`"auto"` means XLA for generation, even on a CPU). PyTorch runs
+        eagerly without autograd. `generate` caches the functions per
+        sampler configuration (`Sampler.cache_key`), `max_length` and
+        options, the 8 most recently used.
+
+        Args:
+            sampler: a `keras_captioning.generation.Sampler`.
+            max_length: int or `None`, as for `generate_step`.
+            return_attention_scores: bool, as for `generate_step`.
+        """
+
+        def generate_function(images):
+            return self.generate_step(
+                images,
+                sampler,
+                max_length=max_length,
+                return_attention_scores=return_attention_scores,
+            )
+
+        if self.run_eagerly:
+            return _compiled_generation.eager_function(generate_function)
+        requested = getattr(self, "_generate_jit_compile", "auto")
+        return _compiled_generation.compile_function(
+            generate_function,
+            variables=self.variables,
+            updated_variables=sampler.variables,
+            jit_compile=True if requested == "auto" else bool(requested),
+        )
+
+    def _cached_generate_function(
+        self, sampler, by_name, max_length, with_attention
+    ):
+        """`(sampler, function)` from the cache, made when missing.
+
+        A sampler given by name is built afresh by every call; the cache
+        then hands back the one built first, so unseeded sampling by name
+        continues one seed stream instead of compiling anew. Unseeded
+        instances are told apart by their seed generators.
+        """
+        sampler_key = sampler.cache_key()
+        if by_name and sampler.variables:
+            sampler_key = sampler_key[:-1] + ("by name",)
+        key = (
+            sampler_key,
+            max_length,
+            with_attention,
+            bool(self.run_eagerly),
+            getattr(self, "_generate_jit_compile", "auto"),
+        )
+        return self._generate_functions.get(
+            key,
+            lambda: (
+                sampler,
+                self.make_generate_function(
+                    sampler, max_length, with_attention
+                ),
+            ),
+        )
+
+    def _returns_attention_scores(self):
+        layer = getattr(self.decoder, "conditioning_layer", None)
+        if layer is not None and hasattr(layer, "returns_attention_scores"):
+            return bool(layer.returns_attention_scores)
+        return self.decoder.conditioning == "attention"
 
     # ------------------------------------------------------- validation
 
     def _check_images(self, images):
         images = _training_data.to_numpy(images, "images")
+        if self.encoder is None:
+            expected_rank = len(
+                getattr(self, "_build_shapes", {}).get("images", images.shape)
+            )
+            _validation.check_rank(
+                "images",
+                images.shape,
+                max(expected_rank, 1),
+                f"(batch, ...) of rank {max(expected_rank, 1)}, the "
+                "precomputed features the model was built for",
+            )
+            if not np.issubdtype(images.dtype, np.floating):
+                raise TypeError(
+                    "`images` must be float features with `encoder=None`. "
+                    f"Received dtype {images.dtype}."
+                )
+        else:
+            _validation.check_rank(
+                "images", images.shape, 4, "(batch, height, width, 3)"
+            )
+            if images.shape[-1] != 3:
+                raise ValueError(
+                    "`images` must have shape (batch, height, width, 3). "
+                    f"Received shape {images.shape}."
+                )
+            if not (
+                images.dtype == np.uint8
+                or np.issubdtype(images.dtype, np.floating)
+            ):
+                raise TypeError(
+                    "`images` must be uint8 or float pixel values in "
+                    f"[0, 255]. Received dtype {images.dtype}."
+                )
         if images.shape[0] == 0:
             raise ValueError(
                 "`images` is an empty batch. Pass at least one image."
             )
-        if self.encoder is None:
-            return images
+        return images
         if images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(
                 "`images` must have shape (batch, height, width, 3). Received "
@@ -596,68 +740,3 @@ def _split_input_shape(input_shape):
             f"'images' and 'token_ids'. Received: {input_shape!r}"
         )
     return input_shape["images"], input_shape["token_ids"]
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-
-
-def _compile_generation(captioner, sampler, max_tokens, with_attention):
-    """One compiled function `images -> sampler outputs` for the backend."""
-
-    def generate_batch(images):
-        return captioner._generate_batch(
-            images, sampler, max_tokens, with_attention
-        )
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(generate_batch, jit_compile=True)
-    if backend == "jax":
-        return _jax_generation(captioner, sampler, generate_batch)
-    if backend == "torch":
-        import torch
-
-        def generate_without_autograd(images):
-            # Eager PyTorch would otherwise record every loop step for a
-            # backward pass that never comes (4-8x the memory in beam search).
-            with torch.no_grad():
-                return generate_batch(images)
-
-        return generate_without_autograd
-    return generate_batch
-
-
-def _jax_generation(captioner, sampler, generate_batch):
-    import jax
-
-    seed_generator = getattr(sampler, "seed_generator", None)
-    variables = list(captioner.variables)
-    if seed_generator is not None:
-        variables.append(seed_generator.state)
-
-    def stateless_generate(values, images):
-        mapping = list(zip(variables, values))
-        with keras.StatelessScope(state_mapping=mapping) as scope:
-            outputs = generate_batch(images)
-            new_seed = (
-                scope.get_current_value(seed_generator.state)
-                if seed_generator is not None
-                else None
-            )
-        return outputs, new_seed
-
-    compiled = jax.jit(stateless_generate)
-
-    def run(images):
-        outputs, new_seed = compiled([v.value for v in variables], images)
-        if seed_generator is not None:
-            seed_generator.state.assign(new_seed)
-        return outputs
-
-    return run

@@ -157,3 +157,36 @@ def test_one_tensorflow_trace_serves_every_batch_size():
         eager = numpy_outputs(run(hidden[:batch_size]))
         assert outputs["token_ids"].shape == (batch_size, 3, MAX_LENGTH)
         np.testing.assert_array_equal(outputs["token_ids"], eager["token_ids"])
+
+
+def _op_types(concrete_function):
+    graph_def = concrete_function.graph.as_graph_def()
+    types = {node.op for node in graph_def.node}
+    for function in graph_def.library.function:
+        types |= {node.op for node in function.node_def}
+    return types
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="TensorFlow graph ops")
+def test_the_loop_uses_ops_that_litert_and_onnx_convert():
+    import tensorflow as tf
+
+    step = KerasStep()
+    # `argmax` lowers to BitwiseAnd (no LiteRT built-in), `slice_update` to
+    # XlaDynamicUpdateSlice (no tf2onnx handler).
+    unconvertible = {"ArgMax", "BitwiseAnd", "XlaDynamicUpdateSlice"}
+    for sampler in (
+        generation.GreedySampler(),
+        generation.BeamSampler(3, length_penalty=0.6, return_all_beams=True),
+        generation.RandomSampler(top_k=4, seed=1),
+    ):
+        function = tf.function(
+            lambda hidden, sampler=sampler: sampler(
+                step, {"hidden": hidden}, force_end_token=True, **CALL_OPTIONS
+            )
+        )
+        types = _op_types(
+            function.get_concrete_function(tf.TensorSpec((2, UNITS)))
+        )
+        assert "While" in types or "StatelessWhile" in types
+        assert not types & unconvertible, (sampler, types & unconvertible)

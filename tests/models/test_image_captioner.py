@@ -1,3 +1,4 @@
+import inspect
 import json
 import os
 import subprocess
@@ -393,3 +394,129 @@ def test_long_captions_warn_and_unknown_words_are_counted():
     with pytest.warns(UserWarning):
         captioner.tokenize(["a purple square"])
     assert captioner.tokenizer.unknown_word_counts["purple"] == 1
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="ExportArchive tracking"
+)
+def test_export_archive_tracks_a_captioner_after_caption():
+    captioner = small_captioner()
+    captioner.caption(colour_images(), strategy="beam", beam_width=2)
+    archive = keras.export.ExportArchive()
+    archive.track(captioner)  # the function cache is not tracked state
+    assert len(captioner._generate_functions) == 1
+
+
+def test_compiled_functions_are_cached_per_sampler_configuration():
+    from keras_captioning import generation
+
+    captioner = small_captioner()
+    # Eager functions cache like compiled ones, without compiling 10 times.
+    captioner.compile(run_eagerly=True)
+    images = colour_images()[:2]
+    cache = captioner._generate_functions
+    captioner.generate(images, strategy="beam", beam_width=2, batch_size=2)
+    captioner.generate(images, strategy=generation.BeamSampler(2), batch_size=2)
+    assert len(cache) == 1  # the same configuration shares one function
+    # Unseeded samplers by name keep drawing from one seed stream.
+    first = captioner.generate(images, strategy="sample", batch_size=2)
+    second = captioner.generate(images, strategy="sample", batch_size=2)
+    assert len(cache) == 2
+    assert (first != second).any()
+    # Two unseeded instances never share a function, nor a seed.
+    samplers = [generation.RandomSampler(), generation.RandomSampler()]
+    for sampler in samplers:
+        before = keras.ops.convert_to_numpy(sampler.seed_generator.state)
+        captioner.generate(images, strategy=sampler, batch_size=2)
+        after = keras.ops.convert_to_numpy(sampler.seed_generator.state)
+        assert (before != after).any()
+    assert len(cache) == 4
+    # The cache is bounded: the least recently used functions go.
+    for top_k in range(1, 8):
+        captioner.generate(
+            images, strategy="sample", top_k=top_k, seed=1, batch_size=2
+        )
+    assert len(cache) == 8
+
+
+def test_run_eagerly_gives_a_plain_function_with_the_same_captions():
+    from keras_captioning import generation
+
+    keras.utils.set_random_seed(1)
+    captioner = small_captioner("attention")
+    images = colour_images()
+    compiled = captioner.generate(
+        images, strategy="beam", beam_width=2, return_scores=True
+    )
+    captioner.compile(run_eagerly=True)
+    function = captioner.make_generate_function(generation.GreedySampler())
+    # Plain Python: a debugger steps into `generate_step`.
+    assert inspect.isfunction(function)
+    if keras.backend.backend() == "tensorflow":
+        captioner.compile()
+        compiled_function = captioner.make_generate_function(
+            generation.GreedySampler()
+        )
+        assert not inspect.isfunction(compiled_function)  # a tf.function
+        captioner.compile(run_eagerly=True)
+    outputs = function(images)
+    assert keras.ops.convert_to_numpy(outputs["token_ids"]).shape == (4, 7)
+    eager = captioner.generate(
+        images, strategy="beam", beam_width=2, return_scores=True
+    )
+    np.testing.assert_array_equal(eager["token_ids"], compiled["token_ids"])
+    np.testing.assert_allclose(eager["scores"], compiled["scores"], rtol=1e-4)
+    captioner.compile(jit_compile=False)
+    no_xla = captioner.generate(images, strategy="beam", beam_width=2)
+    np.testing.assert_array_equal(no_xla, compiled["token_ids"])
+
+
+def test_call_with_cache_is_the_hook_generation_steps_through():
+    red = VOCABULARY.index("red") + 4
+
+    class AlwaysRed(ImageCaptioner):
+        def call_with_cache(self, token_ids, cache):
+            logits, cache, attention = super().call_with_cache(token_ids, cache)
+            bias = keras.ops.where(
+                keras.ops.arange(logits.shape[-1]) == red, 1e3, 0.0
+            )
+            return logits + keras.ops.cast(bias, logits.dtype), cache, attention
+
+    captioner = AlwaysRed.from_config(small_captioner().get_config())
+    outputs = captioner.generate(colour_images(), return_scores=True)
+    # Six words of "red", then the end token the sampler forces.
+    assert (
+        captioner.detokenize(outputs["token_ids"]) == ["red " * 5 + "red"] * 4
+    )
+    assert (outputs["token_ids"][:, -1] == END).all()
+    step = captioner.generate_step(
+        colour_images()[:1], generation_sampler(), max_length=2
+    )
+    assert sorted(step) == ["scores", "token_ids"]
+    assert keras.ops.convert_to_numpy(step["token_ids"]).tolist() == [
+        [red, red, END]
+    ]
+
+
+def generation_sampler():
+    from keras_captioning import generation
+
+    return generation.GreedySampler()
+
+
+def test_fit_on_datasets_and_generators_does_not_warn_about_shuffle():
+    import warnings
+
+    captioner = small_captioner()
+    captioner.compile()
+    images, ids = colour_images(), captioner.tokenize(CAPTIONS)
+    data = [(images[(i := 2 * k) : i + 2], ids[i : i + 2]) for k in (0, 1)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        captioner.fit((batch for batch in data), epochs=1, verbose=0)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            dataset = tf.data.Dataset.from_tensor_slices((images, ids))
+            captioner.fit(dataset.batch(2), epochs=1, verbose=0)
+    assert not [w for w in caught if "shuffle" in str(w.message)]
