@@ -81,3 +81,30 @@ def check_mixed_precision_forward(mode):
     np.testing.assert_allclose(
         to_numpy(logits).astype("float32")[real], expected[real], atol=1e-2
     )
+
+
+# NumPy versions of the layers, for tests of the equations.
+
+
+def dense(layer, x):
+    """`x @ kernel + bias` with the weights of a `Dense` layer."""
+    kernel, *bias = (to_numpy(weight) for weight in layer.weights)
+    return x @ kernel + (bias[0] if bias else 0)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def softmax(x):
+    x = np.exp(x - x.max(-1, keepdims=True))
+    return x / x.sum(-1, keepdims=True)
+
+
+def lstm_step(cell, x, h, c):
+    """One step of a `keras.layers.LSTMCell`: returns `(h, c)`."""
+    kernel, recurrent_kernel, bias = (to_numpy(w) for w in cell.weights)
+    z = x @ kernel + h @ recurrent_kernel + bias
+    i, f, g, o = np.split(z, 4, axis=-1)
+    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c), c

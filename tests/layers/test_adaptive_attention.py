@@ -37,45 +37,31 @@ def test_scores_cover_the_image_steps_and_the_sentinel(cell, num_layers):
     assert np.all((beta > 0) & (beta < 1))
 
 
-def _sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-
 def _reference_logits_and_scores(decoder, ids, features):
     """Lu et al.'s equations in NumPy, one LSTM layer, from the weights."""
-    mode = decoder.conditioning_layer
-
-    def dense(layer, x):
-        kernel, *bias = (checks.to_numpy(weight) for weight in layer.weights)
-        return x @ kernel + (bias[0] if bias else 0)
-
+    mode, dense = decoder.conditioning_layer, checks.dense
     embeddings = checks.to_numpy(decoder._token_embedding.embeddings)[ids]
     v = np.maximum(dense(mode._image_projection, features), 0)
     v_g = np.maximum(dense(mode._global_projection, features.mean(1)), 0)
     scorer = mode._scorer
     keys = dense(scorer.key_projection, v)
-    kernel, recurrent_kernel, bias = (
-        checks.to_numpy(weight) for weight in mode._stack.cells[0].weights
-    )
-    units = mode.units
-    h = np.zeros((len(ids), units), "float32")
+    h = np.zeros((len(ids), mode.units), "float32")
     m = np.zeros_like(h)
     all_logits, all_scores = [], []
     for t in range(ids.shape[1]):
         x = np.concatenate([embeddings[:, t], v_g], -1)
-        gate = _sigmoid(dense(mode._sentinel_gate, np.concatenate([x, h], -1)))
-        z = x @ kernel + h @ recurrent_kernel + bias
-        i, f, c, o = (z[:, k * units : (k + 1) * units] for k in range(4))
-        m = _sigmoid(f) * m + _sigmoid(i) * np.tanh(c)
-        h = _sigmoid(o) * np.tanh(m)
+        gate = checks.sigmoid(
+            dense(mode._sentinel_gate, np.concatenate([x, h], -1))
+        )
+        h, m = checks.lstm_step(mode._stack.cells[0], x, h, m)
         s = gate * np.tanh(m)
         query = dense(scorer.query_projection, h)[:, None]
         image_scores = dense(scorer.score, np.tanh(keys + query))[..., 0]
         sentinel_key = dense(mode._sentinel_key_projection, s)[:, None]
         sentinel_score = dense(scorer.score, np.tanh(sentinel_key + query))
-        scores = np.concatenate([image_scores, sentinel_score[..., 0]], -1)
-        alpha = np.exp(scores - scores.max(-1, keepdims=True))
-        alpha /= alpha.sum(-1, keepdims=True)
+        alpha = checks.softmax(
+            np.concatenate([image_scores, sentinel_score[..., 0]], -1)
+        )
         beta = alpha[:, -1:]
         c_t = np.einsum("bk,bkd->bd", alpha[:, :-1] / (1 - beta), v)
         c_hat = beta * s + (1 - beta) * c_t

@@ -82,6 +82,44 @@ def test_the_attention_follows_the_image_content():
     assert abs(weights[0, 1] - weights[0, 0]) > 1e-6
 
 
+def _reference_logits_and_weights(decoder, ids, features):
+    """Anderson et al.'s equations in NumPy, LSTM cells, from the weights."""
+    mode, dense = decoder.conditioning_layer, checks.dense
+    embeddings = checks.to_numpy(decoder._token_embedding.embeddings)[ids]
+    keys = dense(mode._scorer.key_projection, features)
+    mean = features.mean(1)
+    h1 = c1 = h2 = c2 = np.zeros((len(ids), mode.units), "float32")
+    all_logits, all_weights = [], []
+    for t in range(ids.shape[1]):
+        x1 = np.concatenate([h2, mean, embeddings[:, t]], -1)
+        h1, c1 = checks.lstm_step(mode._attention_layer.cells[0], x1, h1, c1)
+        query = dense(mode._scorer.query_projection, h1)[:, None]
+        scores = dense(mode._scorer.score, np.tanh(keys + query))[..., 0]
+        alpha = checks.softmax(scores)
+        attended = np.einsum("bk,bkd->bd", alpha, features)
+        x2 = np.concatenate([attended, h1], -1)
+        h2, c2 = checks.lstm_step(mode._language_stack.cells[0], x2, h2, c2)
+        all_logits.append(dense(decoder._logits_projection, h2))
+        all_weights.append(alpha)
+    return np.stack(all_logits, 1), np.stack(all_weights, 1)
+
+
+def test_outputs_follow_the_equations_of_the_paper():
+    decoder = checks.decoder(MODE, units=5, attention_units=3)
+    ids = np.array([[1, 5, 7, 9], [1, 4, 3, 6]])
+    features = checks.features()[:2]
+    logits, weights = decoder(ids, features, return_attention_scores=True)
+    expected_logits, expected_weights = _reference_logits_and_weights(
+        decoder, ids, features
+    )
+    np.testing.assert_allclose(
+        checks.to_numpy(weights), expected_weights, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        checks.to_numpy(logits), expected_logits, atol=1e-5
+    )
+
+
 def test_options_round_trip_and_reach_the_mode():
     decoder = checks.decoder(MODE, attention_units=3, num_layers=2, cell="gru")
     clone = CaptionDecoder.from_config(decoder.get_config())
