@@ -21,17 +21,17 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_captioning.layers import CaptionDecoder  # noqa: E402
-from keras_captioning.layers.caption_decoder import CONDITIONING_MODES  # noqa: E402
+from keras_captioning.layers import conditioning  # noqa: E402
 
 
-def time_mode(conditioning, sizes, repeats):
+def time_mode(mode, sizes, repeats):
     token_ids = keras.Input(shape=(sizes["steps"],), dtype="int32")
     features = keras.Input(shape=(sizes["image_steps"], sizes["feature_dim"]))
     decoder = CaptionDecoder(
         sizes["vocabulary_size"],
         embedding_dim=sizes["embedding_dim"],
         units=sizes["units"],
-        conditioning=conditioning,
+        conditioning=mode,
     )
     model = keras.Model([token_ids, features], decoder(token_ids, features))
     rng = np.random.default_rng(0)
@@ -77,11 +77,11 @@ def main(argv=None):
     print("sizes:", ", ".join(f"{k}={v}" for k, v in sizes.items()))
     print(f"{'mode':<12} {'first call s':>12} {'median ms':>10} {'ratio':>6}")
     baseline = None
-    for conditioning in CONDITIONING_MODES:
-        first, median = time_mode(conditioning, sizes, args.repeats)
+    for mode in conditioning.names():
+        first, median = time_mode(mode, sizes, args.repeats)
         baseline = baseline or median
         print(
-            f"{conditioning:<12} {first:>12.2f} {1000 * median:>10.1f} "
+            f"{mode:<12} {first:>12.2f} {1000 * median:>10.1f} "
             f"{median / baseline:>6.2f}"
         )
 

@@ -6,9 +6,9 @@ and `names` form the registry behind `CaptionDecoder(conditioning="...")`.
 
 # isort: off
 # Import order is registration order, the order of `names()`.
-from keras_captioning.layers.conditioning._registry import get
-from keras_captioning.layers.conditioning._registry import names
-from keras_captioning.layers.conditioning._registry import register
+from keras_captioning.layers.conditioning.registry import get
+from keras_captioning.layers.conditioning.registry import names
+from keras_captioning.layers.conditioning.registry import register
 from keras_captioning.layers.conditioning.conditioning import Conditioning
 from keras_captioning.layers.conditioning.init_inject import InitInject
 from keras_captioning.layers.conditioning.pre_inject import PreInject

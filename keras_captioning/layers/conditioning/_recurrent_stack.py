@@ -7,6 +7,8 @@ call its methods; users see only the modes.
 import keras
 from keras import ops
 
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+
 _LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 _CELLS = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell}
 _STATE_NAMES = {"lstm": ("h", "c"), "gru": ("h",)}
@@ -157,6 +159,64 @@ class RecurrentStack(keras.layers.Layer):
             aliases["_initial_state_projections"] = self._per_layer(
                 self.state_projections
             )
+        return aliases
+
+
+class StackedConditioning(Conditioning):
+    """What the modes on a fused `RecurrentStack` share; not registered.
+
+    A subclass sets `state_from_image` and, when it reads an image vector,
+    `image_embedding_dim` (`"embedding_dim"` or `"units"`: the size of the
+    projected mean image feature), and writes `call`, `get_initial_state`
+    and `call_with_cache` itself, side by side. `input_dim` is what the
+    first recurrent layer reads per step.
+    """
+
+    state_from_image = False
+    image_embedding_dim = None
+
+    def configure(self, embedding_dim, units, num_layers, cell, dropout):
+        super().configure(embedding_dim, units, num_layers, cell, dropout)
+        self._stack = RecurrentStack(
+            units,
+            num_layers,
+            cell,
+            dropout,
+            state_from_image=self.state_from_image,
+            dtype=self.dtype_policy,
+            name="recurrent_stack",
+        )
+        self._image_embedding = None
+        if self.image_embedding_dim is not None:
+            self._image_embedding = keras.layers.Dense(
+                getattr(self, self.image_embedding_dim),
+                dtype=self.dtype_policy,
+                name="image_embedding",
+            )
+
+    @property
+    def input_dim(self):
+        return self.embedding_dim
+
+    @property
+    def output_dim(self):
+        return self.units
+
+    def build(self, embeddings_shape, image_features_shape):
+        self._require_configured()
+        feature_dim = image_features_shape[-1]
+        self._stack.build(self.input_dim, feature_dim)
+        if self._image_embedding is not None:
+            self._image_embedding.build((None, feature_dim))
+
+    def image_vector(self, image_features):
+        """The projected mean image feature, `(batch, image_embedding_dim)`."""
+        return self._image_embedding(ops.mean(image_features, axis=1))
+
+    def saved_weight_aliases(self):
+        aliases = self._stack.saved_weight_aliases()
+        if self._image_embedding is not None:
+            aliases["_image_embedding"] = self._image_embedding
         return aliases
 
 

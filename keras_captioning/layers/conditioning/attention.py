@@ -3,8 +3,8 @@ from keras import ops
 
 from keras_captioning import _validation
 from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning._registry import register
 from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("attention")

@@ -1,13 +1,14 @@
 import keras
 
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning._registry import register
-from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning._recurrent_stack import (
+    StackedConditioning,
+)
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("init_inject")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class InitInject(Conditioning):
+class InitInject(StackedConditioning):
     """The image sets the initial state of every recurrent layer.
 
     Separate learned `tanh` projections of the mean image feature give `h`
@@ -34,25 +35,7 @@ class InitInject(Conditioning):
           image caption generator.
     """
 
-    def configure(self, embedding_dim, units, num_layers, cell, dropout):
-        super().configure(embedding_dim, units, num_layers, cell, dropout)
-        self._stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            state_from_image=True,
-            dtype=self.dtype_policy,
-            name="recurrent_stack",
-        )
-
-    @property
-    def output_dim(self):
-        return self.units
-
-    def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        self._stack.build(self.embedding_dim, image_features_shape[-1])
+    state_from_image = True
 
     def call(self, embeddings, image_features, mask=None, training=None):
         outputs = self._stack.run(
@@ -69,6 +52,3 @@ class InitInject(Conditioning):
     def call_with_cache(self, embeddings, state):
         outputs, layer_states = self._stack.step(embeddings, state["layers"])
         return outputs, {"layers": layer_states}, None
-
-    def saved_weight_aliases(self):
-        return self._stack.saved_weight_aliases()

@@ -1,17 +1,18 @@
 import keras
 from keras import ops
 
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning._recurrent_stack import (
+    StackedConditioning,
+)
 from keras_captioning.layers.conditioning._recurrent_stack import (
     repeat_over_time,
 )
-from keras_captioning.layers.conditioning._registry import register
-from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("merge")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class Merge(Conditioning):
+class Merge(StackedConditioning):
     """The recurrent layers read only words; the image joins their output.
 
     The mean image feature, projected to `units`, is concatenated to the
@@ -39,42 +40,24 @@ class Merge(Conditioning):
           image caption generator.
     """
 
-    def configure(self, embedding_dim, units, num_layers, cell, dropout):
-        super().configure(embedding_dim, units, num_layers, cell, dropout)
-        self._stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            dtype=self.dtype_policy,
-            name="recurrent_stack",
-        )
-        self._image_embedding = keras.layers.Dense(
-            units, dtype=self.dtype_policy, name="image_embedding"
-        )
+    image_embedding_dim = "units"
 
     @property
     def output_dim(self):
         return 2 * self.units
 
-    def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        self._stack.build(self.embedding_dim, image_features_shape[-1])
-        self._image_embedding.build((None, image_features_shape[-1]))
-
     def call(self, embeddings, image_features, mask=None, training=None):
         outputs = self._stack.run(embeddings, mask=mask, training=training)
-        image = self._image_embedding(ops.mean(image_features, axis=1))
+        image = self.image_vector(image_features)
         outputs = ops.concatenate(
             [outputs, repeat_over_time(image, outputs)], axis=-1
         )
         return outputs, None
 
     def get_initial_state(self, image_features):
-        image = self._image_embedding(ops.mean(image_features, axis=1))
         return {
             "layers": self._stack.initial_state(image_features),
-            "image": {"embedding": image},
+            "image": {"embedding": self.image_vector(image_features)},
         }
 
     def call_with_cache(self, embeddings, state):
@@ -83,8 +66,3 @@ class Merge(Conditioning):
             [outputs, state["image"]["embedding"]], axis=-1
         )
         return outputs, {"layers": layer_states, "image": state["image"]}, None
-
-    def saved_weight_aliases(self):
-        aliases = self._stack.saved_weight_aliases()
-        aliases["_image_embedding"] = self._image_embedding
-        return aliases

@@ -1,17 +1,18 @@
 import keras
 from keras import ops
 
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning._recurrent_stack import (
+    StackedConditioning,
+)
 from keras_captioning.layers.conditioning._recurrent_stack import (
     repeat_over_time,
 )
-from keras_captioning.layers.conditioning._registry import register
-from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("par_inject")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class ParInject(Conditioning):
+class ParInject(StackedConditioning):
     """The projected image is concatenated to every word embedding.
 
     The mean image feature, projected to `embedding_dim`, joins the word
@@ -39,41 +40,23 @@ class ParInject(Conditioning):
           image caption generator.
     """
 
-    def configure(self, embedding_dim, units, num_layers, cell, dropout):
-        super().configure(embedding_dim, units, num_layers, cell, dropout)
-        self._stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            dtype=self.dtype_policy,
-            name="recurrent_stack",
-        )
-        self._image_embedding = keras.layers.Dense(
-            embedding_dim, dtype=self.dtype_policy, name="image_embedding"
-        )
+    image_embedding_dim = "embedding_dim"
 
     @property
-    def output_dim(self):
-        return self.units
-
-    def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        self._stack.build(2 * self.embedding_dim, image_features_shape[-1])
-        self._image_embedding.build((None, image_features_shape[-1]))
+    def input_dim(self):
+        return 2 * self.embedding_dim
 
     def call(self, embeddings, image_features, mask=None, training=None):
-        image = self._image_embedding(ops.mean(image_features, axis=1))
+        image = self.image_vector(image_features)
         inputs = ops.concatenate(
             [embeddings, repeat_over_time(image, embeddings)], axis=-1
         )
         return self._stack.run(inputs, mask=mask, training=training), None
 
     def get_initial_state(self, image_features):
-        image = self._image_embedding(ops.mean(image_features, axis=1))
         return {
             "layers": self._stack.initial_state(image_features),
-            "image": {"embedding": image},
+            "image": {"embedding": self.image_vector(image_features)},
         }
 
     def call_with_cache(self, embeddings, state):
@@ -82,8 +65,3 @@ class ParInject(Conditioning):
         )
         outputs, layer_states = self._stack.step(inputs, state["layers"])
         return outputs, {"layers": layer_states, "image": state["image"]}, None
-
-    def saved_weight_aliases(self):
-        aliases = self._stack.saved_weight_aliases()
-        aliases["_image_embedding"] = self._image_embedding
-        return aliases

@@ -1,14 +1,15 @@
 import keras
 from keras import ops
 
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning._registry import register
-from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning._recurrent_stack import (
+    StackedConditioning,
+)
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("pre_inject")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class PreInject(Conditioning):
+class PreInject(StackedConditioning):
     """The image, projected to `embedding_dim`, is the first input step.
 
     As in Show and Tell: the recurrent layers read the projected mean image
@@ -37,34 +38,10 @@ class PreInject(Conditioning):
           Generator.
     """
 
-    def configure(self, embedding_dim, units, num_layers, cell, dropout):
-        super().configure(embedding_dim, units, num_layers, cell, dropout)
-        self._stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            dtype=self.dtype_policy,
-            name="recurrent_stack",
-        )
-        self._image_embedding = keras.layers.Dense(
-            embedding_dim, dtype=self.dtype_policy, name="image_embedding"
-        )
-
-    @property
-    def output_dim(self):
-        return self.units
-
-    def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        self._stack.build(self.embedding_dim, image_features_shape[-1])
-        self._image_embedding.build((None, image_features_shape[-1]))
-
-    def _image_step(self, image_features):
-        return self._image_embedding(ops.mean(image_features, axis=1))
+    image_embedding_dim = "embedding_dim"
 
     def call(self, embeddings, image_features, mask=None, training=None):
-        image_step = ops.expand_dims(self._image_step(image_features), 1)
+        image_step = ops.expand_dims(self.image_vector(image_features), 1)
         inputs = ops.concatenate([image_step, embeddings], axis=1)
         if mask is not None:
             mask = ops.concatenate([ops.ones_like(mask[:, :1]), mask], axis=1)
@@ -73,7 +50,7 @@ class PreInject(Conditioning):
 
     def get_initial_state(self, image_features):
         _, layer_states = self._stack.step(
-            self._image_step(image_features),
+            self.image_vector(image_features),
             self._stack.initial_state(image_features),
         )
         return {"layers": layer_states}
@@ -81,8 +58,3 @@ class PreInject(Conditioning):
     def call_with_cache(self, embeddings, state):
         outputs, layer_states = self._stack.step(embeddings, state["layers"])
         return outputs, {"layers": layer_states}, None
-
-    def saved_weight_aliases(self):
-        aliases = self._stack.saved_weight_aliases()
-        aliases["_image_embedding"] = self._image_embedding
-        return aliases
