@@ -5,8 +5,8 @@ from keras_captioning import _validation
 from keras_captioning.layers.conditioning._attention_loop import AttentionScorer
 from keras_captioning.layers.conditioning._attention_loop import scan_steps
 from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning._registry import register
 from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
 
 
 @register("top_down")
