@@ -18,6 +18,8 @@ from keras_captioning.visualization._inputs import _to_numpy
 # Panel width in inches; the height follows the image's aspect ratio.
 _PANEL_WIDTH = 2.5
 _TITLE_HEIGHT = 0.35
+# Height in inches of the sentinel weights' axes under the panels.
+_SENTINEL_HEIGHT = 1.8
 
 
 def plot_attention(
@@ -40,6 +42,14 @@ def plot_attention(
     Each map is scaled to its own maximum, so a sharp and a diffuse map are
     both visible: compare panels by where they are bright, not by colour.
 
+    Scores with one column more than the feature grid has positions come
+    from a decoder with a visual sentinel (`conditioning=
+    "adaptive_attention"`): the last column is the sentinel weight, the
+    share of the word that comes from the language model rather than the
+    image. The maps then use the other columns, and one more axes under the
+    panels draws the sentinel weight of every word as a bar on a 0 to 1
+    scale: low bars are the words for which the model looked.
+
     Needs matplotlib (`pip install "keras-captioning[visualization]"`). The
     figure is built without `pyplot`, so this works on headless machines.
 
@@ -55,12 +65,15 @@ def plot_attention(
             Usually the caption split on spaces, without the end token if the
             decoder produced no attention for it.
         attention_weights: array or tensor of shape
-            `(num_words, image_steps)`, non-negative, where `image_steps` is
-            `height * width` of the CNN feature map, flattened row by row (as
-            `keras_captioning.layers.FeatureToSequence` does).
+            `(num_words, image_steps)` or `(num_words, image_steps + 1)`,
+            non-negative, where `image_steps` is `height * width` of the CNN
+            feature map, flattened row by row (as
+            `keras_captioning.layers.FeatureToSequence` does), and the
+            extra last column is a sentinel weight.
         feature_grid: tuple `(height, width)` of the CNN feature map, or
-            `None` to infer a square grid from `image_steps` (which must
-            then be a perfect square). Defaults to `None`.
+            `None` to infer a square grid from the number of columns (a
+            perfect square, or one more than a perfect square with a
+            sentinel column). Defaults to `None`.
         path: string or path-like, or `None`. When given, the figure is also
             saved there; the format follows the file extension, PNG when
             there is none. Defaults to `None`.
@@ -74,7 +87,8 @@ def plot_attention(
             Defaults to `"jet"`.
 
     Returns:
-        A `matplotlib.figure.Figure` with one axes per word, in word order.
+        A `matplotlib.figure.Figure` with one axes per word, in word order,
+        and, with a sentinel column, a last axes with the sentinel weights.
 
     Example:
     >>> image = np.random.uniform(size=(64, 64, 3))
@@ -84,6 +98,15 @@ def plot_attention(
     ... )
     >>> [axes.get_title() for axes in figure.axes]
     ['a', 'red', 'bus']
+
+    With a sentinel column (adaptive attention), one more axes:
+
+    >>> weights = np.random.dirichlet(np.ones(50), size=3)
+    >>> figure = keras_captioning.visualization.plot_attention(
+    ...     image, ["a", "red", "bus"], weights
+    ... )
+    >>> len(figure.axes)
+    4
     """
     display = _display_image(image, "image")
     words = _check_strings(words, "words")
@@ -116,6 +139,9 @@ def plot_attention(
             f"values from {np.min(weights):g} to {np.max(weights):g}."
         )
     grid = _resolve_grid(feature_grid, weights.shape[1])
+    sentinel = None
+    if weights.shape[1] == grid[0] * grid[1] + 1:
+        weights, sentinel = weights[:, :-1], weights[:, -1]
     _check_columns(columns)
     _check_path(path)
     if title is not None and not isinstance(title, str):
@@ -132,15 +158,19 @@ def plot_attention(
     height, width = display.shape[:2]
     rows, columns = _grid_shape(len(words), columns)
     panel_height = _PANEL_WIDTH * height / width + _TITLE_HEIGHT
+    heights = [panel_height] * rows
+    if sentinel is not None:
+        heights.append(_SENTINEL_HEIGHT)
     figure = _new_figure(
         (
             columns * _PANEL_WIDTH,
-            rows * panel_height + (_TITLE_HEIGHT if title else 0),
+            sum(heights) + (_TITLE_HEIGHT if title else 0),
         )
     )
+    layout = figure.add_gridspec(len(heights), columns, height_ratios=heights)
     gray = "gray" if display.ndim == 2 else None
     for index, (word, row) in enumerate(zip(words, weights, strict=True)):
-        axes = figure.add_subplot(rows, columns, index + 1)
+        axes = figure.add_subplot(layout[divmod(index, columns)])
         axes.imshow(display, cmap=gray, vmin=0, vmax=1)
         heatmap = _upsample(row.reshape(grid), (height, width))
         peak = float(heatmap.max())
@@ -153,24 +183,39 @@ def plot_attention(
         )
         axes.set_title(_literal(word))
         axes.set_axis_off()
+    if sentinel is not None:
+        _plot_sentinel(figure.add_subplot(layout[rows, :]), words, sentinel)
     if title:
         figure.suptitle(_literal(title))
     _save(figure, path)
     return figure
 
 
+def _plot_sentinel(axes, words, sentinel):
+    """One bar per word: the weight of the visual sentinel, 0 to 1."""
+    positions = np.arange(len(words))
+    axes.bar(positions, sentinel, color="tab:gray")
+    axes.set_xticks(positions, [_literal(word) for word in words])
+    axes.set_xlim(-0.5, len(words) - 0.5)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("sentinel")
+    axes.set_title("Sentinel weight (high: the word does not need the image)")
+
+
 def _resolve_grid(feature_grid, image_steps):
+    """The feature grid; `image_steps` may include a sentinel column."""
     if feature_grid is None:
-        side = math.isqrt(image_steps)
-        if side * side != image_steps:
-            raise ValueError(
-                "`attention_weights` has "
-                f"{image_steps} image steps, which is not a perfect square, "
-                "so the feature grid cannot be inferred. Pass "
-                "feature_grid=(height, width) with height * width == "
-                f"{image_steps}."
-            )
-        return side, side
+        for positions in (image_steps, image_steps - 1):
+            side = math.isqrt(max(positions, 0))
+            if positions > 0 and side * side == positions:
+                return side, side
+        raise ValueError(
+            "`attention_weights` has "
+            f"{image_steps} image steps, which is not a perfect square (nor "
+            "a perfect square plus a sentinel column), so the feature grid "
+            "cannot be inferred. Pass feature_grid=(height, width) with "
+            f"height * width == {image_steps}."
+        )
     if (
         not isinstance(feature_grid, (tuple, list))
         or len(feature_grid) != 2
@@ -186,11 +231,12 @@ def _resolve_grid(feature_grid, image_steps):
             f"(height, width) or None. Received: feature_grid={feature_grid!r}"
         )
     grid_height, grid_width = (int(size) for size in feature_grid)
-    if grid_height * grid_width != image_steps:
+    if image_steps - grid_height * grid_width not in (0, 1):
         raise ValueError(
             f"`feature_grid` {tuple(feature_grid)} holds "
             f"{grid_height * grid_width} positions but `attention_weights` "
-            f"has {image_steps} image steps per word. They must be equal."
+            f"has {image_steps} image steps per word. They must be equal, "
+            "or the weights have one more column: the sentinel weight."
         )
     return grid_height, grid_width
 

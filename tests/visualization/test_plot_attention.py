@@ -139,6 +139,58 @@ def test_columns_limit_the_panels_per_row():
     assert geometry[:2] == (3, 2)
 
 
+def _sentinel_weights(sentinel, image_steps):
+    """Rows whose image weights share `1 - sentinel` and end with it."""
+    sentinel = np.asarray(sentinel, "float32")[:, None]
+    image = np.full((len(sentinel), image_steps), 1.0 / image_steps)
+    return np.concatenate([image * (1 - sentinel), sentinel], -1)
+
+
+def test_a_sentinel_column_adds_one_axes_with_a_bar_per_word(tmp_path):
+    path = tmp_path / "adaptive.png"
+    sentinel = [0.1, 0.9, 0.4]
+    figure = plot_attention(
+        np.zeros((24, 24, 3)), WORDS, _sentinel_weights(sentinel, 9), path=path
+    )
+    assert len(figure.axes) == len(WORDS) + 1
+    assert [axes.get_title() for axes in figure.axes[:-1]] == WORDS
+    strip = figure.axes[-1]
+    heights = [bar.get_height() for bar in strip.patches]
+    np.testing.assert_allclose(heights, sentinel, atol=1e-6)
+    assert [label.get_text() for label in strip.get_xticklabels()] == WORDS
+    assert strip.get_ylim() == (0, 1)
+    width, height = (figure.get_size_inches() * figure.dpi).round()
+    with Image.open(path) as saved:
+        assert saved.size == (int(width), int(height))
+    # The strip adds height to the figure, not width.
+    plain = plot_attention(np.zeros((24, 24, 3)), WORDS, _uniform_weights(3, 9))
+    assert figure.get_size_inches()[0] == plain.get_size_inches()[0]
+    assert figure.get_size_inches()[1] > plain.get_size_inches()[1]
+
+
+def test_with_a_sentinel_the_maps_use_the_image_columns_only():
+    weights = np.zeros((1, 17), "float32")
+    weights[0, 15], weights[0, 16] = 0.2, 0.8  # bottom-right cell, sentinel
+    figure = plot_attention(
+        np.zeros((32, 32)), ["of"], weights, feature_grid=(4, 4)
+    )
+    assert len(figure.axes) == 2
+    assert np.all(_hot_region(figure, 0) >= 24)
+
+
+def test_the_sentinel_strip_sits_below_every_panel():
+    figure = plot_attention(
+        np.zeros((10, 10, 3)),
+        ["one", "two", "three", "four", "five"],
+        _sentinel_weights([0.5] * 5, 4),
+        columns=2,
+    )
+    panels, strip = figure.axes[:-1], figure.axes[-1]
+    assert panels[0].get_subplotspec().get_geometry()[:2] == (4, 2)
+    assert strip.get_subplotspec().rowspan == range(3, 4)
+    assert strip.get_subplotspec().colspan == range(0, 2)
+
+
 def test_docstring_example_runs():
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner()
@@ -185,6 +237,11 @@ BAD_INPUTS = [
         {"attention_weights": np.full((3, 12), 1 / 12)},
         ValueError,
         r"12 image steps, which is not a perfect square.*feature_grid",
+    ),
+    (
+        {"feature_grid": (7, 6)},
+        ValueError,
+        r"42 positions.*49 image steps.*sentinel",
     ),
     (
         {"attention_weights": np.full((3, 12), 1 / 12), "feature_grid": 12},

@@ -15,6 +15,10 @@ from keras_captioning.layers.conditioning.pre_inject import PreInject
 from keras_captioning.layers.conditioning.par_inject import ParInject
 from keras_captioning.layers.conditioning.merge import Merge
 from keras_captioning.layers.conditioning.attention import Attention
+from keras_captioning.layers.conditioning.top_down import TopDown
+from keras_captioning.layers.conditioning.adaptive_attention import (
+    AdaptiveAttention,
+)
 
 # isort: on
 
@@ -23,12 +27,14 @@ DEFAULT = "init_inject"
 
 __all__ = [
     "DEFAULT",
+    "AdaptiveAttention",
     "Attention",
     "Conditioning",
     "InitInject",
     "Merge",
     "ParInject",
     "PreInject",
+    "TopDown",
     "get",
     "names",
     "register",

@@ -1,0 +1,193 @@
+import keras
+from keras import ops
+
+from keras_captioning import _validation
+from keras_captioning.layers.conditioning._attention_loop import AttentionScorer
+from keras_captioning.layers.conditioning._attention_loop import scan_steps
+from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+from keras_captioning.layers.conditioning.registry import register
+
+
+@register("top_down")
+@keras.saving.register_keras_serializable(package="keras_captioning")
+class TopDown(Conditioning):
+    """Two recurrent layers: one decides where to look, one writes the word.
+
+    The top-down decoder of Anderson et al. At step `t`:
+
+    1. the attention layer reads the language layer's previous output
+       `h2[t-1]`, the mean image feature `v_mean` and the word embedding
+       `w[t]`, and updates its own state: `h1[t] = cell1([h2[t-1]; v_mean;
+       w[t]], state1[t-1])`;
+    2. `h1[t]` scores every image step with additive attention,
+       `a[t, i] = w_a . tanh(W_v v[i] + W_h h1[t])`, and the softmax of the
+       scores weighs the image features into `v_hat[t]`;
+    3. the language layers read `[v_hat[t]; h1[t]]` and their last output
+       `h2[t]` goes to the vocabulary projection (`output_dim` is `units`).
+
+    `num_layers` is the depth of the language stack: the attention layer is
+    always one extra layer, so `num_layers=1` (the decoder's default) is the
+    paper's two-layer decoder and `num_layers=2` has three recurrent layers
+    in all. The attention layer reads the last language layer's output.
+    `cell` applies to both parts: `"lstm"` is the paper's model, `"gru"`
+    runs the same structure with GRU cells. Every recurrent layer has
+    `units` units and starts from a zero state, as in the paper (the image
+    enters at every step through `v_mean` and the attention).
+
+    The cells run in a `keras.ops.scan` loop; padded steps leave the state
+    unchanged. The dropout masks between language layers are drawn once per
+    sequence. The softmax runs in float32. The doubly stochastic attention
+    regulariser of `"attention"` is not offered. Chosen with
+    `CaptionDecoder(conditioning="top_down")`.
+
+    Cost per step: two recurrent updates (`num_layers + 1`), one attention
+    over the image steps; compared with `"attention"`, one more recurrent
+    layer of `units` whose input is `units + feature_dim + embedding_dim`
+    wide.
+
+    State: `{"layers": [[h, c], ...], "attention_layer": [[h, c]],
+    "image": {"features": v, "keys": W_v v, "mean": v_mean}}`, where
+    `"layers"` holds the language layers.
+
+    Args:
+        attention_units: int or `None`. Size of the additive attention's
+            hidden layer; `None` uses `units`. Defaults to `None`.
+        **kwargs: keyword arguments of `keras.layers.Layer`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> import keras_captioning
+    >>> decoder = keras_captioning.layers.CaptionDecoder(
+    ...     vocabulary_size=20, embedding_dim=4, units=6,
+    ...     conditioning="top_down")
+    >>> logits, scores = decoder(
+    ...     np.array([[1, 5, 2]]), np.zeros((1, 9, 8)),
+    ...     return_attention_scores=True)
+    >>> tuple(logits.shape), tuple(scores.shape)
+    ((1, 3, 20), (1, 3, 9))
+
+    Reference:
+        - Anderson et al., 2018. Bottom-Up and Top-Down Attention for Image
+          Captioning and Visual Question Answering.
+    """
+
+    returns_attention_scores = True
+
+    def __init__(self, attention_units=None, **kwargs):
+        super().__init__(**kwargs)
+        self.attention_units = _validation.check_int(
+            "attention_units", attention_units, allow_none=True
+        )
+        self._feature_dim = None
+
+    def configure(self, embedding_dim, units, num_layers, cell, dropout):
+        super().configure(embedding_dim, units, num_layers, cell, dropout)
+        policy = self.dtype_policy
+        self._attention_layer = RecurrentStack(
+            units,
+            1,
+            cell,
+            0.0,
+            fused=False,
+            dtype=policy,
+            name="attention_layer",
+        )
+        self._language_stack = RecurrentStack(
+            units,
+            num_layers,
+            cell,
+            dropout,
+            fused=False,
+            dtype=policy,
+            name="language_stack",
+        )
+        self._scorer = AttentionScorer(
+            self.attention_units or units, dtype=policy, name="attention"
+        )
+
+    @property
+    def output_dim(self):
+        return self.units
+
+    def build(self, embeddings_shape, image_features_shape):
+        self._require_configured()
+        feature_dim = image_features_shape[-1]
+        self._feature_dim = feature_dim
+        self._attention_layer.build(
+            self.units + feature_dim + self.embedding_dim, feature_dim
+        )
+        self._language_stack.build(feature_dim + self.units, feature_dim)
+        self._scorer.build(feature_dim, self.units)
+
+    def call(self, embeddings, image_features, mask=None, training=None):
+        state = self.get_initial_state(image_features)
+        batch_size = ops.shape(embeddings)[0]
+        dropout_masks = self._language_stack.dropout_masks(batch_size, training)
+
+        def step(embedding, recurrent):
+            outputs, new_state, scores = self._step(
+                embedding, {**recurrent, "image": state["image"]}, dropout_masks
+            )
+            new_recurrent = {key: new_state[key] for key in recurrent}
+            return new_recurrent, (outputs, scores)
+
+        initial_outputs = (
+            ops.zeros((batch_size, self.units), self.compute_dtype),
+            ops.zeros_like(ops.cast(image_features[..., 0], "float32")),
+        )
+        recurrent = {
+            "layers": state["layers"],
+            "attention_layer": state["attention_layer"],
+        }
+        return scan_steps(step, recurrent, initial_outputs, embeddings, mask)
+
+    def get_initial_state(self, image_features):
+        return {
+            "layers": self._language_stack.initial_state(image_features),
+            "attention_layer": self._attention_layer.initial_state(
+                image_features
+            ),
+            "image": {
+                "features": image_features,
+                "keys": self._scorer.keys(image_features),
+                "mean": ops.mean(image_features, axis=1),
+            },
+        }
+
+    def call_with_cache(self, embeddings, state):
+        return self._step(embeddings, state)
+
+    def _step(self, embeddings, state, dropout_masks=()):
+        """The attention layer, the attention, then the language layers."""
+        image = state["image"]
+        attention_input = ops.concatenate(
+            [state["layers"][-1][0], image["mean"], embeddings], axis=-1
+        )
+        query, attention_state = self._attention_layer.step(
+            attention_input, state["attention_layer"]
+        )
+        scores = self._scorer.scores(image["keys"], query)
+        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+        attended = ops.einsum(
+            "bs,bsd->bd",
+            ops.cast(weights, self.compute_dtype),
+            image["features"],
+        )
+        outputs, language_state = self._language_stack.step(
+            ops.concatenate([attended, query], axis=-1),
+            state["layers"],
+            dropout_masks,
+        )
+        new_state = {
+            "layers": language_state,
+            "attention_layer": attention_state,
+            "image": image,
+        }
+        return outputs, new_state, weights
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"attention_units": self.attention_units})
+        return config
