@@ -74,13 +74,7 @@ import numpy as np
 import keras_captioning
 from keras_captioning.datasets import shapes
 
-CONDITIONING_MODES = (
-    "attention",
-    "init_inject",
-    "pre_inject",
-    "par_inject",
-    "merge",
-)
+CONDITIONING_MODES = keras_captioning.layers.conditioning.names()
 # Four pooling blocks shrink the image 16 times: a 48x48 image gives a 3x3
 # map, one position per cell of the shapes' grid.
 ENCODER_FILTERS = (8, 16, 32, 64)
@@ -299,7 +293,8 @@ def build_captioner(vocabulary, max_length, conditioning):
     cnn = keras_captioning.models.SimpleCNN(
         filters=ENCODER_FILTERS, name="encoder"
     )
-    if conditioning == "attention":
+    mode = keras_captioning.layers.conditioning.get(conditioning)
+    if mode.returns_attention_scores:
         encoder = cnn
     else:
         # These modes average the image steps into one vector. Flattening
@@ -488,7 +483,9 @@ def main(argv=None):
     )
     figures.append(os.path.join(args.output_dir, "history.png"))
     keras_captioning.visualization.plot_history(history, path=figures[-1])
-    if args.conditioning == "attention":
+    if keras_captioning.layers.conditioning.get(
+        args.conditioning
+    ).returns_attention_scores:
         figures.append(os.path.join(args.output_dir, "attention.png"))
         plot_first_attention(
             captioner, test_images[0], args.image_size, figures[-1]
