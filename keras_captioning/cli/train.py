@@ -20,26 +20,16 @@ from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
 from keras_captioning.datasets import flickr8k
 from keras_captioning.datasets import karpathy
+from keras_captioning.layers import conditioning
+from keras_captioning.models import backbones
 
 DESCRIPTION = (
     "Train an image captioner on Flickr8k, Flickr30k or COCO from local "
     "files and score it on the test split."
 )
-ENCODERS = (
-    "mobilenet_v3_small",
-    "mobilenet_v3_large",
-    "efficientnet_b0",
-    "efficientnet_b3",
-    "resnet50",
-    "simple_cnn",
-)
-CONDITIONING_MODES = (
-    "attention",
-    "init_inject",
-    "pre_inject",
-    "par_inject",
-    "merge",
-)
+ENCODERS = backbones.available_encoders()
+DEFAULT_ENCODER = "mobilenet_v3_small"
+CONDITIONING_MODES = conditioning.names()
 
 
 def configure(parser):
@@ -61,12 +51,20 @@ def configure(parser):
         help="Folder the images are read from (for COCO, the folder holding "
         "train2014/ and val2014/).",
     )
-    parser.add_argument("--encoder", choices=ENCODERS, default=ENCODERS[0])
+    parser.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        default=DEFAULT_ENCODER,
+        metavar="NAME",
+        help="simple_cnn or a keras.applications network by name (every "
+        "one in keras_captioning.models.backbones.available_encoders()).",
+    )
     parser.add_argument(
         "--encoder-weights",
         default=None,
-        help="Local weights file of the backbone (include_top=False). "
-        "Random initialisation when not given.",
+        help="'imagenet' (Keras's pretrained weights, downloaded once into "
+        "the Keras cache) or a local weights file of the backbone "
+        "(include_top=False). Random initialisation when not given.",
     )
     parser.add_argument(
         "--freeze-encoder",
