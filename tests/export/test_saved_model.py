@@ -1,5 +1,6 @@
 """The SavedModel export: captions as strings, served without Keras."""
 
+import importlib.util
 import io
 import json
 import os
@@ -205,6 +206,10 @@ def test_models_without_an_encoder_are_refused(tmp_path):
         captioner.export(tmp_path / "m")
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None,
+    reason="needs jax for a process on another backend (the `jax` extra)",
+)
 def test_other_backends_get_a_clear_error():
     code = (
         "import keras_captioning, numpy as np\n"

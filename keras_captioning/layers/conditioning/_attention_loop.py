@@ -7,6 +7,8 @@ Private to the package: `AttentionScorer` (additive attention scores) and
 import keras
 from keras import ops
 
+from keras_captioning.layers.conditioning._scan import scan_carries
+
 
 class AttentionScorer(keras.layers.Layer):
     """Additive attention scores `w . tanh(keys + W_q query)`.
@@ -64,8 +66,7 @@ def scan_steps(step, state, initial_outputs, embeddings, mask):
     if mask is None:
         mask = ops.ones(ops.shape(embeddings)[:2], "bool")
 
-    # Keras's tensorflow `scan` stacks outputs with the structure of the
-    # carry, so the step's outputs travel in the carry.
+    # The step's outputs travel in the carry; the scan stacks the carries.
     def body(carry, step_inputs):
         embedding, step_mask = step_inputs
         new_state, outputs = step(embedding, carry["state"])
@@ -78,13 +79,13 @@ def scan_steps(step, state, initial_outputs, embeddings, mask):
             ),
             "outputs": outputs,
         }
-        return new_carry, new_carry
+        return new_carry
 
     time_major = (
         ops.transpose(embeddings, (1, 0, 2)),
         ops.transpose(mask, (1, 0)),
     )
-    _, stacked = ops.scan(
+    stacked = scan_carries(
         body, {"state": state, "outputs": initial_outputs}, time_major
     )
     return keras.tree.map_structure(

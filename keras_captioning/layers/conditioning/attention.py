@@ -3,6 +3,7 @@ from keras import ops
 
 from keras_captioning import _validation
 from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
+from keras_captioning.layers.conditioning._scan import scan_carries
 from keras_captioning.layers.conditioning.conditioning import Conditioning
 from keras_captioning.layers.conditioning.registry import register
 
@@ -138,9 +139,9 @@ class Attention(Conditioning):
             mask = ops.ones(ops.shape(embeddings)[:2], "bool")
         dropout_masks = self._stack.dropout_masks(batch_size, training)
 
-        # Keras's tensorflow `scan` stacks outputs with the structure of the
-        # carry, so the step's outputs travel in the carry. The image stays
-        # out of the carry: the loop reads it, never rewrites it.
+        # The step's outputs travel in the carry; the scan stacks the
+        # carries. The image stays out of the carry: the loop reads it, never
+        # rewrites it.
         def attend_and_update(carry, step_inputs):
             embedding, step_mask = step_inputs
             outputs, new_state, scores = self._attend_and_step(
@@ -158,7 +159,7 @@ class Attention(Conditioning):
                 "outputs": outputs,
                 "scores": scores,
             }
-            return new_carry, new_carry
+            return new_carry
 
         initial_carry = {
             "layers": state["layers"],
@@ -174,7 +175,7 @@ class Attention(Conditioning):
             ops.transpose(embeddings, (1, 0, 2)),
             ops.transpose(mask, (1, 0)),
         )
-        _, stacked = ops.scan(attend_and_update, initial_carry, time_major)
+        stacked = scan_carries(attend_and_update, initial_carry, time_major)
         outputs = ops.transpose(stacked["outputs"], (1, 0, 2))
         scores = ops.transpose(stacked["scores"], (1, 0, 2))
         if self.attention_regularization > 0:
