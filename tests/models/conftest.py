@@ -59,5 +59,7 @@ def trained_captioner():
     """A small captioner that has learnt the four colour captions."""
     keras.utils.set_random_seed(7)
     captioner = small_captioner()
-    overfit(captioner)
+    # 25 epochs left one image of the four half-learnt on torch (a near tie
+    # between two captions); 40 learn all four on every backend.
+    overfit(captioner, epochs=40)
     return captioner
