@@ -99,13 +99,21 @@ def _reference_logits_and_weights(decoder, ids, features):
         attended = np.einsum("bk,bkd->bd", alpha, features)
         x2 = np.concatenate([attended, h1], -1)
         h2, c2 = checks.lstm_step(mode._language_stack.cells[0], x2, h2, c2)
-        all_logits.append(dense(decoder._logits_projection, h2))
+        output = h2
+        if mode.attended_to_output:
+            output = np.concatenate([h2, attended], -1)
+        all_logits.append(dense(decoder._logits_projection, output))
         all_weights.append(alpha)
     return np.stack(all_logits, 1), np.stack(all_weights, 1)
 
 
-def test_outputs_follow_the_equations_of_the_paper():
-    decoder = checks.decoder(MODE, units=5, attention_units=3)
+@pytest.mark.parametrize("attended_to_output", [True, False])
+def test_outputs_follow_the_equations_of_the_paper(attended_to_output):
+    # False is the paper's model; True also projects the attended feature.
+    mode = conditioning.TopDown(
+        attention_units=3, attended_to_output=attended_to_output
+    )
+    decoder = checks.decoder(mode, units=5)
     ids = np.array([[1, 5, 7, 9], [1, 4, 3, 6]])
     features = checks.features()[:2]
     logits, weights = decoder(ids, features, return_attention_scores=True)
@@ -126,6 +134,27 @@ def test_options_round_trip_and_reach_the_mode():
     assert clone.get_config() == decoder.get_config()
     assert clone.conditioning_layer.attention_units == 3
     assert isinstance(clone.conditioning_layer, conditioning.TopDown)
+    paper = conditioning.TopDown(attended_to_output=False)
+    clone = CaptionDecoder.from_config(
+        checks.decoder(paper, num_layers=2).get_config()
+    )
+    assert clone.conditioning_layer.attended_to_output is False
+
+
+@pytest.mark.parametrize("attended_to_output", [True, False])
+def test_output_dim_follows_attended_to_output(attended_to_output):
+    mode = conditioning.TopDown(attended_to_output=attended_to_output)
+    decoder = checks.decoder(mode, units=6)
+    decoder(checks.captions(), checks.features())
+    feature_dim = checks.features().shape[-1]
+    expected = 6 + feature_dim if attended_to_output else 6
+    assert mode.output_dim == expected
+    assert decoder._logits_projection.kernel.shape[0] == expected
+
+
+def test_attended_to_output_must_be_a_bool():
+    with pytest.raises(TypeError, match="attended_to_output"):
+        conditioning.TopDown(attended_to_output="yes")
 
 
 def test_options_of_other_modes_are_refused():

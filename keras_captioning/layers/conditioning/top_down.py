@@ -23,8 +23,19 @@ class TopDown(Conditioning):
     2. `h1[t]` scores every image step with additive attention,
        `a[t, i] = w_a . tanh(W_v v[i] + W_h h1[t])`, and the softmax of the
        scores weighs the image features into `v_hat[t]`;
-    3. the language layers read `[v_hat[t]; h1[t]]` and their last output
-       `h2[t]` goes to the vocabulary projection (`output_dim` is `units`).
+    3. the language layers read `[v_hat[t]; h1[t]]`, and the vocabulary
+       projection reads their last output and the attended feature,
+       `[h2[t]; v_hat[t]]` (`output_dim` is `units + feature_dim`), as
+       `"attention"` reads its context. With `attended_to_output=False`
+       it reads `h2[t]` alone, the paper's model (`output_dim` is `units`).
+
+    Why the attended feature reaches the projection by default: on the
+    shapes data (`benchmarks/compare_conditioning_modes.py`, seed 0, 300
+    training steps) the paper's model reached object F1 0.11 and CIDEr-D
+    1.2, the same model with `[h2; v_hat]` F1 0.56 and CIDEr-D 2.9. The
+    short path from the attention to the word is what a model trained for
+    minutes, not tens of epochs, needs; the extra weights are
+    `feature_dim * vocabulary_size`.
 
     `num_layers` is the depth of the language stack: the attention layer is
     always one extra layer, so `num_layers=1` (the decoder's default) is the
@@ -53,6 +64,9 @@ class TopDown(Conditioning):
     Args:
         attention_units: int or `None`. Size of the additive attention's
             hidden layer; `None` uses `units`. Defaults to `None`.
+        attended_to_output: bool. Whether the vocabulary projection reads
+            the attended image feature next to the language layer's output.
+            `False` is Anderson et al.'s exact model. Defaults to `True`.
         **kwargs: keyword arguments of `keras.layers.Layer`.
 
     Example:
@@ -75,10 +89,13 @@ class TopDown(Conditioning):
 
     returns_attention_scores = True
 
-    def __init__(self, attention_units=None, **kwargs):
+    def __init__(self, attention_units=None, attended_to_output=True, **kwargs):
         super().__init__(**kwargs)
         self.attention_units = _validation.check_int(
             "attention_units", attention_units, allow_none=True
+        )
+        self.attended_to_output = _validation.check_bool(
+            "attended_to_output", attended_to_output
         )
         self._feature_dim = None
 
@@ -109,7 +126,14 @@ class TopDown(Conditioning):
 
     @property
     def output_dim(self):
-        return self.units
+        if not self.attended_to_output:
+            return self.units
+        if self._feature_dim is None:
+            raise ValueError(
+                "The top_down mode's `output_dim` (units + feature size) is "
+                "known once the layer is built."
+            )
+        return self.units + self._feature_dim
 
     def build(self, embeddings_shape, image_features_shape):
         self._require_configured()
@@ -134,7 +158,7 @@ class TopDown(Conditioning):
             return new_recurrent, (outputs, scores)
 
         initial_outputs = (
-            ops.zeros((batch_size, self.units), self.compute_dtype),
+            ops.zeros((batch_size, self.output_dim), self.compute_dtype),
             ops.zeros_like(ops.cast(image_features[..., 0], "float32")),
         )
         recurrent = {
@@ -180,6 +204,8 @@ class TopDown(Conditioning):
             state["layers"],
             dropout_masks,
         )
+        if self.attended_to_output:
+            outputs = ops.concatenate([outputs, attended], axis=-1)
         new_state = {
             "layers": language_state,
             "attention_layer": attention_state,
@@ -189,5 +215,10 @@ class TopDown(Conditioning):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"attention_units": self.attention_units})
+        config.update(
+            {
+                "attention_units": self.attention_units,
+                "attended_to_output": self.attended_to_output,
+            }
+        )
         return config
