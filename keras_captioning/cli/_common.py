@@ -15,6 +15,7 @@ from keras_captioning.cli._errors import ArgumentParser
 from keras_captioning.cli._errors import DataError
 from keras_captioning.cli._errors import UsageError
 from keras_captioning.cli._errors import add_debug_argument
+from keras_captioning.cli._errors import import_keras
 from keras_captioning.cli._errors import one_line
 from keras_captioning.cli._errors import run_subcommand
 
@@ -35,6 +36,7 @@ __all__ = [
     "DataError",
     "UsageError",
     "add_debug_argument",
+    "import_keras",
     "one_line",
     "run_subcommand",
 ]
@@ -127,6 +129,7 @@ def generation_options(args):
 def import_library():
     """Imports the whole of `keras_captioning` (and so Keras), registering
     every Keras class of the library; returns the package."""
+    import_keras()
     import keras_captioning
 
     for name in keras_captioning.__all__:
@@ -147,7 +150,7 @@ def load_captioner(path, need_images=True):
     """Loads an `ImageCaptioner` from a `.keras` file, or raises
     `UsageError` with one line saying why not."""
     check_model_file(path)
-    import keras
+    keras = import_keras()
 
     # Every class of the library registered before the file is read.
     captioner_class = import_library().models.ImageCaptioner
@@ -183,8 +186,7 @@ def load_split_files(load, *args, flags):
 
 def load_karpathy_split(json_path, image_dir, split):
     """`datasets.karpathy.load_split`, under the command's error policy."""
-    from keras_captioning.datasets import karpathy
-
+    karpathy = import_library().datasets.karpathy
     return load_split_files(
         karpathy.load_split,
         json_path,
@@ -239,8 +241,7 @@ def read_image(path, image_size):
 
     Raises `keras_captioning.data.ImageFileError` naming the file.
     """
-    from keras_captioning import data
-
+    data = import_library().data
     image = data.read_image(path)
     if image_size is None:
         return image

@@ -17,6 +17,7 @@ above that line and leaves TensorFlow's own logging on. Ctrl-C prints
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -83,13 +84,56 @@ def add_debug_argument(parser):
     parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
 
 
-def quiet_tensorflow():
-    """Silences TensorFlow's C++ start-up logging (CUDA, oneDNN, CPU
-    features) unless the user set `TF_CPP_MIN_LOG_LEVEL` themselves.
+# Set by `run_subcommand`: whether `--debug` was given.
+_debug = False
 
-    Only has an effect before TensorFlow's first import.
-    """
+
+def quiet_tensorflow():
+    """Asks TensorFlow's C++ logging for errors only, unless the user set
+    `TF_CPP_MIN_LOG_LEVEL` themselves. Only has an effect before
+    TensorFlow's first import."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def silenced_stderr():
+    """Points file descriptor 2 at the null device for the block.
+
+    TensorFlow's start-up messages (CUDA, oneDNN, CPU features, "All log
+    messages before absl::InitializeLog()") are written by C++ straight to
+    that descriptor, before `TF_CPP_MIN_LOG_LEVEL` is read, so no Python
+    setting reaches them.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_keras():
+    """Imports Keras, starting its backend with the start-up logging
+    silenced (kept with `--debug`); returns the `keras` module.
+
+    Every subcommand imports Keras through this (or
+    `_common.import_library`) before its first use of the library.
+    """
+    if "keras" in sys.modules or _debug:
+        import keras
+
+        return keras
+    quiet_tensorflow()
+    with silenced_stderr():
+        import keras
+
+        # The first operation starts the devices (CUDA's probe included).
+        keras.ops.convert_to_numpy(keras.ops.zeros((1,)))
+    return keras
 
 
 def report(command, message):
@@ -99,9 +143,8 @@ def report(command, message):
 
 def run_subcommand(command, run, args):
     """Calls `run(args)` under the policy; returns the exit code."""
-    debug = getattr(args, "debug", False)
-    if not debug:
-        quiet_tensorflow()
+    global _debug
+    debug = _debug = bool(getattr(args, "debug", False))
     try:
         code = run(args)
     except KeyboardInterrupt:

@@ -53,7 +53,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from keras_captioning import metrics
+    metrics = _common.import_library().metrics
 
     captioner = _common.load_captioner(args.model)
     image_size = _common.requested_image_size(args, captioner)

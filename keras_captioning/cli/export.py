@@ -67,7 +67,7 @@ def run(args):
             "--format litert."
         )
     _common.check_model_file(args.model)
-    import keras
+    keras = _common.import_keras()
 
     if keras.backend.backend() != "tensorflow":
         raise _common.UsageError(

@@ -232,7 +232,7 @@ def parse_args(argv=None, prog=None):
 def load_split(args, split):
     """`(paths, references)` of one split; a missing or malformed caption
     file or image folder is a `UsageError`."""
-    from keras_captioning.datasets import flickr8k
+    flickr8k = _common.import_library().datasets.flickr8k
 
     if args.karpathy_json is not None:
         paths, references = _common.load_karpathy_split(
@@ -260,8 +260,9 @@ def load_split(args, split):
 def check_names(args):
     """`--encoder` and `--conditioning` against the library's own lists
     (read after parsing, so `--help` does not import Keras)."""
-    from keras_captioning.layers import conditioning
-    from keras_captioning.models import backbones
+    library = _common.import_library()
+    conditioning = library.layers.conditioning
+    backbones = library.models.backbones
 
     for flag, value, names in (
         ("--encoder", args.encoder, backbones.available_encoders()),
@@ -276,7 +277,7 @@ def check_names(args):
 def build_captioner(args, vocabulary, encoder, image_size=None):
     """The `ImageCaptioner` the options describe; a bad combination of
     options (the library's `ValueError`/`TypeError`) is a `UsageError`."""
-    import keras_captioning
+    keras_captioning = _common.import_library()
 
     decoder = {
         "conditioning": args.conditioning,
@@ -313,7 +314,7 @@ def build_captioner(args, vocabulary, encoder, image_size=None):
 
 
 def compile_captioner(captioner, args):
-    import keras
+    keras = _common.import_keras()
 
     captioner.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0)
@@ -338,7 +339,7 @@ def describe_loss(captioner, image_size):
 
 def train_end_to_end(captioner, args, train, validation, image_size):
     """Fits the encoder and decoder together on images read from files."""
-    import keras_captioning
+    keras_captioning = _common.import_library()
 
     def dataset(split, shuffle):
         paths, references = split
@@ -370,10 +371,10 @@ def train_on_cached_features(captioner, args, train, validation, image_size):
     weights are then copied into `captioner`, whose frozen encoder computes
     the same features from images.
     """
-    import keras
-
-    import keras_captioning
     from keras_captioning.cli._feature_batches import FeatureBatches
+
+    keras = _common.import_keras()
+    keras_captioning = _common.import_library()
 
     captioner.build(
         {"images": (None, *image_size, 3), "token_ids": (None, None)}
@@ -427,10 +428,8 @@ def train(args):
     """
     start = time.perf_counter()
     check_names(args)
-    import keras
-
-    import keras_captioning
-
+    keras = _common.import_keras()
+    keras_captioning = _common.import_library()
     keras.utils.set_random_seed(args.seed)
 
     train = load_split(args, "train")
