@@ -22,7 +22,7 @@ DEFAULT_ENCODER = "mobilenet_v3_small"
 # simple_cnn keeps any input size; this one trains an epoch of a few
 # hundred photos in well under a minute on two CPU cores (see
 # benchmarks/bench_cli_train.py).
-SIMPLE_CNN_IMAGE_SIZE = 96
+SIMPLE_CNN_IMAGE_SIZE = 64
 DEFAULT_CONDITIONING = "attention"
 
 
