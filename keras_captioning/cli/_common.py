@@ -1,11 +1,23 @@
-"""What the subcommands share: loading a model, finding and reading
-images, a progress bar on stderr."""
+"""What the subcommands share: their parsers, loading a model, finding
+and reading images, a progress bar on stderr.
+
+Nothing here imports Keras or TensorFlow at module level: parsing the
+command line (and `--help`) stays fast and quiet.
+"""
 
 import argparse
 import os
 import sys
 
 import numpy as np
+
+from keras_captioning.cli._errors import ArgumentParser
+from keras_captioning.cli._errors import DataError
+from keras_captioning.cli._errors import UsageError
+from keras_captioning.cli._errors import add_debug_argument
+from keras_captioning.cli._errors import import_keras
+from keras_captioning.cli._errors import one_line
+from keras_captioning.cli._errors import run_subcommand
 
 IMAGE_EXTENSIONS = (
     ".jpg",
@@ -19,8 +31,42 @@ IMAGE_EXTENSIONS = (
 )
 
 
-class UsageError(Exception):
-    """A bad argument or input file found after parsing: exit code 2."""
+__all__ = [
+    "ArgumentParser",
+    "DataError",
+    "UsageError",
+    "add_debug_argument",
+    "import_keras",
+    "one_line",
+    "run_subcommand",
+]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default; an option whose default is `None`
+    says in its help what happens when it is not given."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.default in (None, argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def add_subcommand(subparsers, name, help, description=None):
+    """A subcommand's parser: defaults shown in `--help`, and `--debug`."""
+    parser = subparsers.add_parser(
+        name,
+        help=help,
+        description=description or help,
+        formatter_class=HelpFormatter,
+    )
+    add_debug_argument(parser)
+    return parser
 
 
 def positive_int(text):
@@ -43,8 +89,8 @@ def image_size_argument(parser):
         nargs="+",
         default=None,
         metavar="SIZE",
-        help="Resize images to SIZE x SIZE, or to HEIGHT WIDTH. Defaults to "
-        "the size the model was built with.",
+        help="Resize images to SIZE x SIZE, or to HEIGHT WIDTH (default: "
+        "the size the model was built with).",
     )
 
 
@@ -65,7 +111,7 @@ def generation_arguments(parser, default_strategy="greedy"):
         "--max-length",
         type=positive_int,
         default=None,
-        help="Most words per caption; the model's own limit by default.",
+        help="Most words per caption (default: the model's own limit).",
     )
     parser.add_argument(
         "--batch-size", type=positive_int, default=32, help="Images per batch."
@@ -80,23 +126,43 @@ def generation_options(args):
     return options
 
 
+def import_library():
+    """Imports the whole of `keras_captioning` (and so Keras), registering
+    every Keras class of the library; returns the package."""
+    import_keras()
+    import keras_captioning
+
+    for name in keras_captioning.__all__:
+        getattr(keras_captioning, name)
+    return keras_captioning
+
+
+def check_model_file(path):
+    """Raises `UsageError` unless `path` is an existing file."""
+    if not os.path.isfile(path):
+        raise UsageError(
+            f"no such model file: {path!r}. Give the path of a .keras file "
+            "written by ImageCaptioner.save or keras-captioning train."
+        )
+
+
 def load_captioner(path, need_images=True):
     """Loads an `ImageCaptioner` from a `.keras` file, or raises
     `UsageError` with one line saying why not."""
-    import keras
+    check_model_file(path)
+    keras = import_keras()
 
-    from keras_captioning.models import ImageCaptioner
-
-    if not os.path.isfile(path):
-        raise UsageError(f"no such model file: {path!r}")
+    # Every class of the library registered before the file is read.
+    captioner_class = import_library().models.ImageCaptioner
     try:
         captioner = keras.saving.load_model(path)
     except Exception as error:  # Keras raises many types for bad files.
         reason = " ".join(str(error).split())[:300]
         raise UsageError(
-            f"cannot load the model file {path!r}: {reason}"
+            f"cannot load the model file {path!r} (is it a .keras file "
+            f"written by ImageCaptioner.save?): {reason}"
         ) from error
-    if not isinstance(captioner, ImageCaptioner):
+    if not isinstance(captioner, captioner_class):
         raise UsageError(
             f"{path!r} holds a {type(captioner).__name__}, not a "
             "keras_captioning.models.ImageCaptioner."
@@ -107,6 +173,27 @@ def load_captioner(path, need_images=True):
             "features, not images."
         )
     return captioner
+
+
+def load_split_files(load, *args, flags):
+    """`load(*args)` (a dataset's `load_split`), its errors of missing or
+    malformed files turned into `UsageError` naming the command's `flags`."""
+    try:
+        return load(*args)
+    except (OSError, ValueError, TypeError) as error:
+        raise UsageError(f"{one_line(error)} (check {flags})") from error
+
+
+def load_karpathy_split(json_path, image_dir, split):
+    """`datasets.karpathy.load_split`, under the command's error policy."""
+    karpathy = import_library().datasets.karpathy
+    return load_split_files(
+        karpathy.load_split,
+        json_path,
+        image_dir,
+        split,
+        flags="--karpathy-json and --image-dir",
+    )
 
 
 def model_image_size(captioner):
@@ -154,13 +241,11 @@ def read_image(path, image_size):
 
     Raises `keras_captioning.data.ImageFileError` naming the file.
     """
-    from keras_captioning import data
-    from keras_captioning.data import _image_files
-
+    data = import_library().data
     image = data.read_image(path)
     if image_size is None:
         return image
-    return _image_files.resize_image(image, image_size)
+    return data.resize_image(image, image_size)
 
 
 class ImageFiles:

@@ -1,6 +1,5 @@
 """`keras-captioning caption`: caption image files with a saved model."""
 
-import argparse
 import csv
 import json
 import sys
@@ -13,12 +12,13 @@ HELP = "Caption image files (or every image in a folder) with a .keras model."
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = _common.add_subcommand(
+        subparsers,
         "caption",
         help=HELP,
         description=HELP + " One line per image on stdout; an image that "
-        "cannot be read is reported on stderr and the exit code is 1.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "cannot be read is reported on stderr, the others are captioned and "
+        "the exit code is 1.",
     )
     configure(parser)
     parser.set_defaults(run=run)
@@ -108,7 +108,10 @@ def run(args):
     image_size = _common.requested_image_size(args, captioner)
     paths = _common.image_paths(args.images)
     if not paths:
-        raise _common.UsageError(f"no image files in {args.images}")
+        raise _common.UsageError(
+            f"no image files in {args.images}; give image files or folders "
+            "holding them."
+        )
     results, failures = caption_files(
         captioner,
         paths,

@@ -1,6 +1,5 @@
 """`keras-captioning evaluate`: score a saved model on a Karpathy split."""
 
-import argparse
 import json
 import sys
 
@@ -13,12 +12,7 @@ HELP = (
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
-        "evaluate",
-        help=HELP,
-        description=HELP,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    parser = _common.add_subcommand(subparsers, "evaluate", help=HELP)
     parser.add_argument("model", help="The saved `.keras` captioner.")
     parser.add_argument(
         "--karpathy-json",
@@ -30,13 +24,16 @@ def add_parser(subparsers):
         "--image-dir", required=True, help="Folder the images are read from."
     )
     parser.add_argument(
-        "--split", choices=("train", "validation", "test"), default="test"
+        "--split",
+        choices=("train", "validation", "test"),
+        default="test",
+        help="The split to caption and score.",
     )
     parser.add_argument(
         "--max-images",
         type=_common.positive_int,
         default=None,
-        help="Score only the first images of the split.",
+        help="Score only the first images of the split (default: all).",
     )
     parser.add_argument(
         "--meteor",
@@ -56,8 +53,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from keras_captioning import metrics
-    from keras_captioning.datasets import karpathy
+    metrics = _common.import_library().metrics
 
     captioner = _common.load_captioner(args.model)
     image_size = _common.requested_image_size(args, captioner)
@@ -65,19 +61,19 @@ def run(args):
         raise _common.UsageError(
             "the model does not fix an image size; pass --image-size"
         )
-    try:
-        paths, references = karpathy.load_split(
-            args.karpathy_json, args.image_dir, args.split
-        )
-    except (OSError, ValueError) as error:
-        raise _common.UsageError(str(error)) from error
+    paths, references = _common.load_karpathy_split(
+        args.karpathy_json, args.image_dir, args.split
+    )
     if args.max_images is not None:
         paths, references = (
             paths[: args.max_images],
             references[: args.max_images],
         )
     if not paths:
-        raise _common.UsageError(f"the {args.split!r} split is empty")
+        raise _common.UsageError(
+            f"the {args.split!r} split of {args.karpathy_json!r} is empty; "
+            "choose another --split."
+        )
     try:
         scores = metrics.evaluate_captioner(
             captioner,
@@ -89,8 +85,7 @@ def run(args):
             **_common.generation_options(args),
         )
     except ValueError as error:  # An image file that cannot be read.
-        _common.report_failure(str(error))
-        return 1
+        raise _common.DataError(error) from error
     if args.format == "json":
         json.dump({"images": len(paths), **scores}, sys.stdout, indent=1)
         sys.stdout.write("\n")

@@ -1,6 +1,5 @@
 """`keras-captioning export`: a served artifact from a saved model."""
 
-import argparse
 import os
 
 from keras_captioning.cli import _common
@@ -13,12 +12,12 @@ HELP = (
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = _common.add_subcommand(
+        subparsers,
         "export",
         help=HELP,
         description=HELP + " Runs on the TensorFlow backend whatever the "
         "model was trained on.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("model", help="The saved `.keras` captioner.")
     parser.add_argument(
@@ -31,28 +30,44 @@ def add_parser(subparsers):
         "--format",
         choices=("tf_saved_model", "litert", "onnx"),
         default="tf_saved_model",
+        help="The artifact to write.",
     )
     parser.add_argument(
-        "--strategy", choices=("greedy", "beam"), default="greedy"
+        "--strategy",
+        choices=("greedy", "beam"),
+        default="greedy",
+        help="Decoding strategy compiled into the artifact.",
     )
-    parser.add_argument("--beam-width", type=_common.positive_int, default=3)
+    parser.add_argument(
+        "--beam-width",
+        type=_common.positive_int,
+        default=3,
+        help="Beams kept with --strategy beam.",
+    )
     parser.add_argument(
         "--max-length",
         type=_common.positive_int,
         default=None,
-        help="Most words per caption; the model's own limit by default.",
+        help="Most words per caption (default: the model's own limit).",
     )
     parser.add_argument(
         "--quantize",
         choices=("dynamic",),
         default=None,
-        help="LiteRT only: dynamic-range quantisation (int8 weights).",
+        help="LiteRT only: dynamic-range quantisation (int8 weights) "
+        "(default: none).",
     )
     parser.set_defaults(run=run)
 
 
 def run(args):
-    import keras
+    if args.quantize and args.format != "litert":
+        raise _common.UsageError(
+            "--quantize applies to --format litert only; drop it or add "
+            "--format litert."
+        )
+    _common.check_model_file(args.model)
+    keras = _common.import_keras()
 
     if keras.backend.backend() != "tensorflow":
         raise _common.UsageError(
@@ -60,8 +75,6 @@ def run(args):
             "KERAS_BACKEND=tensorflow (a model trained on any backend "
             "loads there)."
         )
-    if args.quantize and args.format != "litert":
-        raise _common.UsageError("--quantize applies to --format litert only")
     captioner = _common.load_captioner(args.model)
     if args.format == "tf_saved_model" and os.path.exists(
         os.path.join(args.output, "saved_model.pb")
@@ -70,17 +83,13 @@ def run(args):
             f"{args.output!r} already holds a SavedModel; export a new "
             "version into a new folder."
         )
-    try:
-        path = captioner.export(
-            args.output,
-            format=args.format,
-            strategy=args.strategy,
-            beam_width=args.beam_width,
-            max_length=args.max_length,
-            quantize=args.quantize,
-        )
-    except (ValueError, ImportError) as error:
-        _common.report_failure(f"keras-captioning export: error: {error}")
-        return 1
+    path = captioner.export(
+        args.output,
+        format=args.format,
+        strategy=args.strategy,
+        beam_width=args.beam_width,
+        max_length=args.max_length,
+        quantize=args.quantize,
+    )
     print(path)
     return 0

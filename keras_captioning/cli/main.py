@@ -1,27 +1,41 @@
-import argparse
 import sys
 
-from keras_captioning.cli import _common
+from keras_captioning.cli import _errors
+from keras_captioning.cli._errors import EXIT_FAILED
+from keras_captioning.cli._errors import EXIT_INTERRUPTED
+from keras_captioning.cli._errors import EXIT_OK
+from keras_captioning.cli._errors import EXIT_USAGE
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 _SUBCOMMANDS = ("caption", "evaluate", "train", "export")
 
 
 def build_parser():
-    """The `keras-captioning` argument parser, every subcommand included."""
+    """The `keras-captioning` argument parser, every subcommand included.
+
+    Building it imports neither Keras nor TensorFlow: each subcommand
+    imports the library when it runs.
+    """
     from keras_captioning.cli import caption
     from keras_captioning.cli import evaluate
     from keras_captioning.cli import export
     from keras_captioning.cli import train
 
-    parser = argparse.ArgumentParser(
+    parser = _errors.ArgumentParser(
         prog="keras-captioning",
         description="Caption images, score, train and export image "
-        "captioners. Exit codes: 0 ok, 1 some inputs failed, 2 usage "
-        "error.",
+        "captioners. Exit codes: 0 ok, 1 some inputs or the run failed, "
+        "2 usage error (bad option, path or file form), 130 interrupted. "
+        "An error is one line on stderr; add --debug after the subcommand "
+        "for its traceback.",
     )
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True
@@ -39,7 +53,8 @@ def main(argv=None):
         argv: list of str or `None`.
 
     Returns:
-        int, `0` (ok), `1` (some inputs failed) or `2` (usage error).
+        int, `0` (ok), `1` (some inputs or the run failed), `2` (usage
+        error) or `130` (interrupted).
 
     Example:
     >>> # The error goes to stderr, on one line.
@@ -47,14 +62,9 @@ def main(argv=None):
     2
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.run(args)
-    except _common.UsageError as error:
-        print(
-            f"keras-captioning {args.command}: error: {error}", file=sys.stderr
-        )
-        return EXIT_USAGE
+        args = parser.parse_args(argv)
     except KeyboardInterrupt:
         print("keras-captioning: interrupted", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_INTERRUPTED
+    return _errors.run_subcommand(args.command, args.run, args)

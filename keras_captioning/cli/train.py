@@ -8,28 +8,22 @@ BLEU-1..4, ROUGE-L and CIDEr-D (METEOR with `--meteor`) and saves
 `--output-dir/captioner.keras`. `examples/train_karpathy.py` runs this.
 """
 
-import argparse
 import os
 import time
 
-import keras
-import numpy as np
-
-import keras_captioning
 from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
-from keras_captioning.datasets import flickr8k
-from keras_captioning.datasets import karpathy
-from keras_captioning.layers import conditioning
-from keras_captioning.models import backbones
 
 DESCRIPTION = (
     "Train an image captioner on Flickr8k, Flickr30k or COCO from local "
     "files and score it on the test split."
 )
-ENCODERS = backbones.available_encoders()
 DEFAULT_ENCODER = "mobilenet_v3_small"
-CONDITIONING_MODES = conditioning.names()
+# simple_cnn keeps any input size; this one trains an epoch of a few
+# hundred photos in well under a minute on two CPU cores (see
+# benchmarks/bench_cli_train.py).
+SIMPLE_CNN_IMAGE_SIZE = 64
+DEFAULT_CONDITIONING = "attention"
 
 
 def configure(parser):
@@ -53,18 +47,18 @@ def configure(parser):
     )
     parser.add_argument(
         "--encoder",
-        choices=ENCODERS,
         default=DEFAULT_ENCODER,
         metavar="NAME",
         help="simple_cnn or a keras.applications network by name (every "
-        "one in keras_captioning.models.backbones.available_encoders()).",
+        "one in keras_captioning.models.backbones.available_encoders(); a "
+        "name that is not one of them lists them).",
     )
     parser.add_argument(
         "--encoder-weights",
         default=None,
         help="'imagenet' (Keras's pretrained weights, downloaded once into "
         "the Keras cache) or a local weights file of the backbone "
-        "(include_top=False). Random initialisation when not given.",
+        "(include_top=False) (default: random initialisation).",
     )
     parser.add_argument(
         "--freeze-encoder",
@@ -81,24 +75,52 @@ def configure(parser):
         "--image-size",
         type=positive_int,
         default=None,
-        help="Square image size fed to the encoder; the backbone's own "
-        "(224, or 300 for efficientnet_b3) when not given.",
+        help="Square image size fed to the encoder (default: the "
+        "backbone's own, 224 or 300 for efficientnet_b3; "
+        f"{SIMPLE_CNN_IMAGE_SIZE} for simple_cnn).",
     )
     parser.add_argument(
-        "--conditioning", choices=CONDITIONING_MODES, default="attention"
+        "--conditioning",
+        default=DEFAULT_CONDITIONING,
+        metavar="MODE",
+        help="How the image enters the decoder: a mode of "
+        "keras_captioning.layers.conditioning.names() (a name that is not "
+        "one of them lists them).",
     )
-    parser.add_argument("--units", type=positive_int, default=512)
-    parser.add_argument("--embedding-dim", type=positive_int, default=256)
-    parser.add_argument("--feature-units", type=positive_int, default=512)
-    parser.add_argument("--dropout", type=float, default=0.3)
+    parser.add_argument(
+        "--units",
+        type=positive_int,
+        default=512,
+        help="Units of the decoder's recurrent layer.",
+    )
+    parser.add_argument(
+        "--embedding-dim",
+        type=positive_int,
+        default=256,
+        help="Size of the word embeddings.",
+    )
+    parser.add_argument(
+        "--feature-units",
+        type=positive_int,
+        default=512,
+        help="Size the image features are projected to.",
+    )
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=0.3,
+        help="Dropout on the image features, the embeddings and the "
+        "decoder outputs.",
+    )
     parser.add_argument(
         "--attention-regularization",
         type=float,
-        default=0.02,
+        default=None,
         help="Weight of the doubly stochastic attention penalty of Xu et al. "
-        "(attention only). The penalty is summed over image positions, so "
-        "about 1 / positions (a 7x7 map has 49) weighs it like the mean "
-        "over positions that is common with weight 1.",
+        "(modes that take it, such as attention). The penalty is summed "
+        "over image positions, so about 1 / positions (a 7x7 map has 49) "
+        "weighs it like the mean over positions that is common with weight "
+        "1 (default: the mode's own default, no penalty).",
     )
     parser.add_argument(
         "--min-count",
@@ -113,9 +135,21 @@ def configure(parser):
         default=20,
         help="Most words per caption; longer training captions are cut.",
     )
-    parser.add_argument("--epochs", type=positive_int, default=20)
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--epochs", type=positive_int, default=20, help="Training epochs."
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=32,
+        help="(image, caption) pairs per training step.",
+    )
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=1e-3,
+        help="Adam's learning rate (gradients clipped to norm 5).",
+    )
     parser.add_argument(
         "--beam-width",
         type=positive_int,
@@ -126,13 +160,15 @@ def configure(parser):
         "--max-train-images",
         type=positive_int,
         default=None,
-        help="Use only the first images of the training split (quick runs).",
+        help="Use only the first images of the training split, for quick "
+        "runs (default: all).",
     )
     parser.add_argument(
         "--max-eval-images",
         type=positive_int,
         default=None,
-        help="Use only the first images of the validation and test splits.",
+        help="Use only the first images of the validation and test splits "
+        "(default: all).",
     )
     parser.add_argument(
         "--meteor",
@@ -140,17 +176,31 @@ def configure(parser):
         help="Also compute METEOR (needs pycocoevalcap and Java).",
     )
     parser.add_argument(
-        "--output-dir", default=os.path.join("outputs", "karpathy")
+        "--output-dir",
+        default=os.path.join("outputs", "karpathy"),
+        help="Where captioner.keras is saved.",
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    parser.add_argument(
+        "--seed", type=int, default=0, help="Seed of weights and shuffling."
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="Keras's fit verbosity: 0 silent, 1 progress bar, 2 one line "
+        "per epoch.",
+    )
 
 
 def check_args(parser, args):
     """The checks argparse cannot express; `parser.error` exits with 2."""
     if not 0 <= args.dropout < 1:
         parser.error(f"--dropout must be in [0, 1). Received: {args.dropout}")
-    if args.attention_regularization < 0:
+    if (
+        args.attention_regularization is not None
+        and args.attention_regularization < 0
+    ):
         parser.error(
             "--attention-regularization must be >= 0. Received: "
             f"{args.attention_regularization}"
@@ -167,82 +217,77 @@ def check_args(parser, args):
 
 
 def parse_args(argv=None, prog=None):
-    parser = argparse.ArgumentParser(
+    parser = _common.ArgumentParser(
         prog=prog,
         description=DESCRIPTION,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_common.HelpFormatter,
     )
     configure(parser)
+    _common.add_debug_argument(parser)
     args = parser.parse_args(argv)
     check_args(parser, args)
     return args
 
 
 def load_split(args, split):
+    """`(paths, references)` of one split; a missing or malformed caption
+    file or image folder is a `UsageError`."""
+    flickr8k = _common.import_library().datasets.flickr8k
+
     if args.karpathy_json is not None:
-        paths, references = karpathy.load_split(
+        paths, references = _common.load_karpathy_split(
             args.karpathy_json, args.image_dir, split
         )
     else:
-        paths, references = flickr8k.load_split(
-            args.flickr8k_text_dir, args.image_dir, split
+        paths, references = _common.load_split_files(
+            flickr8k.load_split,
+            args.flickr8k_text_dir,
+            args.image_dir,
+            split,
+            flags="--flickr8k-text-dir and --image-dir",
         )
     limit = args.max_train_images if split == "train" else args.max_eval_images
     if limit is not None:
         paths, references = paths[:limit], references[:limit]
     if not paths:
-        raise ValueError(
-            f"The {split!r} split is empty. Check --karpathy-json or "
+        raise _common.UsageError(
+            f"the {split!r} split is empty. Check --karpathy-json or "
             "--flickr8k-text-dir."
         )
     return paths, references
 
 
-class FeatureBatches(keras.utils.PyDataset):
-    """`(features, token_ids)` batches, one row per (image, caption) pair.
+def check_names(args):
+    """`--encoder` and `--conditioning` against the library's own lists
+    (read after parsing, so `--help` does not import Keras)."""
+    library = _common.import_library()
+    conditioning = library.layers.conditioning
+    backbones = library.models.backbones
 
-    Cached features are gathered batch by batch rather than repeated once
-    per caption up front, which would multiply their memory by five.
-    """
-
-    def __init__(self, features, references, tokenizer, batch_size, seed):
-        super().__init__()
-        self.features = features
-        counts = [len(captions) for captions in references]
-        self.token_ids = tokenizer.tokenize(
-            [caption for captions in references for caption in captions]
-        )
-        self.feature_rows = np.repeat(np.arange(len(references)), counts)
-        self.batch_size = batch_size
-        self.rng = None if seed is None else np.random.default_rng(seed)
-        self.order = np.arange(len(self.token_ids))
-        self.on_epoch_end()
-
-    def __len__(self):
-        return -(-len(self.order) // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self.order[
-            index * self.batch_size : (index + 1) * self.batch_size
-        ]
-        # Sorted indices keep reads from a memory-mapped cache sequential.
-        features = self.features[np.sort(self.feature_rows[rows])]
-        token_ids = self.token_ids[rows[np.argsort(self.feature_rows[rows])]]
-        return np.asarray(features), token_ids
-
-    def on_epoch_end(self):
-        if self.rng is not None:
-            self.order = self.rng.permutation(len(self.token_ids))
+    for flag, value, names in (
+        ("--encoder", args.encoder, backbones.available_encoders()),
+        ("--conditioning", args.conditioning, conditioning.names()),
+    ):
+        if value not in names:
+            raise _common.UsageError(
+                f"{flag} {value!r} is not one of {', '.join(names)}."
+            )
 
 
 def build_captioner(args, vocabulary, encoder, image_size=None):
+    """The `ImageCaptioner` the options describe; a bad combination of
+    options (the library's `ValueError`/`TypeError`) is a `UsageError`."""
+    keras_captioning = _common.import_library()
+
     decoder = {
         "conditioning": args.conditioning,
         "units": args.units,
         "embedding_dim": args.embedding_dim,
         "dropout": args.dropout,
     }
-    if args.conditioning == "attention":
+    # Only when given: the mode's own default applies otherwise, and a
+    # mode without the penalty refuses it.
+    if args.attention_regularization is not None:
         decoder["attention_regularization"] = args.attention_regularization
     options = {}
     if encoder is not None:
@@ -251,28 +296,50 @@ def build_captioner(args, vocabulary, encoder, image_size=None):
             "encoder_trainable": not args.freeze_encoder,
             "encoder_weights": args.encoder_weights,
         }
-    return keras_captioning.models.ImageCaptioner(
-        vocabulary,
-        encoder=encoder,
-        feature_to_sequence={
-            "units": args.feature_units,
-            "activation": "relu",
-            "dropout": args.dropout,
-        },
-        decoder=decoder,
-        max_length=args.max_length,
-        **options,
-    )
+    try:
+        return keras_captioning.models.ImageCaptioner(
+            vocabulary,
+            encoder=encoder,
+            feature_to_sequence={
+                "units": args.feature_units,
+                "activation": "relu",
+                "dropout": args.dropout,
+            },
+            decoder=decoder,
+            max_length=args.max_length,
+            **options,
+        )
+    except (ValueError, TypeError) as error:
+        raise _common.UsageError(_common.one_line(error)) from error
 
 
 def compile_captioner(captioner, args):
+    keras = _common.import_keras()
+
     captioner.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0)
     )
 
 
+def describe_loss(captioner, image_size):
+    """What the printed loss is made of, or `None` for cross-entropy only."""
+    weight = getattr(
+        captioner.decoder.conditioning_layer, "attention_regularization", 0
+    )
+    if not weight:
+        return None
+    return (
+        "The loss printed is the caption cross-entropy (per word) plus the "
+        f"attention penalty: {weight:g} x the sum over image positions of "
+        "(1 - attention the position received over the caption)^2, "
+        "averaged over captions. --attention-regularization sets its "
+        "weight."
+    )
+
+
 def train_end_to_end(captioner, args, train, validation, image_size):
     """Fits the encoder and decoder together on images read from files."""
+    keras_captioning = _common.import_library()
 
     def dataset(split, shuffle):
         paths, references = split
@@ -304,6 +371,11 @@ def train_on_cached_features(captioner, args, train, validation, image_size):
     weights are then copied into `captioner`, whose frozen encoder computes
     the same features from images.
     """
+    from keras_captioning.cli._feature_batches import FeatureBatches
+
+    keras = _common.import_keras()
+    keras_captioning = _common.import_library()
+
     captioner.build(
         {"images": (None, *image_size, 3), "token_ids": (None, None)}
     )
@@ -349,10 +421,16 @@ def train_on_cached_features(captioner, args, train, validation, image_size):
 
 def train(args):
     """Runs the training the options describe; returns a dict with the
-    test `"scores"` and `"captions"`, the `"history"` and `"model_path"`."""
+    test `"scores"` and `"captions"`, the `"history"` and `"model_path"`.
+
+    Raises `UsageError` for bad options or files, `DataError` when the
+    encoder's weights cannot be had.
+    """
     start = time.perf_counter()
+    check_names(args)
+    keras = _common.import_keras()
+    keras_captioning = _common.import_library()
     keras.utils.set_random_seed(args.seed)
-    os.makedirs(args.output_dir, exist_ok=True)
 
     train = load_split(args, "train")
     validation = load_split(args, "validation")
@@ -373,11 +451,19 @@ def train(args):
 
     requested = None if args.image_size is None else (args.image_size,) * 2
     if args.encoder == "simple_cnn" and requested is None:
-        requested = (224, 224)
-    captioner = build_captioner(args, vocabulary, args.encoder, requested)
+        requested = (SIMPLE_CNN_IMAGE_SIZE, SIMPLE_CNN_IMAGE_SIZE)
+    try:
+        captioner = build_captioner(args, vocabulary, args.encoder, requested)
+    except OSError as error:  # The ImageNet weights cannot be downloaded.
+        raise _common.DataError(_common.one_line(error)) from error
     # Named backbones fill in their own input size.
     image_size = tuple(captioner.preprocessing.image_size)
     compile_captioner(captioner, args)
+    print(f"Images read at {image_size[0]}x{image_size[1]}.")
+    loss_text = describe_loss(captioner, image_size)
+    if loss_text:
+        print(loss_text)
+    os.makedirs(args.output_dir, exist_ok=True)
 
     train_start = time.perf_counter()
     if args.freeze_encoder:
@@ -427,17 +513,28 @@ def train(args):
 
 
 def main(argv=None, prog=None):
-    """`parse_args` then `train`: what `examples/train_karpathy.py` runs."""
-    return train(parse_args(argv, prog))
+    """`parse_args` then `train`, under the command's error policy: what
+    `examples/train_karpathy.py` runs. Returns `train`'s dict, or exits
+    with the policy's exit code and one line on stderr."""
+    args = parse_args(argv, prog)
+    result = {}
+
+    def run(args):
+        result.update(train(args))
+
+    code = _common.run_subcommand(prog or "train", run, args)
+    if code:
+        raise SystemExit(code)
+    return result
 
 
 def add_parser(subparsers):
-    parser = subparsers.add_parser(
+    parser = _common.add_subcommand(
+        subparsers,
         "train",
         help="Train a captioner from a Karpathy split file (Flickr8k, "
         "Flickr30k, COCO) and local images.",
         description=DESCRIPTION,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     configure(parser)
     parser.set_defaults(run=lambda args: _run(parser, args))
@@ -445,9 +542,5 @@ def add_parser(subparsers):
 
 def _run(parser, args):
     check_args(parser, args)
-    try:
-        train(args)
-    except ValueError as error:
-        _common.report_failure(f"keras-captioning train: error: {error}")
-        return 1
+    train(args)
     return 0

@@ -8,6 +8,7 @@ image files through `read_image`, which raises `ImageFileError` for a file
 it cannot read.
 """
 
+from keras_captioning.data._image_files import resize_image
 from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
 from keras_captioning.data.make_dataset import make_dataset
@@ -20,4 +21,5 @@ __all__ = [
     "cache_features",
     "make_dataset",
     "read_image",
+    "resize_image",
 ]

@@ -20,6 +20,7 @@ from PIL import Image
 
 import keras_captioning
 import keras_captioning.cli.train
+from keras_captioning.cli._feature_batches import FeatureBatches
 from keras_captioning.datasets import shapes
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
@@ -195,23 +196,33 @@ def write_pngs(folder, images):
     return paths
 
 
+def printed_captions(output):
+    return [
+        line.split(": ", 1)[1] for line in output.splitlines() if ": " in line
+    ]
+
+
 def test_caption_images_matches_the_model_on_the_same_images(
     shapes_run, tmp_path, capsys
 ):
     output_dir, result = shapes_run
     images, _ = shapes.load_data("test", num_images=3, image_size=48)
     paths = write_pngs(tmp_path, images)
-    captions = load_example("caption_images").main(
+    code = load_example("caption_images").main(
         [str(output_dir / "captioner.keras"), *paths]
     )
-    assert captions == result["captions"][:3]
+    assert code == 0
     output = capsys.readouterr().out
     assert "Images resized to 48x48." in output
+    captions = printed_captions(output)
+    assert captions == result["captions"][:3]
     for path, caption in zip(paths, captions):
         assert f"{path}: {caption}" in output
 
 
-def test_caption_images_resizes_to_the_training_size(shapes_run, tmp_path):
+def test_caption_images_resizes_to_the_training_size(
+    shapes_run, tmp_path, capsys
+):
     output_dir, _ = shapes_run
     module = load_example("caption_images")
     small, _ = shapes.load_data("test", num_images=1, image_size=48)
@@ -221,10 +232,11 @@ def test_caption_images_resizes_to_the_training_size(shapes_run, tmp_path):
     Image.fromarray(large[0]).save(large_path)
     model_path = str(output_dir / "captioner.keras")
     # A 96x96 image is read at 48x48 and batched with a 48x48 one.
-    captions = module.main(
+    code = module.main(
         [model_path, paths[0], str(large_path), "--strategy=beam"]
     )
-    assert len(captions) == 2
+    assert code == 0
+    assert len(printed_captions(capsys.readouterr().out)) == 2
 
 
 def test_caption_images_reports_missing_files_and_goes_on(
@@ -234,12 +246,36 @@ def test_caption_images_reports_missing_files_and_goes_on(
     images, _ = shapes.load_data("test", num_images=1, image_size=48)
     paths = write_pngs(tmp_path, images)
     missing = str(tmp_path / "no.png")
-    captions = load_example("caption_images").main(
+    # Like `keras-captioning caption`: the others captioned, exit code 1.
+    code = load_example("caption_images").main(
         [str(output_dir / "captioner.keras"), missing, *paths]
     )
-    assert captions == result["captions"][:1]
-    error = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    captured = capsys.readouterr()
+    assert printed_captions(captured.out) == result["captions"][:1]
+    error = captured.err.strip().splitlines()
     assert error == [f"Cannot read the image file {missing!r}: no such file."]
+
+
+def test_caption_images_missing_model_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_example("caption_images").main(
+            [str(tmp_path / "no.keras"), str(tmp_path / "a.png")]
+        )
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "no such model file" in error[0]
+
+
+def test_caption_images_uses_only_public_names():
+    source = (EXAMPLES / "caption_images.py").read_text()
+    imports = [
+        line
+        for line in source.splitlines()
+        if line.startswith(("import ", "from "))
+    ]
+    assert imports and not any("._" in line for line in imports)
+    assert "keras_captioning.cli" not in source
 
 
 # ------------------------------------------------------ seed_architecture
@@ -418,7 +454,6 @@ def test_train_karpathy_trains_scores_and_saves(tiny_flickr, source):
 def test_train_karpathy_feature_batches_pair_features_and_captions(
     counts, batch_size, seed
 ):
-    module = keras_captioning.cli.train
     vocabulary = [f"w{image}" for image in range(len(counts))]
     tokenizer = keras_captioning.text.CaptionTokenizer(vocabulary, 5)
     # Caption k of image i is the word "wi" written k + 1 times.
@@ -429,9 +464,7 @@ def test_train_karpathy_feature_batches_pair_features_and_captions(
     features = np.arange(len(counts), dtype="float32")[:, None] + np.zeros(
         (1, 3), "float32"
     )
-    batches = module.FeatureBatches(
-        features, references, tokenizer, batch_size, seed
-    )
+    batches = FeatureBatches(features, references, tokenizer, batch_size, seed)
     assert len(batches) == -(-sum(counts) // batch_size)
     seen = []
     for index in range(len(batches)):
