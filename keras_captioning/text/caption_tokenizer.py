@@ -199,8 +199,8 @@ class CaptionTokenizer:
             if not words:
                 raise ValueError(
                     "A caption is empty after standardisation (lower-casing "
-                    "and removing punctuation and symbols), so it has no word to "
-                    f"tokenize. Received: strings[{index}]={caption!r}"
+                    "and removing punctuation and symbols), so it has no "
+                    f"word to tokenize. Received: strings[{index}]={caption!r}"
                 )
             if len(words) > self._max_length:
                 num_truncated += 1
@@ -356,8 +356,8 @@ def _validate_vocabulary(vocabulary):
     if unreachable:
         raise ValueError(
             "Vocabulary words must be standardised (lower case, no "
-            "punctuation or symbols, no whitespace), or `tokenize` could never produce "
-            "them. Pass them through `keras_captioning.text."
+            "punctuation or symbols, no whitespace), or `tokenize` could "
+            "never produce them. Pass them through `keras_captioning.text."
             "standardize_caption` or use `build_vocabulary`. Received: "
             f"{unreachable[:10]}"
             + (
