@@ -2,6 +2,7 @@ import collections
 
 from keras_captioning.text.special_tokens import SPECIAL_TOKENS
 from keras_captioning.text.standardize_caption import _standardized_words
+from keras_captioning.text.standardize_caption import check_encodable
 
 
 def build_vocabulary(captions, min_count=1, max_size=None):
@@ -92,7 +93,11 @@ def build_vocabulary(captions, min_count=1, max_size=None):
                     f"captions[{index}]: {caption!r} of type "
                     f"{type(caption).__name__}"
                 )
-            counts.update(_standardized_words(caption))
+            try:
+                counts.update(_standardized_words(caption))
+            except ValueError:
+                check_encodable(caption, f"captions[{index}]")
+                raise
             num_captions += 1
 
     if num_captions == 0:

@@ -11,6 +11,7 @@ from keras_captioning.text.special_tokens import SPECIAL_TOKENS
 from keras_captioning.text.special_tokens import START_TOKEN
 from keras_captioning.text.special_tokens import UNKNOWN_TOKEN
 from keras_captioning.text.standardize_caption import _standardized_words
+from keras_captioning.text.standardize_caption import check_encodable
 from keras_captioning.text.standardize_caption import standardize_caption
 
 # How many of the most common unknown words a warning names.
@@ -189,12 +190,17 @@ class CaptionTokenizer:
         flat_words = []
         num_truncated = 0
         for index, caption in enumerate(strings):
-            words = _standardized_words(caption)
+            try:
+                words = _standardized_words(caption)
+            except ValueError:
+                # Name the caption by its index (costs nothing until then).
+                check_encodable(caption, f"strings[{index}]")
+                raise
             if not words:
                 raise ValueError(
                     "A caption is empty after standardisation (lower-casing "
-                    "and removing punctuation), so it has no word to "
-                    f"tokenize. Received: strings[{index}]={caption!r}"
+                    "and removing punctuation and symbols), so it has no "
+                    f"word to tokenize. Received: strings[{index}]={caption!r}"
                 )
             if len(words) > self._max_length:
                 num_truncated += 1
@@ -343,12 +349,15 @@ def _validate_vocabulary(vocabulary):
 
     # A word that standardisation would change can never be produced by
     # `tokenize`, so it would waste an id silently.
+    for position, word in enumerate(vocabulary):
+        if not word.isascii():
+            check_encodable(word, f"vocabulary[{position}]")
     unreachable = [word for word in words if standardize_caption(word) != word]
     if unreachable:
         raise ValueError(
-            "Vocabulary words must be standardised (lower case, no ASCII "
-            "punctuation, no whitespace), or `tokenize` could never produce "
-            "them. Pass them through `keras_captioning.text."
+            "Vocabulary words must be standardised (lower case, no "
+            "punctuation or symbols, no whitespace), or `tokenize` could "
+            "never produce them. Pass them through `keras_captioning.text."
             "standardize_caption` or use `build_vocabulary`. Received: "
             f"{unreachable[:10]}"
             + (

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from keras.src.testing import TestCase
 
 from keras_captioning.models import SimpleCNN
+from tests.keras_test_case import TestCase
 
 
 class SimpleCNNLayerTest(TestCase):

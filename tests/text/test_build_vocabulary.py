@@ -112,3 +112,13 @@ def test_shuffled_input_same_vocabulary():
 def test_validation(kwargs, error, match):
     with pytest.raises(error, match=match):
         build_vocabulary(**kwargs)
+
+
+def test_unicode_punctuation_and_emoji_are_not_words():
+    vocabulary = build_vocabulary(["“Smart” dog—cat 🐶🐶…", "don’t « stop »"])
+    assert vocabulary[4:] == ["cat", "dog", "dont", "smart", "stop"]
+
+
+def test_lone_surrogates_are_refused_naming_the_item():
+    with pytest.raises(ValueError, match=r"`captions\[1\]` must be text"):
+        build_vocabulary(["a dog", ["a cat", "a \ud800"]])

@@ -263,3 +263,23 @@ def test_keras_serialization_round_trip():
     np.testing.assert_array_equal(
         restored.tokenize(captions), tokenizer.tokenize(captions)
     )
+
+
+def test_unicode_punctuation_and_emoji_never_become_words():
+    tokenizer = CaptionTokenizer(["a", "dog", "smart", "cat"], max_length=6)
+    ids = tokenizer.tokenize(["“Smart” dog—cat 🐶🐶…", "smart dog cat"])
+    np.testing.assert_array_equal(ids[0], ids[1])
+    assert tokenizer.unknown_word_counts == {}
+    with pytest.raises(ValueError, match="empty after standardisation"):
+        tokenizer.tokenize(["a dog", "🐶🐶 “…”"])
+
+
+def test_lone_surrogates_are_refused_naming_the_caption():
+    tokenizer = CaptionTokenizer(["a", "dog"])
+    with pytest.raises(ValueError) as error:
+        tokenizer.tokenize(["a dog", "a \ud800dog"])
+    assert "`strings[1]` must be text that can be encoded as UTF-8" in str(
+        error.value
+    )
+    with pytest.raises(ValueError, match=r"`vocabulary\[1\]` must be text"):
+        CaptionTokenizer(["a", "dog\udc80"])
