@@ -53,9 +53,11 @@ draft ceiling; memory flat. The mean and largest absolute pixel difference
 between the library's pixels and a full decode of the same files are
 printed with them.
 
-`--photo-size 640x480` writes every photo at that size (COCO's typical
-photo) instead of Flickr8k's mix; `--pipelines-only` skips caching and
-training.
+`--with-full-decode` also times both pipelines with
+`set_full_size_decode(True)` (the reader as it was before the DCT-scale
+decode), in the same run. `--photo-size 640x480` writes every photo at
+that size (COCO's typical photo) instead of Flickr8k's mix;
+`--pipelines-only` skips caching and training.
 
 Run from the repository root (the figures in docs/data.rst come from this
 command; the load average is printed with them):
@@ -128,6 +130,12 @@ def parse_args():
         default=None,
         help="WIDTHxHEIGHT of every photo (e.g. 640x480); default: "
         "Flickr8k's mix of sizes up to 500 pixels.",
+    )
+    parser.add_argument(
+        "--with-full-decode",
+        action="store_true",
+        help="Also time both pipelines under set_full_size_decode(True): "
+        "the reader before DCT-scale decoding, in the same run.",
     )
     parser.add_argument(
         "--pipelines-only",
@@ -265,6 +273,19 @@ def bare_draft_epoch(paths, references, tokenizer, args):
 
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
         return epoch_with_memory(pool.map(read, paths), len(paths))
+
+
+def full_decode(epoch):
+    """`epoch` run under `set_full_size_decode(True)`."""
+
+    def run(*args):
+        keras_captioning.data.set_full_size_decode(True)
+        try:
+            return epoch(*args)
+        finally:
+            keras_captioning.data.set_full_size_decode(False)
+
+    return run
 
 
 def pixel_difference(paths, image_size):
@@ -464,6 +485,11 @@ def run(args, directory):
         "make_dataset (tf.data)": tf_data_epoch,
         "CaptionPyDataset": py_dataset_epoch,
     }
+    if args.with_full_decode:
+        contenders["make_dataset, full decode"] = full_decode(tf_data_epoch)
+        contenders["CaptionPyDataset, full decode"] = full_decode(
+            py_dataset_epoch
+        )
     results = {name: [] for name in contenders}
     for _ in range(args.rounds):
         for name, epoch in contenders.items():
@@ -516,6 +542,9 @@ def run(args, directory):
         rows,
     )
     del rates[ceiling_name], rates[draft_name]
+    for name in list(rates):
+        if name.endswith(", full decode"):
+            del rates[name]
     worst = min(rates.values()) / ceiling
     worst_draft = min(rates.values()) / draft_ceiling
     worst_cpu = min(ceiling_cpu / cpu_costs[name] for name in rates)
