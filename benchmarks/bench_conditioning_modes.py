@@ -21,13 +21,19 @@ and their ratios to the first mode named. The top_down target: at most
 
 import argparse
 import os
+import pathlib
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
+# Measure the checkout these scripts belong to, whichever copy of the
+# package is installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from keras_captioning.layers import CaptionDecoder  # noqa: E402
 from keras_captioning.layers import conditioning  # noqa: E402
