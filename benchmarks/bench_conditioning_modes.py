@@ -6,13 +6,24 @@ units, a vocabulary of 5,000 words. Each mode runs inside the same compiled
 inference function (`predict_on_batch`), after a warm-up call, and the median
 of `--repeats` calls is printed with its ratio to `init_inject`.
 
+`--train` times a training step instead (`train_on_batch`, sparse
+cross-entropy, Adam) of the `--modes` given (default: all), taking turns
+call by call so that a change in the machine's load reaches every mode
+alike; it prints the median wall-clock and CPU time (all threads) per step
+and their ratios to the first mode named. The top_down target: at most
+1.15x attention's step.
+
     KERAS_BACKEND=tensorflow python benchmarks/bench_conditioning_modes.py
     KERAS_BACKEND=jax python benchmarks/bench_conditioning_modes.py --quick
+    python benchmarks/bench_conditioning_modes.py --train \
+        --modes attention top_down
 """
 
 import argparse
 import os
+import pathlib
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -20,11 +31,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+# Measure the checkout these scripts belong to, whichever copy of the
+# package is installed.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
 from keras_captioning.layers import CaptionDecoder  # noqa: E402
 from keras_captioning.layers import conditioning  # noqa: E402
 
 
-def time_mode(mode, sizes, repeats):
+def build_model(mode, sizes):
     token_ids = keras.Input(shape=(sizes["steps"],), dtype="int32")
     features = keras.Input(shape=(sizes["image_steps"], sizes["feature_dim"]))
     decoder = CaptionDecoder(
@@ -34,6 +49,10 @@ def time_mode(mode, sizes, repeats):
         conditioning=mode,
     )
     model = keras.Model([token_ids, features], decoder(token_ids, features))
+    return model, make_batch(sizes)
+
+
+def make_batch(sizes):
     rng = np.random.default_rng(0)
     batch = [
         rng.integers(
@@ -44,6 +63,11 @@ def time_mode(mode, sizes, repeats):
             dtype="float32",
         ),
     ]
+    return batch
+
+
+def time_mode(mode, sizes, repeats):
+    model, batch = build_model(mode, sizes)
     start = time.perf_counter()
     model.predict_on_batch(batch)
     compile_seconds = time.perf_counter() - start
@@ -55,10 +79,43 @@ def time_mode(mode, sizes, repeats):
     return compile_seconds, statistics.median(timings)
 
 
+def time_training(modes, sizes, repeats):
+    """Median `(wall, cpu)` seconds per training step of each mode."""
+    steps = {}
+    targets = np.random.default_rng(1).integers(
+        1, sizes["vocabulary_size"], (sizes["batch"], sizes["steps"])
+    )
+    for mode in modes:
+        model, batch = build_model(mode, sizes)
+        model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        model.train_on_batch(batch, targets)  # compiles the step
+        steps[mode] = (model, batch)
+    times = {mode: ([], []) for mode in modes}
+    for _ in range(repeats):
+        for mode, (model, batch) in steps.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            model.train_on_batch(batch, targets)
+            times[mode][0].append(time.perf_counter() - wall)
+            times[mode][1].append(time.process_time() - cpu)
+    return {
+        mode: (statistics.median(walls), statistics.median(cpus))
+        for mode, (walls, cpus) in times.items()
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes")
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument(
+        "--train", action="store_true", help="time a training step"
+    )
+    parser.add_argument(
+        "--modes", nargs="+", default=None, help="modes to time (default all)"
+    )
     args = parser.parse_args(argv)
     sizes = {
         "batch": 32,
@@ -75,9 +132,37 @@ def main(argv=None):
         args.repeats = 2
     print(f"backend: {keras.backend.backend()}, keras {keras.__version__}")
     print("sizes:", ", ".join(f"{k}={v}" for k, v in sizes.items()))
+    print("load average (1, 5, 15 min):", os.getloadavg())
+    modes = args.modes or conditioning.names()
+    if args.train:
+        results = time_training(modes, sizes, args.repeats)
+        wall0, cpu0 = results[modes[0]]
+        print(
+            f"training step, median of {args.repeats} (modes in turns); "
+            f"ratios to {modes[0]}:"
+        )
+        print(
+            f"{'mode':<20} {'wall ms':>8} {'ratio':>6} {'CPU ms':>8} "
+            f"{'ratio':>6}"
+        )
+        for mode, (wall, cpu) in results.items():
+            print(
+                f"{mode:<20} {1000 * wall:>8.1f} {wall / wall0:>6.2f} "
+                f"{1000 * cpu:>8.1f} {cpu / cpu0:>6.2f}"
+            )
+        if "top_down" in results and "attention" in results:
+            ratio = results["top_down"][0] / results["attention"][0]
+            cpu_ratio = results["top_down"][1] / results["attention"][1]
+            verdict = "met" if ratio <= 1.15 else "NOT met"
+            print(
+                f"target top_down <= 1.15x attention: {verdict} "
+                f"(wall {ratio:.2f}x, CPU {cpu_ratio:.2f}x)"
+            )
+        print("load average (1, 5, 15 min) at end:", os.getloadavg())
+        return
     print(f"{'mode':<12} {'first call s':>12} {'median ms':>10} {'ratio':>6}")
     baseline = None
-    for mode in conditioning.names():
+    for mode in modes:
         first, median = time_mode(mode, sizes, args.repeats)
         baseline = baseline or median
         print(

@@ -241,11 +241,9 @@ def read_image(path, image_size):
 
     Raises `keras_captioning.data.ImageFileError` naming the file.
     """
-    data = import_library().data
-    image = data.read_image(path)
-    if image_size is None:
-        return image
-    return data.resize_image(image, image_size)
+    # The reader of the data pipelines, resizing included, so the command
+    # sees the pixels training saw (a JPEG decoded at the DCT scale).
+    return import_library().data.read_image(path, image_size)
 
 
 class ImageFiles:

@@ -13,13 +13,17 @@ from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
 from keras_captioning.data.make_dataset import make_dataset
 from keras_captioning.data.read_image import ImageFileError
+from keras_captioning.data.read_image import full_size_decode
 from keras_captioning.data.read_image import read_image
+from keras_captioning.data.read_image import set_full_size_decode
 
 __all__ = [
     "CaptionPyDataset",
     "ImageFileError",
     "cache_features",
+    "full_size_decode",
     "make_dataset",
     "read_image",
     "resize_image",
+    "set_full_size_decode",
 ]

@@ -7,6 +7,8 @@ import os
 import keras
 import numpy as np
 
+from keras_captioning.data.read_image import full_size_decode
+
 # Bump when the key's recipe changes, so old caches are not mistaken for
 # new ones.
 _KEY_FORMAT = 1
@@ -34,6 +36,10 @@ def feature_cache_key(encoder, array, paths, image_size):
         ),
         "image_size": list(image_size) if image_size is not None else None,
     }
+    if paths is not None and image_size is not None and not full_size_decode():
+        # JPEGs are decoded at the DCT scale; caches written before that
+        # (full decodes) keep their key, under `set_full_size_decode(True)`.
+        description["jpeg_decode"] = "dct_scale"
     text = json.dumps(description, sort_keys=True)
     key = hashlib.sha256(text.encode()).hexdigest()[:24]
     # The name helps a person reading the record but stays out of the key:

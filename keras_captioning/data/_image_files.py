@@ -1,8 +1,9 @@
 """Image files to uint8 batches, for every pipeline in this subpackage.
 
-Files are read by `read_rgb` (the PIL image `read_image` turns into an
-array) and resized here with Pillow's bilinear filter, which widens its
-support when shrinking (antialiasing).
+Files are read, and resized, by `read_rgb` (the PIL image `read_image`
+turns into an array: a JPEG decoded at the DCT scale the size allows,
+then Pillow's bilinear filter, which widens its support when shrinking);
+arrays are resized by the same `resize_rgb`.
 `CaptionPyDataset` and `cache_features` call these functions directly and
 `make_dataset` calls them inside its `tf.data` map, so all three give
 identical pixels for the same file.
@@ -16,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from keras_captioning.data.read_image import read_rgb
+from keras_captioning.data.read_image import resize_rgb
 
 
 def image_file_size(path):
@@ -36,9 +38,9 @@ def load_image(path, image_size=None, expected_size=None):
         expected_size: when `image_size` is `None`, the `(height, width)`
             every file must have, or `None` for no check.
     """
-    image = read_rgb(path)
+    image = read_rgb(path, image_size)
     if image_size is not None:
-        return np.asarray(_resize(image, image_size), dtype="uint8")
+        return np.asarray(image, dtype="uint8")
     size = (image.height, image.width)
     if expected_size is not None and size != tuple(expected_size):
         raise ValueError(
@@ -54,14 +56,7 @@ def resize_image(array, image_size):
     """Resizes a uint8 `(height, width, 3)` array to `image_size`."""
     if array.shape[:2] == tuple(image_size):
         return array
-    return np.asarray(_resize(Image.fromarray(array), image_size), "uint8")
-
-
-def _resize(image, image_size):
-    height, width = image_size
-    if image.size == (width, height):
-        return image
-    return image.resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(resize_rgb(Image.fromarray(array), image_size), "uint8")
 
 
 def load_images(paths, image_size=None, expected_size=None):

@@ -1,14 +1,25 @@
 import os
 
 import numpy as np
+from PIL import ExifTags
 from PIL import Image
 from PIL import ImageOps
+from PIL import JpegImagePlugin
 from PIL import UnidentifiedImageError
+
+from keras_captioning._validation import check_bool
+from keras_captioning._validation import check_int
 
 # Modes whose pixels carry an alpha channel of their own; other modes may
 # carry one colour marked transparent in `image.info["transparency"]`.
 _ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
 _INT32_MAX = 2**31 - 1
+# EXIF orientations that swap width and height (a quarter turn, with or
+# without a mirror).
+_QUARTER_TURNS = (5, 6, 7, 8)
+# The process-wide setting of `set_full_size_decode`, kept in the
+# environment so that worker processes (forked or spawned) inherit it.
+FULL_SIZE_DECODE_VARIABLE = "KERAS_CAPTIONING_FULL_SIZE_DECODE"
 
 
 class ImageFileError(ValueError):
@@ -31,7 +42,7 @@ class ImageFileError(ValueError):
     """
 
 
-def read_image(path):
+def read_image(path, image_size=None, full_size_decode=None):
     """Reads an image file into RGB pixels, whatever the file's mode.
 
     This is the one reader of image files in keras_captioning: the data
@@ -55,13 +66,34 @@ def read_image(path):
       minimum to maximum is stretched to 0 to 255. Non-finite values count
       as 0. Results are rounded.
 
+    With `image_size`, the picture is resized to it with Pillow's bilinear
+    filter, which widens its support when shrinking (antialiasing). A JPEG
+    is then decoded at the DCT scale (Pillow's `Image.draft`): libjpeg
+    decodes it directly at 1/2, 1/4 or 1/8 of its size, the smallest of
+    those that still leaves it at least `image_size` in both directions
+    (after the EXIF orientation), and the resize starts from there. A
+    640x480 photo read at 224x224 is decoded at 320x240: about 1.6 times
+    faster, at a mean absolute difference of about 1 level in 255 to a
+    full decode (a few tens of levels at sharp edges; the figures are in
+    the data guide). Other formats, and JPEGs too small for 1/2, are
+    decoded at full size.
+
     Args:
         path: str or path-like, the image file (JPEG, PNG, BMP, GIF, TIFF,
             WebP or anything else Pillow reads).
+        image_size: `None` or `(height, width)`, the size to resize to.
+            Defaults to `None`: the size of the file.
+        full_size_decode: bool or `None`. `True` always decodes a JPEG at
+            its full size before resizing: pixels identical to those of
+            earlier releases, which always decoded at full size (to
+            reproduce features cached, or scores measured, with them), and
+            a little sharper. `None` takes the process-wide setting of
+            `keras_captioning.data.set_full_size_decode` (off unless set).
+            Defaults to `None`.
 
     Returns:
-        NumPy uint8 array of shape `(height, width, 3)`, height and width
-        after the EXIF orientation is applied.
+        NumPy uint8 array of shape `(height, width, 3)`: `image_size`, or
+        the file's size after the EXIF orientation is applied.
 
     Raises:
         ImageFileError: the file is missing, empty, truncated, not an image
@@ -82,27 +114,79 @@ def read_image(path):
     >>> pixels.shape, pixels.dtype, int(pixels.max())
     ((2, 3, 3), dtype('uint8'), 255)
     """
-    return np.array(read_rgb(path), dtype="uint8")
+    if image_size is not None:
+        image_size = _check_image_size(image_size)
+    if full_size_decode is not None:
+        check_bool("full_size_decode", full_size_decode)
+    return np.array(read_rgb(path, image_size, full_size_decode), dtype="uint8")
 
 
-def read_rgb(path):
+def set_full_size_decode(enabled):
+    """Sets whether the data pipelines decode every JPEG at its full size.
+
+    By default a JPEG read at a smaller `image_size` is decoded at the DCT
+    scale (see `keras_captioning.data.read_image`). `set_full_size_decode(
+    True)` turns that off for `read_image`, `make_dataset`,
+    `CaptionPyDataset`, `cache_features` and the command together, so they
+    keep giving identical pixels to each other; worker processes started
+    afterwards inherit the setting (it is kept in the environment variable
+    `KERAS_CAPTIONING_FULL_SIZE_DECODE`, which may also be set before
+    Python starts). Decode at full size to reproduce pixels, cached
+    features or scores of an earlier release, which always did; the
+    feature cache of `cache_features` tells the two apart.
+
+    Args:
+        enabled: bool.
+
+    Example:
+
+    >>> import keras_captioning
+    >>> keras_captioning.data.set_full_size_decode(True)
+    >>> keras_captioning.data.full_size_decode()
+    True
+    >>> keras_captioning.data.set_full_size_decode(False)
+    """
+    enabled = check_bool("enabled", enabled)
+    os.environ[FULL_SIZE_DECODE_VARIABLE] = "1" if enabled else "0"
+
+
+def full_size_decode():
+    """Whether the data pipelines decode every JPEG at its full size.
+
+    Returns the setting of `keras_captioning.data.set_full_size_decode`
+    (`False` unless set).
+    """
+    return _full_size_decode_setting()
+
+
+def _full_size_decode_setting():
+    value = os.environ.get(FULL_SIZE_DECODE_VARIABLE, "0").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def read_rgb(path, image_size=None, full_size_decode=None):
     """`read_image`, returning the RGB picture as a PIL image.
 
-    For the pipelines, which resize it before turning it into an array.
+    For the pipelines, which turn it into an array themselves.
     """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise TypeError(
             "`path` must be a str or path-like. "
             f"Received: path={path!r} of type {type(path).__name__}"
         )
+    if full_size_decode is None:
+        full_size_decode = _full_size_decode_setting()
     path = os.fsdecode(path)
     try:
         with Image.open(path) as image:
+            if image_size is not None and not full_size_decode:
+                _draft(image, image_size)
             # Decoding happens here, so a damaged file fails inside the
             # `try` and the file is closed before the pixels are used.
             image.load()
             ImageOps.exif_transpose(image, in_place=True)
-            return _to_rgb(image)
+            rgb = _to_rgb(image)
+        return rgb if image_size is None else resize_rgb(rgb, image_size)
     except FileNotFoundError:
         reason = "no such file"
     except IsADirectoryError:
@@ -120,6 +204,42 @@ def read_rgb(path):
     raise ImageFileError(
         f"Cannot read the image file {path!r}: {reason}."
     ) from None
+
+
+def resize_rgb(image, image_size):
+    """Resizes a PIL image to `(height, width)`, bilinear and antialiased.
+
+    The one resize of every pipeline that reads files or resizes arrays.
+    """
+    height, width = image_size
+    if image.size == (width, height):
+        return image
+    return image.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _check_image_size(image_size):
+    if not isinstance(image_size, (tuple, list)) or len(image_size) != 2:
+        raise ValueError(
+            "`image_size` must be None or a pair (height, width) of "
+            f"positive integers. Received: image_size={image_size!r}"
+        )
+    return tuple(check_int("image_size", value) for value in image_size)
+
+
+def _draft(image, image_size):
+    """Asks a JPEG's decoder for the smallest DCT scale that still covers
+    `image_size` once the EXIF orientation is applied; a no-op for other
+    formats."""
+    if not isinstance(image, JpegImagePlugin.JpegImageFile):
+        return
+    height, width = image_size
+    orientation = image.getexif().get(ExifTags.Base.Orientation)
+    if orientation in _QUARTER_TURNS:
+        # The file stores the picture on its side.
+        height, width = width, height
+    # `draft` picks the largest of 1/8, 1/4, 1/2 that keeps the stored
+    # picture at least (width, height); `None` keeps the file's mode.
+    image.draft(None, (width, height))
 
 
 def _one_line(error):

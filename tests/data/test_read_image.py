@@ -13,13 +13,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
+from PIL import ImageOps
 
+from keras_captioning.cli._common import ImageFiles
 from keras_captioning.data import CaptionPyDataset
 from keras_captioning.data import ImageFileError
 from keras_captioning.data import cache_features
+from keras_captioning.data import full_size_decode
 from keras_captioning.data import make_dataset
 from keras_captioning.data import read_image
-from keras_captioning.data._image_files import resize_image
+from keras_captioning.data import set_full_size_decode
+from keras_captioning.data.read_image import FULL_SIZE_DECODE_VARIABLE
 
 WHITE = 255
 
@@ -296,17 +300,164 @@ def test_every_pipeline_gives_the_pixels_read_image_gives(
             _photo_jpeg(tmp_path / f"p{i}.jpg", 30 + 7 * i, 41 - 5 * i, i)
             for i in range(3)
         ]
-    expected = np.stack(
-        [
-            read_image(path)
-            if image_size is None
-            else resize_image(read_image(path), image_size)
-            for path in paths
-        ]
-    )
+    expected = np.stack([read_image(path, image_size) for path in paths])
     for name, pixels in _every_pipeline(paths, tokenizer, image_size).items():
         assert pixels.shape == expected.shape, name
         np.testing.assert_array_equal(pixels, expected, err_msg=name)
+    # The command reads files through the same reader.
+    command = ImageFiles(paths, image_size)
+    np.testing.assert_array_equal(command[:], expected, err_msg="command")
+
+
+def _stored_jpeg(path, width, height, orientation=None):
+    """A photo-like JPEG stored `width` x `height`, with an EXIF
+    orientation when given."""
+    rng = np.random.default_rng(width * height)
+    rows = np.linspace(0, 1, height)[:, None, None]
+    columns = np.linspace(0, 1, width)[None, :, None]
+    pixels = 127 + 90 * np.sin(5 * rows + 3 * columns + np.arange(3))
+    pixels[height // 4 : height // 2, width // 5 : width // 2] = 30
+    pixels += rng.normal(0, 6, (height, width, 1))
+    image = Image.fromarray(np.clip(np.round(pixels), 0, 255).astype("uint8"))
+    kwargs = {"quality": 90}
+    if orientation is not None:
+        exif = image.getexif()
+        exif[0x0112] = orientation
+        kwargs["exif"] = exif
+    return save(image, path, **kwargs)
+
+
+def _decoded(path, scale, image_size):
+    """By hand: decode at 1/`scale` of the stored size, apply the EXIF
+    orientation, RGB, bilinear resize to `image_size`."""
+    height, width = image_size
+    with Image.open(path) as image:
+        stored = image.size
+        if scale > 1:
+            image.draft("RGB", (stored[0] // scale, stored[1] // scale))
+        image.load()
+        assert image.size == (-(-stored[0] // scale), -(-stored[1] // scale))
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    return np.asarray(image.resize((width, height), Image.BILINEAR))
+
+
+@pytest.mark.parametrize(
+    "stored, image_size, scale",
+    [
+        ((640, 480), (224, 224), 2),  # COCO's typical photo at 224 px
+        ((640, 480), (160, 160), 2),
+        ((640, 480), (112, 112), 4),
+        ((640, 480), (48, 48), 8),
+        ((640, 480), (240, 320), 2),  # exactly half
+        ((640, 480), (241, 320), 1),  # a pixel more than half: full
+        ((100, 80), (64, 64), 1),  # too small for 1/2
+    ],
+)
+def test_a_jpeg_is_decoded_at_the_dct_scale_its_size_allows(
+    tmp_path, stored, image_size, scale
+):
+    path = _stored_jpeg(tmp_path / "photo.jpg", *stored)
+    pixels = read_image(path, image_size)
+    assert pixels.shape == (*image_size, 3)
+    np.testing.assert_array_equal(pixels, _decoded(path, scale, image_size))
+    full = _decoded(path, 1, image_size)
+    np.testing.assert_array_equal(
+        read_image(path, image_size, full_size_decode=True), full
+    )
+    difference = np.abs(pixels.astype(int) - full)
+    assert difference.mean() < 3.0  # the same picture, slightly softer
+    if scale > 1:
+        assert difference.max() > 0
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_the_dct_scale_follows_the_exif_orientation(tmp_path, orientation):
+    # Stored 640 wide, 160 high; orientations 6 and 8 show it 160 x 640.
+    path = _stored_jpeg(tmp_path / "turned.jpg", 640, 160, orientation)
+    image_size = (300, 60) if orientation in (6, 8) else (60, 300)
+    # Half the stored size still covers the request the right way round;
+    # read the wrong way round it would not (160 / 2 < 300).
+    np.testing.assert_array_equal(
+        read_image(path, image_size), _decoded(path, 2, image_size)
+    )
+
+
+def test_jpeg_modes_at_the_dct_scale(tmp_path):
+    colour = np.zeros((64, 64, 3), "uint8")
+    colour[:, :32] = (200, 40, 40)
+    colour[:, 32:] = (30, 30, 220)
+    grey_path = save(Image.fromarray(colour[..., 0]), tmp_path / "g.jpg")
+    pixels = read_image(grey_path, (16, 16))
+    assert np.ptp(pixels.astype(int), axis=-1).max() == 0
+    assert abs(int(pixels[8, 2, 0]) - 200) <= 12
+    cmyk = Image.new("CMYK", (64, 64), (0, 0, 0, 0))
+    cmyk_path = save(cmyk, tmp_path / "cmyk.jpg", quality=95)
+    assert read_image(cmyk_path, (16, 16)).min() >= 250  # white
+    colour_path = save(Image.fromarray(colour), tmp_path / "c.jpg")
+    pixels = read_image(colour_path, (8, 8)).astype(int)
+    assert np.abs(pixels[:, 1] - colour[0, 0]).max() <= 12
+
+
+def test_full_size_decode_setting_reaches_every_pipeline(
+    tmp_path, tokenizer, monkeypatch
+):
+    monkeypatch.delenv(FULL_SIZE_DECODE_VARIABLE, raising=False)
+    paths = [
+        _stored_jpeg(tmp_path / f"p{i}.jpg", 320 + 40 * i, 240)
+        for i in range(3)
+    ]
+    size = (64, 80)
+    scaled = np.stack([read_image(path, size) for path in paths])
+    full = np.stack([_decoded(path, 1, size) for path in paths])
+    assert np.abs(scaled.astype(int) - full).max() > 0
+    assert not full_size_decode()
+    set_full_size_decode(True)
+    try:
+        assert full_size_decode()
+        np.testing.assert_array_equal(
+            np.stack([read_image(path, size) for path in paths]), full
+        )
+        for name, pixels in _every_pipeline(paths, tokenizer, size).items():
+            np.testing.assert_array_equal(pixels, full, err_msg=name)
+        np.testing.assert_array_equal(
+            ImageFiles(paths, size)[:], full, err_msg="command"
+        )
+        # An explicit argument wins over the setting.
+        np.testing.assert_array_equal(
+            read_image(paths[0], size, full_size_decode=False), scaled[0]
+        )
+    finally:
+        set_full_size_decode(False)
+    assert not full_size_decode()
+
+
+def test_feature_cache_tells_the_decodes_apart(tmp_path, monkeypatch):
+    monkeypatch.delenv(FULL_SIZE_DECODE_VARIABLE, raising=False)
+    paths = [_stored_jpeg(tmp_path / "p.jpg", 320, 240)]
+    options = dict(image_size=(64, 64), verbose=0)
+    encoder = keras.layers.Identity()
+    scaled = np.asarray(
+        cache_features(encoder, paths, tmp_path / "c", **options)
+    )
+    monkeypatch.setenv(FULL_SIZE_DECODE_VARIABLE, "1")
+    full = np.asarray(cache_features(encoder, paths, tmp_path / "c", **options))
+    np.testing.assert_array_equal(full[0], _decoded(paths[0], 1, (64, 64)))
+    np.testing.assert_array_equal(
+        scaled[0], read_image(paths[0], (64, 64), full_size_decode=False)
+    )
+    assert np.abs(full.astype(int) - scaled).max() > 0
+
+
+def test_bad_image_size_and_option_are_named(tmp_path):
+    path = _stored_jpeg(tmp_path / "p.jpg", 32, 32)
+    with pytest.raises(ValueError, match="image_size"):
+        read_image(path, (0, 5))
+    with pytest.raises(ValueError, match="image_size"):
+        read_image(path, 5)
+    with pytest.raises(TypeError, match="full_size_decode"):
+        read_image(path, (4, 4), full_size_decode="yes")
+    with pytest.raises(TypeError, match="enabled"):
+        set_full_size_decode(1)
 
 
 def test_pipelines_report_an_unreadable_file_by_name(tmp_path, tokenizer):

@@ -6,6 +6,7 @@ the layer harness) is tested for all registered modes in
 mode: its two recurrent parts, its attention and its options.
 """
 
+import keras
 import numpy as np
 import pytest
 
@@ -168,3 +169,42 @@ def test_saved_model_returns_equal_logits_and_weights(tmp_path):
 
 def test_mixed_precision_forward():
     checks.check_mixed_precision_forward(MODE)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_projected_attention_input_is_the_cells_own_step(cell):
+    # The word and mean-image parts of the attention layer's input are
+    # projected before the scan; the rest inside it. The result must be
+    # the cell's own update on the concatenated input, `[h2; v_mean; w]`.
+    decoder = checks.decoder(MODE, cell=cell)
+    decoder(checks.captions(), checks.features())
+    mode = decoder.conditioning_layer
+    stack = mode._attention_layer
+    units, feature_dim = mode.units, mode._feature_dim
+    rng = np.random.default_rng(0)
+    h2 = rng.normal(size=(3, units)).astype("float32")
+    image_mean = rng.normal(size=(3, feature_dim)).astype("float32")
+    words = rng.normal(size=(3, mode.embedding_dim)).astype("float32")
+    states = [
+        [rng.normal(size=(3, units)).astype("float32") for _ in state]
+        for state in stack.initial_state(checks.features())
+    ]
+    expected, expected_states = stack.step(
+        np.concatenate([h2, image_mean, words], axis=-1), states
+    )
+    start = units + feature_dim
+    projected = stack.input_projection(words, start) + stack.input_projection(
+        image_mean, units, start, use_bias=False
+    )
+    outputs, new_states = stack.step_projected(h2, projected, states)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(outputs),
+        keras.ops.convert_to_numpy(expected),
+        atol=1e-5,
+    )
+    for new, old in zip(new_states[0], expected_states[0]):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(new),
+            keras.ops.convert_to_numpy(old),
+            atol=1e-5,
+        )

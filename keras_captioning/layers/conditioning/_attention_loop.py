@@ -17,12 +17,14 @@ class AttentionScorer(keras.layers.Layer):
     `scores(keys, query)` scores every key against a query with one more
     axis before the last, so a query `(batch, units)` scores keys `(batch,
     positions, hidden)` and a query `(batch, steps, units)` scores keys
-    `(batch, 1, positions, hidden)`.
+    `(batch, 1, positions, hidden)`. `score_bias` adds a bias to every
+    score (it cancels in the softmax; `"attention"`'s files hold one).
     """
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, score_bias=False, **kwargs):
         super().__init__(**kwargs)
         self.units = units
+        self.score_bias = score_bias
         policy = self.dtype_policy
         self.key_projection = keras.layers.Dense(
             units, use_bias=False, dtype=policy, name="attention_keys"
@@ -31,7 +33,7 @@ class AttentionScorer(keras.layers.Layer):
             units, dtype=policy, name="attention_query"
         )
         self.score = keras.layers.Dense(
-            1, use_bias=False, dtype=policy, name="attention_score"
+            1, use_bias=score_bias, dtype=policy, name="attention_score"
         )
 
     def build(self, value_dim, query_dim):
@@ -45,6 +47,21 @@ class AttentionScorer(keras.layers.Layer):
     def scores(self, keys, query):
         query = ops.expand_dims(self.query_projection(query), axis=-2)
         return self.score(ops.tanh(keys + query))[..., 0]
+
+    def attend(self, keys, values, query):
+        """One step's attention: `(weights, context)`.
+
+        `keys` `(batch, positions, hidden)` from `keys(values)`, `values`
+        `(batch, positions, dim)`, `query` `(batch, query_dim)`. The
+        softmax runs in float32 (`weights`); `context` is the weighted sum
+        of `values` in the compute dtype.
+        """
+        scores = self.scores(keys, query)
+        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
+        context = ops.einsum(
+            "bs,bsd->bd", ops.cast(weights, self.compute_dtype), values
+        )
+        return weights, context
 
 
 def scan_steps(step, state, initial_outputs, embeddings, mask):

@@ -144,6 +144,41 @@ class RecurrentStack(keras.layers.Layer):
             new_states.append(list(layer_state))
         return inputs, new_states
 
+    def input_projection(self, inputs, start, stop=None, use_bias=True):
+        """The first layer's input kernel rows `start:stop` applied to
+        `inputs` (plus the layer's input bias when `use_bias`).
+
+        For a mode whose first-layer input is a concatenation with parts
+        that do not depend on the recurrent state (a word embedding, an
+        image vector): it projects those parts for every step at once,
+        outside the loop, and `step_projected` adds the rest. Only for
+        `fused=False` stacks of the package's own cells.
+        """
+        cell = self.cells[0]
+        kernel = ops.cast(cell.kernel, self.compute_dtype)[start:stop]
+        projected = ops.matmul(inputs, kernel)
+        if use_bias and cell.use_bias:
+            projected = projected + _input_bias(cell, self.compute_dtype)
+        return projected
+
+    def step_projected(self, inputs, projected, states, dropout_masks=()):
+        """`step`, the first layer's input being `[inputs, rest]`, where
+        `projected` is the sum of `input_projection` over the parts of
+        `rest` (its input bias included): the same maths as the cells'
+        own `call`, with the constant part of the input projected once.
+        """
+        cell = self.cells[0]
+        kernel = ops.cast(cell.kernel, self.compute_dtype)
+        gates = projected + ops.matmul(inputs, kernel[: ops.shape(inputs)[-1]])
+        outputs, first_state = _cell_update(cell, gates, states[0])
+        new_states = [first_state]
+        for index, cell in enumerate(self.cells[1:], start=1):
+            if dropout_masks:
+                outputs = outputs * dropout_masks[index - 1]
+            outputs, layer_state = cell(outputs, states[index])
+            new_states.append(list(layer_state))
+        return outputs, new_states
+
     def _per_layer(self, values):
         """A flat list, layer by layer, as one list per layer."""
         count = len(self.state_names)
@@ -160,6 +195,43 @@ class RecurrentStack(keras.layers.Layer):
                 self.state_projections
             )
         return aliases
+
+
+def _input_bias(cell, dtype):
+    bias = ops.cast(cell.bias, dtype)
+    if isinstance(cell, keras.layers.GRUCell) and cell.reset_after:
+        return bias[0]
+    return bias
+
+
+def _cell_update(cell, gates, state):
+    """One step of an `LSTMCell` or `GRUCell` (Keras's maths, its default
+    options) from its input's gate pre-activations `gates` (the input
+    projection and the input bias); returns `(h, new_state)`."""
+    activation, recurrent_activation = (
+        cell.activation,
+        cell.recurrent_activation,
+    )
+    h_tm1 = state[0]
+    recurrent_kernel = ops.cast(cell.recurrent_kernel, gates.dtype)
+    inner = ops.matmul(h_tm1, recurrent_kernel)
+    if isinstance(cell, keras.layers.LSTMCell):
+        z0, z1, z2, z3 = ops.split(gates + inner, 4, axis=-1)
+        forget, write = recurrent_activation(z1), recurrent_activation(z0)
+        c = forget * state[1] + write * activation(z2)
+        h = recurrent_activation(z3) * activation(c)
+        return h, [h, c]
+    if not cell.reset_after:
+        raise ValueError("`step_projected` needs a GRU with reset_after.")
+    if cell.use_bias:
+        inner = inner + ops.cast(cell.bias, gates.dtype)[1]
+    x_z, x_r, x_h = ops.split(gates, 3, axis=-1)
+    inner_z, inner_r, inner_h = ops.split(inner, 3, axis=-1)
+    z = recurrent_activation(x_z + inner_z)
+    r = recurrent_activation(x_r + inner_r)
+    hh = activation(x_h + r * inner_h)
+    h = z * h_tm1 + (1 - z) * hh
+    return h, [h]
 
 
 class StackedConditioning(Conditioning):

@@ -2,8 +2,9 @@ import keras
 from keras import ops
 
 from keras_captioning import _validation
+from keras_captioning.layers.conditioning._attention_loop import AttentionScorer
+from keras_captioning.layers.conditioning._attention_loop import scan_steps
 from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning._scan import scan_carries
 from keras_captioning.layers.conditioning.conditioning import Conditioning
 from keras_captioning.layers.conditioning.registry import register
 
@@ -21,8 +22,10 @@ class Attention(Conditioning):
     `"init_inject"`, and the vocabulary projection reads the recurrent output
     and the context (`output_dim` is `units + feature_dim`).
 
-    The cells run in a `keras.ops.scan` loop, since each step's input
-    depends on the previous state; padded steps leave the state unchanged.
+    The cells run in the scan and the scores come from the additive
+    scorer that `"top_down"` and `"adaptive_attention"` share, since each
+    step's input depends on the previous state; padded steps leave the
+    state unchanged.
     The dropout mask between recurrent layers is drawn once per sequence.
     The softmax runs in float32. Chosen with
     `CaptionDecoder(conditioning="attention")`.
@@ -96,21 +99,29 @@ class Attention(Conditioning):
             dtype=policy,
             name="recurrent_stack",
         )
-        hidden = self.attention_units or units
-        self._key_projection = keras.layers.Dense(
-            hidden, use_bias=False, dtype=policy, name="attention_keys"
-        )
-        self._query_projection = keras.layers.Dense(
-            hidden, dtype=policy, name="attention_query"
-        )
-        self._score = keras.layers.Dense(
-            1, dtype=policy, name="attention_score"
+        self._scorer = AttentionScorer(
+            self.attention_units or units,
+            score_bias=True,
+            dtype=policy,
+            name="attention",
         )
         self._gate = None
         if self.attention_gate:
             self._gate = keras.layers.Dense(
                 1, activation="sigmoid", dtype=policy, name="attention_gate"
             )
+        # Files of this mode hold the scorer's weights under these names;
+        # untracked, they are found before `_scorer` (Keras walks private
+        # attributes in name order) and new files keep the same layout.
+        for path, layer in self._file_paths().items():
+            object.__setattr__(self, path, layer)
+
+    def _file_paths(self):
+        return {
+            "_key_projection": self._scorer.key_projection,
+            "_query_projection": self._scorer.query_projection,
+            "_score": self._scorer.score,
+        }
 
     @property
     def output_dim(self):
@@ -126,59 +137,33 @@ class Attention(Conditioning):
         feature_dim = image_features_shape[-1]
         self._feature_dim = feature_dim
         self._stack.build(self.embedding_dim + feature_dim, feature_dim)
-        self._key_projection.build((None, None, feature_dim))
-        self._query_projection.build((None, self.units))
-        self._score.build((None, None, self.attention_units or self.units))
+        self._scorer.build(feature_dim, self.units)
         if self._gate is not None:
             self._gate.build((None, self.units))
 
     def call(self, embeddings, image_features, mask=None, training=None):
         state = self.get_initial_state(image_features)
         batch_size = ops.shape(embeddings)[0]
-        if mask is None:
-            mask = ops.ones(ops.shape(embeddings)[:2], "bool")
         dropout_masks = self._stack.dropout_masks(batch_size, training)
 
-        # The step's outputs travel in the carry; the scan stacks the
-        # carries. The image stays out of the carry: the loop reads it, never
-        # rewrites it.
-        def attend_and_update(carry, step_inputs):
-            embedding, step_mask = step_inputs
+        def step(embedding, layers):
             outputs, new_state, scores = self._attend_and_step(
                 embedding,
-                {"layers": carry["layers"], "image": state["image"]},
+                {"layers": layers, "image": state["image"]},
                 dropout_masks,
             )
-            keep = ops.expand_dims(step_mask, axis=-1)
-            new_carry = {
-                "layers": keras.tree.map_structure(
-                    lambda new, old: ops.where(keep, new, old),
-                    new_state["layers"],
-                    carry["layers"],
-                ),
-                "outputs": outputs,
-                "scores": scores,
-            }
-            return new_carry
+            return new_state["layers"], (outputs, scores)
 
-        initial_carry = {
-            "layers": state["layers"],
-            "outputs": ops.zeros(
-                (batch_size, self.units + image_features.shape[-1]),
-                self.compute_dtype,
-            ),
-            "scores": ops.zeros_like(
-                ops.cast(image_features[..., 0], "float32")
-            ),
-        }
-        time_major = (
-            ops.transpose(embeddings, (1, 0, 2)),
-            ops.transpose(mask, (1, 0)),
+        initial_outputs = (
+            ops.zeros((batch_size, self.output_dim), self.compute_dtype),
+            ops.zeros_like(ops.cast(image_features[..., 0], "float32")),
         )
-        stacked = scan_carries(attend_and_update, initial_carry, time_major)
-        outputs = ops.transpose(stacked["outputs"], (1, 0, 2))
-        scores = ops.transpose(stacked["scores"], (1, 0, 2))
+        outputs, scores = scan_steps(
+            step, state["layers"], initial_outputs, embeddings, mask
+        )
         if self.attention_regularization > 0:
+            if mask is None:
+                mask = ops.ones(ops.shape(embeddings)[:2], "bool")
             self.add_loss(self._coverage_penalty(scores, mask))
         return outputs, scores
 
@@ -187,7 +172,7 @@ class Attention(Conditioning):
             "layers": self._stack.initial_state(image_features),
             "image": {
                 "features": image_features,
-                "keys": self._key_projection(image_features),
+                "keys": self._scorer.keys(image_features),
             },
         }
 
@@ -198,17 +183,8 @@ class Attention(Conditioning):
         """Attention from the previous state, then one step of the cells."""
         image = state["image"]
         query = state["layers"][-1][0]
-        scores = self._score(
-            ops.tanh(
-                image["keys"]
-                + ops.expand_dims(self._query_projection(query), axis=1)
-            )
-        )[..., 0]
-        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
-        context = ops.einsum(
-            "bs,bsd->bd",
-            ops.cast(weights, self.compute_dtype),
-            image["features"],
+        weights, context = self._scorer.attend(
+            image["keys"], image["features"], query
         )
         if self._gate is not None:
             context = context * self._gate(query)
@@ -230,9 +206,9 @@ class Attention(Conditioning):
         aliases = self._stack.saved_weight_aliases()
         aliases.update(
             {
-                "_attention_key_projection": self._key_projection,
-                "_attention_query_projection": self._query_projection,
-                "_attention_score": self._score,
+                "_attention_key_projection": self._scorer.key_projection,
+                "_attention_query_projection": self._scorer.query_projection,
+                "_attention_score": self._scorer.score,
             }
         )
         if self._gate is not None:

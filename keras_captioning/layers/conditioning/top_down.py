@@ -47,15 +47,17 @@ class TopDown(Conditioning):
     enters at every step through `v_mean` and the attention).
 
     The cells run in a `keras.ops.scan` loop; padded steps leave the state
-    unchanged. The dropout masks between language layers are drawn once per
-    sequence. The softmax runs in float32. The doubly stochastic attention
-    regulariser of `"attention"` is not offered. Chosen with
-    `CaptionDecoder(conditioning="top_down")`.
+    unchanged. The word and mean-image parts of the attention layer's
+    input are projected for every step at once, before the loop; only the
+    `h2[t-1]` part is projected inside it. The dropout masks between
+    language layers are drawn once per sequence. The softmax runs in
+    float32. The doubly stochastic attention regulariser of `"attention"`
+    is not offered. Chosen with `CaptionDecoder(conditioning="top_down")`.
 
     Cost per step: two recurrent updates (`num_layers + 1`), one attention
     over the image steps; compared with `"attention"`, one more recurrent
-    layer of `units` whose input is `units + feature_dim + embedding_dim`
-    wide.
+    layer of `units`, whose input inside the loop is `units` wide (its
+    `feature_dim + embedding_dim` other columns are projected before it).
 
     State: `{"layers": [[h, c], ...], "attention_layer": [[h, c]],
     "image": {"features": v, "keys": W_v v, "mean": v_mean}}`, where
@@ -150,9 +152,11 @@ class TopDown(Conditioning):
         batch_size = ops.shape(embeddings)[0]
         dropout_masks = self._language_stack.dropout_masks(batch_size, training)
 
-        def step(embedding, recurrent):
+        def step(attention_gates, recurrent):
             outputs, new_state, scores = self._step(
-                embedding, {**recurrent, "image": state["image"]}, dropout_masks
+                attention_gates,
+                {**recurrent, "image": state["image"]},
+                dropout_masks,
             )
             new_recurrent = {key: new_state[key] for key in recurrent}
             return new_recurrent, (outputs, scores)
@@ -165,7 +169,12 @@ class TopDown(Conditioning):
             "layers": state["layers"],
             "attention_layer": state["attention_layer"],
         }
-        return scan_steps(step, recurrent, initial_outputs, embeddings, mask)
+        # The word and image parts of the attention layer's input do not
+        # depend on the state: projected for every step at once, here.
+        attention_gates = self._attention_gates(embeddings, state["image"])
+        return scan_steps(
+            step, recurrent, initial_outputs, attention_gates, mask
+        )
 
     def get_initial_state(self, image_features):
         return {
@@ -181,23 +190,32 @@ class TopDown(Conditioning):
         }
 
     def call_with_cache(self, embeddings, state):
-        return self._step(embeddings, state)
+        attention_gates = self._attention_gates(embeddings, state["image"])
+        return self._step(attention_gates, state)
 
-    def _step(self, embeddings, state, dropout_masks=()):
+    def _attention_gates(self, embeddings, image):
+        """The attention layer's gates from `[v_mean; w]`, its input bias
+        included: `(batch, steps, gates)` or, for one step, `(batch,
+        gates)`. Its input is `[h2[t-1]; v_mean; w[t]]`; `_step` adds the
+        `h2[t-1]` part."""
+        layer = self._attention_layer
+        start = self.units + self._feature_dim
+        words = layer.input_projection(embeddings, start)
+        image_part = layer.input_projection(
+            image["mean"], self.units, start, use_bias=False
+        )
+        if len(embeddings.shape) == 3:
+            image_part = ops.expand_dims(image_part, axis=1)
+        return words + image_part
+
+    def _step(self, attention_gates, state, dropout_masks=()):
         """The attention layer, the attention, then the language layers."""
         image = state["image"]
-        attention_input = ops.concatenate(
-            [state["layers"][-1][0], image["mean"], embeddings], axis=-1
+        query, attention_state = self._attention_layer.step_projected(
+            state["layers"][-1][0], attention_gates, state["attention_layer"]
         )
-        query, attention_state = self._attention_layer.step(
-            attention_input, state["attention_layer"]
-        )
-        scores = self._scorer.scores(image["keys"], query)
-        weights = ops.softmax(ops.cast(scores, "float32"), axis=-1)
-        attended = ops.einsum(
-            "bs,bsd->bd",
-            ops.cast(weights, self.compute_dtype),
-            image["features"],
+        weights, attended = self._scorer.attend(
+            image["keys"], image["features"], query
         )
         outputs, language_state = self._language_stack.step(
             ops.concatenate([attended, query], axis=-1),
