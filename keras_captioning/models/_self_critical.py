@@ -1,4 +1,5 @@
-"""Self-critical sequence training (SCST) of an `ImageCaptioner`.
+"""Self-critical sequence training (SCST) of an `ImageCaptioner`, as Keras
+training.
 
 After cross-entropy training, SCST optimises the test metric directly with
 REINFORCE (Rennie et al., "Self-critical Sequence Training for Image
@@ -7,110 +8,34 @@ compiled sampler, each is rewarded with CIDEr-D against the image's
 references, and the log-probabilities of the sampled tokens are pushed up in
 proportion to how much the reward beats a baseline.
 
-The update is an ordinary Keras training step: a teacher-forced forward pass
-of the sampled captions through the captioner, with `SelfCriticalLoss`,
-through `train_on_batch` of a thin model that shares the captioner's layers
-and optimizer. Keras's trainer computes the gradient on every backend; this
-module has no backend branch.
+Nothing here is a training loop. Sampling and rewards are the *data*:
+`SampledCaptions`, a `keras.utils.PyDataset`, draws the captions of a batch
+with the current weights when Keras asks for the batch, scores them in
+NumPy and returns `(inputs, targets)` whose targets pack one advantage per
+caption with the sampled ids. The update is the *loss*:
+`keras_captioning.losses.SelfCriticalLoss`. `keras.Model.fit` of the
+captioner itself runs the phase, so callbacks, distribution and the progress
+bar are Keras's own. The logs `reward`, `baseline_reward` and `val_CIDEr-D`
+come from callbacks placed in front of the user's.
 """
 
-import math
+import contextlib
 
 import keras
 import numpy as np
-from keras import ops
 
 from keras_captioning import _validation
 from keras_captioning.generation.random_sampler import RandomSampler
+from keras_captioning.losses.self_critical_loss import SelfCriticalLoss
 from keras_captioning.metrics.cider import CiderD
+from keras_captioning.models import _training_data
+
+__all__ = ["SelfCriticalLoss", "fit_self_critical", "sampled_targets"]
 
 BASELINES = ("mean", "greedy")
-# Banned tokens get this logit, as the sampler gives them -inf: exp() of
-# it is exactly 0 in float32, and it keeps gradients finite.
-_BANNED_LOGIT = -1e9
-
-
-@keras.saving.register_keras_serializable(package="keras_captioning")
-class SelfCriticalLoss(keras.losses.Loss):
-    """The self-critical policy-gradient loss of sampled captions.
-
-    For each caption, `-advantage * sum(log p(token)) / num_counted`, where
-    the sum runs over the tokens the sampler chose, up to and including the
-    end token, and `log p` is `log_softmax` of the logits with the banned
-    tokens masked out, as in sampling; the result is averaged over the
-    captions of the batch.
-
-    `y_true` packs, per caption, the advantage (column 0) and the sampled
-    token ids (columns 1 to `steps`), with `-1` at the steps that do not
-    count: the steps after the end token and a token the loop forced (the
-    end token after `max_length` words).
-
-    Args:
-        banned_token_ids: sequence of ints, the tokens sampling never
-            chooses (pad, start, unknown).
-        **kwargs: passed to `keras.losses.Loss` (`name`, `dtype`).
-
-    Call arguments:
-        y_true: float tensor `(batch, 1 + steps)`.
-        y_pred: float tensor `(batch, steps, vocabulary_size)`, the logits.
-
-    Returns:
-        A scalar, the mean over the batch of the per-caption losses.
-
-    Example:
-
-    >>> from keras_captioning.models._self_critical import SelfCriticalLoss
-    >>> loss = SelfCriticalLoss(banned_token_ids=(0, 1))
-    >>> logits = np.zeros((1, 3, 4), "float32")  # 2 allowed tokens
-    >>> y_true = np.array([[2.0, 3, 2, -1]], "float32")  # 2 counted
-    >>> round(float(loss(y_true, logits)), 4)  # -2 * (2 * log(1/2)) / 2
-    1.3863
-    """
-
-    def __init__(self, banned_token_ids=(0, 1, 3), **kwargs):
-        super().__init__(**kwargs)
-        self.banned_token_ids = tuple(
-            _validation.check_token_id("banned_token_ids", token_id)
-            for token_id in banned_token_ids
-        )
-
-    def call(self, y_true, y_pred):
-        y_true = ops.cast(y_true, "float32")
-        advantage = y_true[:, 0]
-        targets = ops.cast(y_true[:, 1:], "int32")
-        logits = ops.cast(y_pred, "float32")
-        vocabulary = ops.arange(ops.shape(logits)[-1])
-        banned = ops.zeros_like(vocabulary, dtype="bool")
-        for token_id in self.banned_token_ids:
-            banned = ops.logical_or(banned, ops.equal(vocabulary, token_id))
-        logits = ops.where(banned, _BANNED_LOGIT, logits)
-        log_probs = ops.log_softmax(logits, axis=-1)
-        counted = ops.greater_equal(targets, 0)
-        chosen = ops.take_along_axis(
-            log_probs, ops.expand_dims(ops.maximum(targets, 0), -1), axis=-1
-        )[..., 0]
-        chosen = ops.where(counted, chosen, 0.0)
-        num_counted = ops.maximum(
-            ops.sum(ops.cast(counted, "float32"), axis=-1), 1.0
-        )
-        return -advantage * ops.sum(chosen, axis=-1) / num_counted
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        # Keras's reduction would apply the mask the logits carry to the
-        # per-caption losses; the batch mean is taken here instead.
-        losses = self.call(y_true, y_pred)
-        if sample_weight is not None:
-            losses = losses * ops.cast(sample_weight, "float32")
-        if self.reduction in ("none", None):
-            return losses
-        if self.reduction == "sum":
-            return ops.sum(losses)
-        return ops.mean(losses)
-
-    def get_config(self):
-        config = super().get_config()
-        config["banned_token_ids"] = list(self.banned_token_ids)
-        return config
+# The phase's default optimizer: a fresh Adam at a twentieth of the
+# cross-entropy rate (docs/self_critical.rst, "Why these defaults").
+DEFAULT_LEARNING_RATE = 5e-5
 
 
 def sampled_targets(token_ids, advantages, end_token_id, max_words):
@@ -138,23 +63,6 @@ def sampled_targets(token_ids, advantages, end_token_id, max_words):
     ).astype(np.float32)
 
 
-class _SelfCriticalModel(keras.Model):
-    """Shares the captioner's layers; trains them with `SelfCriticalLoss`.
-
-    The forward pass runs in inference mode (no dropout, batch
-    normalisation with its moving statistics), as sampling does, so the
-    log-probabilities are those of the distribution the captions were
-    drawn from.
-    """
-
-    def __init__(self, captioner, **kwargs):
-        super().__init__(**kwargs)
-        self.captioner = captioner
-
-    def call(self, inputs, training=None):
-        return self.captioner(inputs, training=False)
-
-
 def fit_self_critical(
     captioner,
     x,
@@ -172,6 +80,7 @@ def fit_self_critical(
     temperature=1.0,
     initial_epoch=0,
     validation_batch_size=100,
+    keep_best_weights=True,
 ):
     """See `ImageCaptioner.fit_self_critical`."""
     epochs = _validation.check_int("epochs", epochs)
@@ -185,161 +94,319 @@ def fit_self_critical(
     )
     baseline = _validation.check_choice("baseline", baseline, BASELINES)
     shuffle = _validation.check_bool("shuffle", shuffle)
+    keep_best_weights = _validation.check_bool(
+        "keep_best_weights", keep_best_weights
+    )
     if baseline == "mean" and num_samples < 2:
         raise ValueError(
             "`baseline='mean'` compares each sample with the other samples "
             "of its image, so it needs `num_samples` >= 2. Received: "
             f"num_samples={num_samples}"
         )
-    if verbose == "auto":
-        verbose = 1
-    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+    if getattr(captioner, "optimizer", None) is None:
         raise ValueError(
-            "`verbose` must be 'auto', 0, 1 or 2. "
-            f"Received: verbose={verbose!r}"
+            "`fit_self_critical` follows cross-entropy training, and the "
+            "captioner is not compiled. Call `captioner.compile()` (and "
+            "`fit`) first."
         )
     if optimizer is None:
-        if getattr(captioner, "optimizer", None) is None:
-            raise ValueError(
-                "`fit_self_critical` continues with the optimizer of "
-                "`compile()`, and the captioner is not compiled. Call "
-                "`captioner.compile()` first or pass `optimizer=`."
-            )
-        optimizer = captioner.optimizer
+        optimizer = keras.optimizers.Adam(DEFAULT_LEARNING_RATE, clipnorm=5.0)
+    elif not isinstance(optimizer, keras.optimizers.Optimizer):
+        raise TypeError(
+            "`optimizer` must be None (a fresh Adam at "
+            f"{DEFAULT_LEARNING_RATE}) or a `keras.optimizers.Optimizer` "
+            "(`captioner.optimizer` continues with the one of `compile()`)."
+            f" Received: optimizer={optimizer!r}"
+        )
 
-    data = _TrainingData(x, references, batch_size, shuffle)
+    source = _image_batches(x, references, batch_size, shuffle)
     if reward is None:
-        reward = CiderD(data.all_references())
+        reward = CiderD(source.all_references())
     elif not callable(reward):
         raise TypeError(
             "`reward` must be None (CIDEr-D with document frequencies from "
             "the training references) or a callable `reward(hypotheses, "
             f"references) -> array`. Received: reward={reward!r}"
         )
-    validation = None
+    data = SampledCaptions(
+        captioner,
+        source,
+        reward=reward,
+        num_samples=num_samples,
+        baseline=baseline,
+        sampler=RandomSampler(temperature=temperature),
+    )
+    own_callbacks = [_SampleLogs(data)]
+    closing_callbacks = []
     if validation_data is not None:
-        validation = _validation_pair(validation_data)
+        scorer = _ValidationReward(
+            captioner, reward, _validation_pair(validation_data)
+        )
+        scorer.batch_size = validation_batch_size
+        own_callbacks.append(scorer)
+        if keep_best_weights:
+            # After the user's callbacks, so that it scores the weights a
+            # `BackupAndRestore` has restored, and has the last word.
+            closing_callbacks.append(_KeepBestWeights(scorer))
 
     tokenizer = captioner.tokenizer
-    max_words = captioner.max_length
-    sampler = RandomSampler(temperature=temperature)
-    trainer = _SelfCriticalModel(captioner, name="self_critical")
-    trainer.compile(
+    compiled = _compile_arguments(captioner)
+    keras.Model.compile(
+        captioner,
         optimizer=optimizer,
         loss=SelfCriticalLoss(
             (tokenizer.pad_id, tokenizer.start_id, tokenizer.unknown_id)
         ),
-        jit_compile=getattr(captioner, "jit_compile", "auto"),
-        run_eagerly=getattr(captioner, "run_eagerly", False),
+        # No metrics of cross-entropy training: their targets are not these.
+        metrics=[],
+        jit_compile=compiled["jit_compile"],
+        run_eagerly=compiled["run_eagerly"],
     )
-
-    callback_list = keras.callbacks.CallbackList(
-        callbacks,
-        add_history=True,
-        add_progbar=verbose != 0,
-        model=captioner,
-        verbose=verbose,
-        epochs=epochs,
-        steps=data.steps_per_epoch(),
-    )
-    captioner.stop_training = False
-    callback_list.on_train_begin()
-    logs = {}
-    for epoch in range(initial_epoch, epochs):
-        callback_list.on_epoch_begin(epoch)
-        totals = {"loss": 0.0, "reward": 0.0, "baseline_reward": 0.0}
-        step = 0
-        for step, (images, image_references) in enumerate(data.batches()):
-            callback_list.on_train_batch_begin(step)
-            step_logs = _train_step(
-                captioner,
-                trainer,
-                sampler,
-                reward,
-                images,
-                image_references,
-                num_samples,
-                baseline,
-                batch_size,
-                max_words,
-            )
-            for key in totals:
-                totals[key] += step_logs[key]
-            logs = {key: value / (step + 1) for key, value in totals.items()}
-            callback_list.on_train_batch_end(step, logs)
-            if captioner.stop_training:
-                break
-        data.on_epoch_end()
-        if validation is not None:
-            logs["val_CIDEr-D"] = _validation_score(
-                captioner, reward, validation, validation_batch_size
-            )
-        callback_list.on_epoch_end(epoch, logs)
-        if captioner.stop_training:
-            break
-    callback_list.on_train_end(logs)
-    return captioner.history
-
-
-def _train_step(
-    captioner,
-    trainer,
-    sampler,
-    reward,
-    images,
-    image_references,
-    num_samples,
-    baseline,
-    batch_size,
-    max_words,
-):
-    count = len(images)
-    repeated_images = np.repeat(images, num_samples, axis=0)
-    repeated_references = [
-        refs for refs in image_references for _ in range(num_samples)
-    ]
-    # The same padded batch size every step, so the compiled sampler is
-    # traced once.
-    token_ids = captioner.generate(
-        repeated_images,
-        strategy=sampler,
-        batch_size=batch_size * num_samples,
-    )
-    rewards = _rewards(
-        reward, captioner.detokenize(token_ids), repeated_references
-    )
-    grouped = rewards.reshape(count, num_samples)
-    if baseline == "mean":
-        # Leave-one-out mean: each sample is compared with the others of
-        # its image, so the baseline does not depend on the sample itself.
-        baselines = (grouped.sum(axis=1, keepdims=True) - grouped) / (
-            num_samples - 1
+    try:
+        return keras.Model.fit(
+            captioner,
+            data,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=own_callbacks + list(callbacks or []) + closing_callbacks,
+            verbose=verbose,
+            # The batches shuffle themselves (`fit` would reorder indices
+            # of a dataset that reads its source in order).
+            shuffle=False,
         )
+    finally:
+        # The captioner goes back to cross-entropy training, its optimizer
+        # and that optimizer's state as they were.
+        keras.Model.compile(captioner, **compiled)
+
+
+class SampledCaptions(keras.utils.PyDataset):
+    """Batches of captions sampled with the current weights, with rewards.
+
+    `__getitem__(index)` takes batch `index` of images and references,
+    samples `num_samples` captions per image with the captioner's compiled
+    sampler, scores them with `reward` in NumPy, subtracts the baseline
+    and returns `({"images", "token_ids"}, targets)`, the teacher-forcing
+    inputs of the sampled captions and the `SelfCriticalLoss` targets.
+    The mean reward and baseline of each batch are kept in `records`.
+
+    Sampling reads the weights of the moment Keras asks for the batch: on
+    JAX, where `fit` moves the weights out of the variables during an
+    epoch, from the trainer's state (see `_current_weights`).
+    """
+
+    def __init__(
+        self, captioner, source, reward, num_samples, baseline, sampler
+    ):
+        super().__init__()
+        self.captioner = captioner
+        self.source = source
+        self.reward = reward
+        self.num_samples = num_samples
+        self.baseline = baseline
+        self.sampler = sampler
+        self.records = {}
+        self.epoch_start_weights = None
+
+    def __len__(self):
+        return self.source.num_batches
+
+    @property
+    def num_batches(self):
+        return self.source.num_batches
+
+    def __getitem__(self, index):
+        images, references = self.source.batch(index)
+        captioner = self.captioner
+        count = len(images)
+        repeated_images = np.repeat(images, self.num_samples, axis=0)
+        repeated_references = [
+            refs for refs in references for _ in range(self.num_samples)
+        ]
+        with _current_weights(self, self.sampler):
+            # The same padded batch size every step, so the compiled
+            # sampler is traced once.
+            token_ids = captioner.generate(
+                repeated_images,
+                strategy=self.sampler,
+                batch_size=self.source.batch_size * self.num_samples,
+            )
+            if self.baseline == "greedy":
+                greedy_ids = captioner.generate(
+                    images,
+                    strategy="greedy",
+                    batch_size=self.source.batch_size,
+                )
+        rewards = _rewards(
+            self.reward, captioner.detokenize(token_ids), repeated_references
+        )
+        grouped = rewards.reshape(count, self.num_samples)
+        if self.baseline == "mean":
+            # Leave-one-out mean: each sample is compared with the others
+            # of its image, so the baseline does not depend on the sample.
+            baselines = (grouped.sum(axis=1, keepdims=True) - grouped) / (
+                self.num_samples - 1
+            )
+        else:
+            greedy = _rewards(
+                self.reward, captioner.detokenize(greedy_ids), references
+            )
+            baselines = np.repeat(greedy[:, None], self.num_samples, axis=1)
+        advantages = (grouped - baselines).reshape(-1)
+        self.records[index] = (float(rewards.mean()), float(baselines.mean()))
+        targets = sampled_targets(
+            token_ids,
+            advantages,
+            captioner.tokenizer.end_id,
+            captioner.max_length,
+        )
+        start = np.full(
+            (len(token_ids), 1), captioner.tokenizer.start_id, token_ids.dtype
+        )
+        inputs = {
+            "images": repeated_images,
+            "token_ids": np.concatenate([start, token_ids[:, :-1]], axis=1),
+        }
+        return inputs, targets
+
+    def on_epoch_end(self):
+        self.source.on_epoch_end()
+
+
+@contextlib.contextmanager
+def _current_weights(data, sampler):
+    """Makes generation read the weights `fit` is training.
+
+    On TensorFlow and PyTorch the variables always hold them. Keras's JAX
+    trainer empties the variables at the first step of an epoch and keeps
+    the values in `model._jax_state` (filled after every step) until the
+    epoch ends; generation then runs in a `StatelessScope` over those
+    values, and the sampler's seed update is carried out of the scope.
+    Before the first step's state exists, the values are those saved when
+    the epoch began (`_SampleLogs.on_epoch_begin`).
+    """
+    model = data.captioner
+    if keras.backend.backend() != "jax" or getattr(
+        model, "_jax_state_synced", True
+    ):
+        yield
+        return
+    state = getattr(model, "_jax_state", None)
+    if state:
+        data.epoch_start_weights = None
+        trainable = state["trainable_variables"]
+        non_trainable = state["non_trainable_variables"]
     else:
-        greedy_ids = captioner.generate(
-            images, strategy="greedy", batch_size=batch_size
-        )
-        greedy = _rewards(
-            reward, captioner.detokenize(greedy_ids), image_references
-        )
-        baselines = np.repeat(greedy[:, None], num_samples, axis=1)
-    advantages = (grouped - baselines).reshape(-1)
-    targets = sampled_targets(
-        token_ids, advantages, captioner.tokenizer.end_id, max_words
+        trainable, non_trainable = data.epoch_start_weights
+    mapping = list(zip(model.trainable_variables, trainable)) + list(
+        zip(model.non_trainable_variables, non_trainable)
     )
-    start = np.full(
-        (len(token_ids), 1), captioner.tokenizer.start_id, token_ids.dtype
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        yield
+        updates = [
+            (variable, scope.get_current_value(variable))
+            for variable in sampler.variables
+        ]
+    for variable, value in updates:
+        if value is not None:
+            variable.assign(value)
+
+
+class _SampleLogs(keras.callbacks.Callback):
+    """Adds `reward` and `baseline_reward` (means over the epoch so far)."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.records.clear()
+        if keras.backend.backend() == "jax":
+            self.data.epoch_start_weights = (
+                [v.value for v in self.model.trainable_variables],
+                [v.value for v in self.model.non_trainable_variables],
+            )
+
+    def _means(self, last_batch):
+        records = [
+            value
+            for index, value in self.data.records.items()
+            if last_batch is None or index <= last_batch
+        ]
+        if not records:
+            return {}
+        rewards, baselines = zip(*records)
+        return {
+            "reward": float(np.mean(rewards)),
+            "baseline_reward": float(np.mean(baselines)),
+        }
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs is not None:
+            logs.update(self._means(batch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self._means(self.data.num_batches - 1))
+
+
+class _ValidationReward(keras.callbacks.Callback):
+    """Adds `val_CIDEr-D`, the reward of greedy validation captions."""
+
+    def __init__(self, captioner, reward, validation):
+        super().__init__()
+        self.captioner = captioner
+        self.images, self.references = validation
+        self.scorer = (
+            reward if isinstance(reward, CiderD) else CiderD(self.references)
+        )
+        self.batch_size = 100
+
+    def score(self):
+        token_ids = self.captioner.generate(
+            self.images, strategy="greedy", batch_size=self.batch_size
+        )
+        captions = self.captioner.detokenize(token_ids)
+        return float(self.scorer(captions, self.references).mean())
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["val_CIDEr-D"] = self.score()
+
+
+class _KeepBestWeights(keras.callbacks.Callback):
+    """Ends the phase with the weights of its best validation reward.
+
+    The weights the phase started from count as a candidate, so a phase
+    that only loses ends where it began.
+    """
+
+    def __init__(self, scorer):
+        super().__init__()
+        self.scorer = scorer
+
+    def on_train_begin(self, logs=None):
+        self.best = self.scorer.score()
+        self.best_weights = self.model.get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get("val_CIDEr-D")
+        if value is not None and value > self.best:
+            self.best = value
+            self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs=None):
+        self.model.set_weights(self.best_weights)
+
+
+def _compile_arguments(captioner):
+    """The arguments that recompile the captioner as it is, state and all."""
+    config = keras.saving.deserialize_keras_object(
+        captioner.get_compile_config()
     )
-    inputs = {
-        "images": repeated_images,
-        "token_ids": np.concatenate([start, token_ids[:, :-1]], axis=1),
-    }
-    result = trainer.train_on_batch(inputs, targets, return_dict=True)
-    return {
-        "loss": float(result["loss"]),
-        "reward": float(rewards.mean()),
-        "baseline_reward": float(baselines.mean()),
-    }
+    config["optimizer"] = captioner.optimizer
+    config["loss"] = captioner.loss
+    return config
 
 
 def _rewards(reward, hypotheses, references):
@@ -351,15 +418,6 @@ def _rewards(reward, hypotheses, references):
             f"{values.shape}."
         )
     return values
-
-
-def _validation_score(captioner, reward, validation, batch_size):
-    images, references = validation
-    token_ids = captioner.generate(
-        images, strategy="greedy", batch_size=batch_size
-    )
-    scorer = reward if isinstance(reward, CiderD) else CiderD(references)
-    return float(scorer(captioner.detokenize(token_ids), references).mean())
 
 
 def _validation_pair(validation_data):
@@ -402,90 +460,116 @@ def _reference_lists(references, count):
     return result
 
 
-class _TrainingData:
-    """Batches of `(images, references)` from arrays or a dataset."""
-
-    def __init__(self, x, references, batch_size, shuffle):
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.dataset = None
-        if _is_tf_dataset(x) or isinstance(x, keras.utils.PyDataset):
-            if references is not None:
-                raise ValueError(
-                    "With a dataset, `references` are part of the dataset's "
-                    "`(images, references)` batches; do not pass them "
-                    "separately."
-                )
-            self.dataset = x
-            return
-        if references is None:
+def _image_batches(x, references, batch_size, shuffle):
+    kind = _training_data.data_kind(x)
+    if kind in ("tf_dataset", "py_dataset"):
+        if references is not None:
             raise ValueError(
-                "`references` is needed: one list of caption strings per image."
+                "With a dataset, `references` are part of the dataset's "
+                "`(images, references)` batches; do not pass them "
+                "separately."
             )
-        self.images = np.asarray(x)
+        return _DatasetBatches(x, kind, batch_size)
+    if kind != "arrays":
+        raise TypeError(
+            "`x` must be images, a `tf.data.Dataset` or a "
+            "`keras.utils.PyDataset` of `(images, references)` batches. "
+            f"Received: {type(x).__name__}"
+        )
+    if references is None:
+        raise ValueError(
+            "`references` is needed: one list of caption strings per image."
+        )
+    return _ArrayBatches(x, references, batch_size, shuffle)
+
+
+class _ArrayBatches:
+    """Batches of `(images, references)` from arrays, reshuffled per epoch.
+
+    The last batch of an epoch is filled up from the epoch's start, so every
+    step has one shape and the compiled step is traced once.
+    """
+
+    def __init__(self, images, references, batch_size, shuffle):
+        self.images = _training_data.to_numpy(images, "x")
         if self.images.ndim < 2 or len(self.images) == 0:
             raise ValueError(
                 "`images` must be a non-empty batch of images. Received "
                 f"shape {self.images.shape}."
             )
         self.references = _reference_lists(references, len(self.images))
-
-    def steps_per_epoch(self):
-        if self.dataset is None:
-            return math.ceil(len(self.images) / self.batch_size)
-        if isinstance(self.dataset, keras.utils.PyDataset):
-            return self.dataset.num_batches
-        cardinality = int(self.dataset.cardinality())
-        return cardinality if cardinality > 0 else None
-
-    def batches(self):
-        if self.dataset is None:
-            order = np.arange(len(self.images))
-            if self.shuffle:
-                np.random.shuffle(order)
-            # The last batch is filled up from the front of the epoch, so
-            # every step has the same shape and the compiled training step
-            # is traced once.
-            steps = self.steps_per_epoch()
-            order = np.resize(order, steps * self.batch_size)
-            for start in range(0, len(order), self.batch_size):
-                index = order[start : start + self.batch_size]
-                yield (
-                    self.images[index],
-                    [self.references[i] for i in index],
-                )
-            return
-        if isinstance(self.dataset, keras.utils.PyDataset):
-            items = (
-                self.dataset[index] for index in range(self.dataset.num_batches)
-            )
-        else:
-            items = self.dataset.as_numpy_iterator()
-        for item in items:
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise ValueError(
-                    "A dataset for `fit_self_critical` must yield "
-                    "`(images, references)` batches."
-                )
-            images = keras.ops.convert_to_numpy(item[0])
-            if len(images) > self.batch_size:
-                raise ValueError(
-                    f"The dataset yields batches of {len(images)} images, "
-                    f"more than batch_size={self.batch_size}. Pass the "
-                    "dataset's batch size as `batch_size`."
-                )
-            yield images, _reference_lists(item[1], len(images))
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.num_batches = -(-len(self.images) // batch_size)
+        self.on_epoch_end()
 
     def on_epoch_end(self):
-        if isinstance(self.dataset, keras.utils.PyDataset):
+        order = np.arange(len(self.images))
+        if self.shuffle:
+            np.random.shuffle(order)
+        self.order = np.resize(order, self.num_batches * self.batch_size)
+
+    def batch(self, index):
+        part = self.order[
+            index * self.batch_size : (index + 1) * self.batch_size
+        ]
+        return self.images[part], [self.references[i] for i in part]
+
+    def all_references(self):
+        return self.references
+
+
+class _DatasetBatches:
+    """Batches of `(images, references)` from a user's dataset.
+
+    A `PyDataset` is indexed; a `tf.data.Dataset` is read in order (Keras
+    asks for the batches of an epoch in order), restarting at index 0.
+    """
+
+    def __init__(self, dataset, kind, batch_size):
+        self.dataset = dataset
+        self.kind = kind
+        self.batch_size = batch_size
+        self._iterator = None
+        if kind == "py_dataset":
+            self.num_batches = dataset.num_batches
+        else:
+            self.num_batches = sum(1 for _ in dataset)
+        if not self.num_batches:
+            raise ValueError(
+                "The dataset passed to `fit_self_critical` must yield a "
+                f"known, non-zero number of batches. Received "
+                f"{self.num_batches}."
+            )
+
+    def batch(self, index):
+        if self.kind == "py_dataset":
+            item = self.dataset[index]
+        else:
+            if index == 0 or self._iterator is None:
+                self._iterator = self.dataset.as_numpy_iterator()
+            item = next(self._iterator)
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(
+                "A dataset for `fit_self_critical` must yield "
+                "`(images, references)` batches."
+            )
+        images = keras.ops.convert_to_numpy(item[0])
+        if len(images) > self.batch_size:
+            raise ValueError(
+                f"The dataset yields batches of {len(images)} images, "
+                f"more than batch_size={self.batch_size}. Pass the "
+                "dataset's batch size as `batch_size`."
+            )
+        return images, _reference_lists(item[1], len(images))
+
+    def on_epoch_end(self):
+        if self.kind == "py_dataset":
             self.dataset.on_epoch_end()
 
     def all_references(self):
-        if self.dataset is None:
-            return self.references
-        return [refs for _, batch in self.batches() for refs in batch]
-
-
-def _is_tf_dataset(x):
-    module = type(x).__module__ or ""
-    return module.startswith("tensorflow") and hasattr(x, "as_numpy_iterator")
+        return [
+            refs
+            for index in range(self.num_batches)
+            for refs in self.batch(index)[1]
+        ]

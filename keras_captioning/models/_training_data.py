@@ -46,18 +46,46 @@ def shift(images, token_ids):
     return {"images": images, "token_ids": token_ids[:, :-1]}, token_ids[:, 1:]
 
 
+KINDS = ("inputs", "tf_dataset", "py_dataset", "generator", "arrays")
+
+
+def data_kind(x):
+    """What kind of training data `x` is: one of `KINDS`.
+
+    `"inputs"` is a dict of model inputs, passed through as they are;
+    `"arrays"` is anything else (arrays, tensors, lists). The one place
+    the training modes (`fit`, `fit_self_critical`) tell them apart.
+    """
+    if isinstance(x, dict):
+        return "inputs"
+    if _is_tf_dataset(x):
+        return "tf_dataset"
+    if isinstance(x, keras.utils.PyDataset):
+        return "py_dataset"
+    if inspect.isgenerator(x):
+        return "generator"
+    return "arrays"
+
+
+_KIND_NAMES = {
+    "tf_dataset": "a tf.data.Dataset",
+    "py_dataset": "a keras.utils.PyDataset",
+    "generator": "a generator",
+}
+
+
 def teacher_forcing_inputs(x, y, kwargs, check_images):
     """Returns `(x, y, kwargs)` ready for `keras.Model.fit`/`evaluate`."""
-    if isinstance(x, dict):
+    kind = data_kind(x)
+    if kind == "inputs":
         return x, y, kwargs
-    if _is_tf_dataset(x):
-        _no_targets(y, "a tf.data.Dataset")
+    if kind != "arrays":
+        _no_targets(y, _KIND_NAMES[kind])
+    if kind == "tf_dataset":
         return _shift_tf_dataset(x), None, kwargs
-    if isinstance(x, keras.utils.PyDataset):
-        _no_targets(y, "a keras.utils.PyDataset")
+    if kind == "py_dataset":
         return _TeacherForcingPyDataset(x), None, kwargs
-    if inspect.isgenerator(x):
-        _no_targets(y, "a generator")
+    if kind == "generator":
         return (_shift_batch(batch) for batch in x), None, kwargs
     if y is None:
         raise ValueError(
@@ -98,12 +126,10 @@ def yields_batches(x):
     `PyDataset` of unknown length, and warns about it; `fit` then defaults
     `shuffle` to `False` for them.
     """
-    if _is_tf_dataset(x) or inspect.isgenerator(x):
+    kind = data_kind(x)
+    if kind in ("tf_dataset", "generator"):
         return True
-    return (
-        isinstance(x, keras.utils.PyDataset)
-        and getattr(x, "num_batches", None) is None
-    )
+    return kind == "py_dataset" and getattr(x, "num_batches", None) is None
 
 
 def _no_targets(y, kind):

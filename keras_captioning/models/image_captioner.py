@@ -745,12 +745,17 @@ class ImageCaptioner(keras.Model):
         CIDEr-D against the image's references (document frequencies from
         the training references, computed once), and raises the
         log-probability of the samples that beat the baseline (Rennie et
-        al. 2017). See `docs/self_critical.rst` for the loss.
+        al. 2017). See `docs/self_critical.rst`.
 
-        Sampling and the update both run in inference mode (dropout off),
-        so the update differentiates the distribution the captions were
-        drawn from. Training continues with the optimizer of `compile()`,
-        its state kept; pass `optimizer=` for a fresh one.
+        This is Keras training: `keras.Model.fit` of the captioner itself,
+        fed a `keras.utils.PyDataset` that samples each batch with the
+        current weights and computes its rewards, with
+        `keras_captioning.losses.SelfCriticalLoss` compiled for the phase.
+        Callbacks (`BackupAndRestore`, `ModelCheckpoint`, `EarlyStopping`,
+        `TensorBoard`), `verbose` and distribution work as for `fit`. The
+        update is a Keras training step (dropout on); sampling runs in
+        inference mode. Afterwards the captioner is compiled as before,
+        with its optimizer and that optimizer's state.
 
         Args:
             x: images `(n, height, width, 3)`, or a `tf.data.Dataset` /
@@ -768,8 +773,13 @@ class ImageCaptioner(keras.Model):
                 samples, ruotianluo's "new self-critical") or `"greedy"`
                 (the reward of the greedy caption, Rennie et al.).
             **kwargs: `validation_data=(images, references)` (adds
-                `val_CIDEr-D` to the logs, greedy captions), `callbacks`,
-                `verbose`, `shuffle`, `optimizer`, `temperature` of the
+                `val_CIDEr-D` to the logs, greedy captions),
+                `keep_best_weights` (default `True`: with validation data,
+                the phase ends with the weights of its best
+                `val_CIDEr-D`, the starting weights included), `callbacks`,
+                `verbose`, `shuffle`, `optimizer` (default: a fresh
+                `Adam(5e-5, clipnorm=5.0)`; pass `captioner.optimizer` to
+                continue with the one of `compile()`), `temperature` of the
                 sampler, `initial_epoch`, `validation_batch_size`, and
                 `reward`: a callable `reward(hypotheses, references) ->
                 array` replacing CIDEr-D.
