@@ -1,4 +1,8 @@
-"""Encoders `ImageCaptioner` builds from a name (see `backbones`)."""
+"""The components `ImageCaptioner` builds from names and dicts.
+
+Encoders come from a name (see `backbones`); the other components from
+`None`, an instance or a dict of keyword arguments.
+"""
 
 import keras
 
@@ -69,4 +73,18 @@ def build_image_path(encoder, image_size, preprocessing, weights):
         image_size=image_size,
         scaling=preprocessing or default_scaling,
         name="preprocessing",
+    )
+
+
+def build_component(value, layer_class, defaults, argument):
+    """`layer_class` from `None` (defaults), a dict (merged) or itself."""
+    if value is None:
+        return layer_class(**defaults)
+    if isinstance(value, dict):
+        return layer_class(**{**defaults, **value})
+    if isinstance(value, layer_class):
+        return value
+    raise TypeError(
+        f"`{argument}` must be None, a {layer_class.__name__} or a dict of "
+        f"its keyword arguments. Received: {argument}={value!r}"
     )

@@ -7,6 +7,7 @@ from keras_captioning.layers.feature_to_sequence import FeatureToSequence
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
 from keras_captioning.models import _training_data
+from keras_captioning.models._encoders import build_component
 from keras_captioning.models._encoders import build_image_path
 from keras_captioning.models.captioning_task import CaptioningTask
 from keras_captioning.models.image_captioner_preprocessor import (
@@ -153,13 +154,13 @@ class ImageCaptioner(CaptioningTask):
         if self.encoder is not None:
             self.encoder.trainable = encoder_trainable
 
-        self.feature_to_sequence = _component(
+        self.feature_to_sequence = build_component(
             feature_to_sequence,
             FeatureToSequence,
             {"units": 256, "activation": "relu", "name": "feature_to_sequence"},
             "feature_to_sequence",
         )
-        self.decoder = _component(
+        self.decoder = build_component(
             decoder,
             CaptionDecoder,
             {
@@ -502,19 +503,6 @@ class ImageCaptioner(CaptioningTask):
             max_length=max_length,
             quantize=quantize,
         )
-
-
-def _component(value, layer_class, defaults, argument):
-    if value is None:
-        return layer_class(**defaults)
-    if isinstance(value, dict):
-        return layer_class(**{**defaults, **value})
-    if isinstance(value, layer_class):
-        return value
-    raise TypeError(
-        f"`{argument}` must be None, a {layer_class.__name__} or a dict of "
-        f"its keyword arguments. Received: {argument}={value!r}"
-    )
 
 
 def _split_inputs(inputs):
