@@ -86,8 +86,13 @@ def resize_like_pillow(image, image_size):
     a triangle filter widened by the scale when shrinking, weights
     normalised in float64 and rounded to 22-bit fixed point, width first,
     each pass rounded to uint8, the pass with the smaller intermediate
-    image first (width first on a tie), as Pillow orders them. So a file
-    gives the SavedModel the pixels it gives `caption`.
+    image first (width first on a tie). Each pass alone equals Pillow's
+    bit for bit; Pillow 13 orders the passes by a rule not fully
+    reproduced here: the results are equal for aspect-preserving resizes
+    and most others, and differ by at most one level on some pixels when
+    the order differs (11 of 60 random size pairs measured). The
+    `tf.image.resize(antialias=True)` used before differed by one level on
+    5-20% of the pixels in each of the 4 size pairs measured.
     """
     import tensorflow as tf
 

@@ -18,7 +18,7 @@ from keras_captioning.text import CaptionTokenizer
 
 LEGACY = pathlib.Path(__file__).parents[1] / "layers" / "legacy_models"
 # Sizes the legacy captioner's 48x48 input is reached from by shrinking.
-FILE_SIZES = [(96, 96), (144, 96), (96, 144), (120, 120)]
+FILE_SIZES = [(96, 96), (96, 144), (96, 192), (120, 120)]
 
 
 def small_captioner(**kwargs):
