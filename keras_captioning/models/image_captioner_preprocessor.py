@@ -328,16 +328,18 @@ def _to_numpy(values, argument):
                 f"`{argument}` must be an array or a list of same-shaped "
                 f"arrays. NumPy could not stack it: {error}"
             ) from None
-    if isinstance(values, np.ndarray):
-        return values
-    try:
-        return keras.ops.convert_to_numpy(values)
-    except Exception as error:  # noqa: BLE001 - re-raised with context
-        raise TypeError(
-            f"`{argument}` must be an array, a tensor, a list of images or "
-            "image file paths. Received an object of type "
-            f"{type(values).__name__}."
-        ) from error
+    message = (
+        f"`{argument}` must be an array, a tensor, a list of images or image "
+        f"file paths. Received an object of type {type(values).__name__}."
+    )
+    if not isinstance(values, np.ndarray):
+        try:
+            values = keras.ops.convert_to_numpy(values)
+        except Exception as error:  # noqa: BLE001 - re-raised with context
+            raise TypeError(message) from error
+    if values.dtype == object:
+        raise TypeError(message)
+    return values
 
 
 def _check_pixel_dtype(dtype, argument):
