@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from keras_captioning import _validation
+from keras_captioning.data import resize_image
 from keras_captioning.data.read_image import read_rgb
 from keras_captioning.text.caption_tokenizer import CaptionTokenizer
 
@@ -219,12 +220,10 @@ class ImageCaptionerPreprocessor:
         size = self.target_size
         if size is None or tuple(image.shape[:2]) == size:
             return image
-        height, width = size
         if image.dtype == np.uint8:
-            picture = Image.fromarray(np.ascontiguousarray(image))
-            return np.asarray(
-                picture.resize((width, height), Image.Resampling.BILINEAR)
-            )
+            # The data pipelines' own resize, so files agree everywhere.
+            return resize_image(np.ascontiguousarray(image), size)
+        height, width = size
         channels = [
             Image.fromarray(
                 np.ascontiguousarray(image[..., c], "float32")
