@@ -1,8 +1,10 @@
-"""Runs every `>>>` example in the docstrings of the public modules.
+"""Runs every `>>>` example in the docstrings of the package's modules.
 
 The docstrings are the documentation (the API reference renders them), so
 each example runs here, once per backend, as its own test case: an example
 that stops matching the code fails the suite instead of misleading a reader.
+Private modules (`_self_critical.py`, ...) are collected too: an example a
+reader of the source finds must run as well.
 """
 
 import doctest
@@ -19,12 +21,13 @@ import keras_captioning
 OPTION_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
-def _public_module_names():
+def _module_names():
     names = ["keras_captioning"]
     for module_info in pkgutil.walk_packages(
         keras_captioning.__path__, prefix="keras_captioning."
     ):
-        if any(part.startswith("_") for part in module_info.name.split(".")):
+        # Importing a `__main__` module would run its program.
+        if module_info.name.rsplit(".", 1)[-1] == "__main__":
             continue
         names.append(module_info.name)
     return sorted(names)
@@ -33,7 +36,7 @@ def _public_module_names():
 def _collect_docstring_tests():
     finder = doctest.DocTestFinder(exclude_empty=True)
     tests = []
-    for module_name in _public_module_names():
+    for module_name in _module_names():
         # `importlib` rather than attribute access: `keras_captioning.metrics
         # .meteor` is the function that shadows the module of that name.
         module = importlib.import_module(module_name)
@@ -73,6 +76,24 @@ def test_every_public_class_and_function_has_an_example():
             if full_name not in documented:
                 missing.append(full_name)
     assert not missing, f"Public names without a docstring example: {missing}"
+
+
+def test_every_module_with_an_example_is_collected():
+    # Private modules included: `_self_critical.py` once had an example no
+    # test ran.
+    missing = []
+    for module_name in _module_names():
+        module = importlib.import_module(module_name)
+        path = getattr(module, "__file__", None)
+        with open(path, encoding="utf-8") as file:
+            if ">>> " not in file.read():
+                continue
+        if not any(
+            test.name == module_name or test.name.startswith(module_name + ".")
+            for test in DOCSTRING_TESTS
+        ):
+            missing.append(module_name)
+    assert not missing, f"Examples not collected in: {missing}"
 
 
 @pytest.mark.parametrize(

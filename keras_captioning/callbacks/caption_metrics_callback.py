@@ -1,6 +1,6 @@
 import keras
 
-from keras_captioning.metrics._inputs import tokenize_corpus
+from keras_captioning.metrics.corpus import tokenize_corpus
 from keras_captioning.metrics.evaluation import evaluate_captioner
 
 

@@ -2,9 +2,9 @@ import math
 
 import numpy as np
 
-from keras_captioning.metrics._inputs import tokenize_corpus
 from keras_captioning.metrics._ngrams import count_corpus_ngrams
 from keras_captioning.metrics._ngrams import lookup
+from keras_captioning.metrics.corpus import tokenize_corpus
 
 _MAX_ORDER = 4
 # The COCO evaluation adds these to every numerator and denominator so that

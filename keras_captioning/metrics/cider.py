@@ -1,9 +1,9 @@
 import numpy as np
 
-from keras_captioning.metrics._inputs import tokenize_corpus
 from keras_captioning.metrics._ngrams import count_corpus_ngrams
 from keras_captioning.metrics._ngrams import lookup
 from keras_captioning.metrics._ngrams import sorted_unique
+from keras_captioning.metrics.corpus import tokenize_corpus
 
 _MAX_ORDER = 4
 _SIGMA = 6.0

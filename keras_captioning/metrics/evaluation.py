@@ -1,9 +1,9 @@
 import keras
 
-from keras_captioning.metrics._inputs import tokenize_corpus
 from keras_captioning.metrics._ngrams import count_corpus_ngrams
 from keras_captioning.metrics.bleu import _bleu_from_tokens
 from keras_captioning.metrics.cider import _cider_d_from_tokens
+from keras_captioning.metrics.corpus import tokenize_corpus
 from keras_captioning.metrics.meteor import _meteor_from_tokens
 from keras_captioning.metrics.rouge import _rouge_l_from_tokens
 

@@ -1,6 +1,6 @@
 import shutil
 
-from keras_captioning.metrics._inputs import tokenize_corpus
+from keras_captioning.metrics.corpus import tokenize_corpus
 
 
 def meteor(references, hypotheses):

@@ -1,4 +1,4 @@
-from keras_captioning.metrics._inputs import tokenize_corpus
+from keras_captioning.metrics.corpus import tokenize_corpus
 
 _BETA = 1.2
 

@@ -1,34 +1,34 @@
 import keras
-import numpy as np
 from keras import ops
 
 from keras_captioning import _validation
-from keras_captioning import generation
 from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
-from keras_captioning.layers.image_preprocessing import ImagePreprocessing
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
-from keras_captioning.models import _compiled_generation
 from keras_captioning.models import _training_data
-from keras_captioning.models._encoders import build_encoder
+from keras_captioning.models._encoders import build_component
+from keras_captioning.models._encoders import build_image_path
+from keras_captioning.models.captioning_task import CaptioningTask
+from keras_captioning.models.image_captioner_preprocessor import (
+    ImageCaptionerPreprocessor,
+)
 from keras_captioning.text.caption_tokenizer import CaptionTokenizer
 from keras_captioning.text.special_tokens import SPECIAL_TOKENS
 
-# Compiled generation functions kept per model (one per sampler
-# configuration, `max_length` and options), least recently used dropped.
-_GENERATE_FUNCTION_CACHE_SIZE = 8
-
 
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class ImageCaptioner(keras.Model):
+class ImageCaptioner(CaptioningTask):
     """An image captioning model: CNN encoder and recurrent decoder, trained
     together, with compiled generation and captions as strings.
 
     The model chains `ImagePreprocessing` (raw `uint8` images in, at training
     and caption time alike), an encoder, `FeatureToSequence` and
-    `CaptionDecoder`, and owns a `CaptionTokenizer` built from the
-    vocabulary. Everything, the vocabulary included, is part of its config,
+    `CaptionDecoder`. Its `preprocessor`, an `ImageCaptionerPreprocessor`,
+    owns the `CaptionTokenizer` built from the vocabulary and turns what a
+    user has (stacked arrays, lists of images of any sizes, file paths)
+    into batches resized the way the command-line tool resizes files.
+    Everything, the vocabulary included, is part of its config,
     so `captioner.save("m.keras")` and `keras.saving.load_model("m.keras")`
     (after `import keras_captioning`, with the default `safe_mode=True`)
     restore a model that captions the same way and can continue training.
@@ -41,14 +41,13 @@ class ImageCaptioner(keras.Model):
     `keras.utils.PyDataset`s work alike. A dataset that already yields
     `({"images": ..., "token_ids": ...}, targets)` is used as it is.
 
-    Generation: `generate(images, strategy=...)` runs greedy search, beam
-    search or sampling inside one compiled loop (`tf.function` with XLA on
-    TensorFlow, `jax.jit` on JAX, eager on PyTorch; plain Python with
-    `compile(run_eagerly=True)`) with the decoder's recurrent state as the
-    cache, one cell update per token. `caption` returns strings. The steps
-    are public hooks a subclass may override: `call_with_cache` (one decoder
-    step), `generate_step` (one batch) and `make_generate_function` (its
-    compiled form).
+    Generation comes from `CaptioningTask`, the base class:
+    `generate(images, strategy=...)` runs greedy search, beam search or
+    sampling inside one compiled loop with the decoder's recurrent state as
+    the cache, one cell update per token. `caption` returns strings. The
+    steps are public hooks a subclass may override: `call_with_cache` (one
+    decoder step), `generate_step` (one batch) and `make_generate_function`
+    (its compiled form).
 
     Args:
         vocabulary: list of str, the words the model reads and writes (see
@@ -139,67 +138,33 @@ class ImageCaptioner(keras.Model):
         super().__init__(**kwargs)
         _validation.check_bool("encoder_trainable", encoder_trainable)
         _validation.check_int("max_length", max_length)
-        self.tokenizer = CaptionTokenizer(vocabulary, max_length=max_length)
-        if len(self.tokenizer.vocabulary) <= len(SPECIAL_TOKENS):
+        tokenizer = CaptionTokenizer(vocabulary, max_length=max_length)
+        if len(tokenizer.vocabulary) <= len(SPECIAL_TOKENS):
             raise ValueError(
                 "`vocabulary` must hold at least one word besides the "
                 f"special tokens {SPECIAL_TOKENS}, or the model has nothing "
                 f"to write. Received: vocabulary={vocabulary!r}"
             )
-        self.max_length = self.tokenizer.max_length
+        self.max_length = tokenizer.max_length
         self.encoder_trainable = encoder_trainable
 
-        default_scaling = "unit"
-        if isinstance(encoder, str):
-            encoder, default_scaling, image_size = build_encoder(
-                encoder, image_size, encoder_weights
-            )
-        elif encoder_weights is not None:
-            raise ValueError(
-                "`encoder_weights` applies to encoders given by name. Load "
-                "weights into your own encoder before passing it. Received: "
-                f"encoder_weights={encoder_weights!r}"
-            )
-        elif encoder is not None and not isinstance(
-            encoder, keras.layers.Layer
-        ):
-            raise TypeError(
-                "`encoder` must be an encoder name, a Keras layer or model, "
-                f"or None. Received: encoder={encoder!r}"
-            )
-        self.encoder = encoder
-        if encoder is not None:
-            encoder.trainable = encoder_trainable
+        self.encoder, self.preprocessing = build_image_path(
+            encoder, image_size, preprocessing, encoder_weights
+        )
+        if self.encoder is not None:
+            self.encoder.trainable = encoder_trainable
 
-        if encoder is None:
-            if image_size is not None or preprocessing is not None:
-                raise ValueError(
-                    "`image_size` and `preprocessing` apply to images; with "
-                    "`encoder=None` the model reads precomputed features. "
-                    f"Received: image_size={image_size!r}, "
-                    f"preprocessing={preprocessing!r}"
-                )
-            self.preprocessing = None
-        elif isinstance(preprocessing, ImagePreprocessing):
-            self.preprocessing = preprocessing
-        else:
-            self.preprocessing = ImagePreprocessing(
-                image_size=image_size,
-                scaling=preprocessing or default_scaling,
-                name="preprocessing",
-            )
-
-        self.feature_to_sequence = _component(
+        self.feature_to_sequence = build_component(
             feature_to_sequence,
             FeatureToSequence,
             {"units": 256, "activation": "relu", "name": "feature_to_sequence"},
             "feature_to_sequence",
         )
-        self.decoder = _component(
+        self.decoder = build_component(
             decoder,
             CaptionDecoder,
             {
-                "vocabulary_size": self.tokenizer.vocabulary_size,
+                "vocabulary_size": tokenizer.vocabulary_size,
                 "embedding_dim": 256,
                 "units": 512,
                 # The strongest mode measured on the shapes data at an equal
@@ -209,38 +174,40 @@ class ImageCaptioner(keras.Model):
             },
             "decoder",
         )
-        if self.decoder.vocabulary_size != self.tokenizer.vocabulary_size:
+        if self.decoder.vocabulary_size != tokenizer.vocabulary_size:
             raise ValueError(
                 "The decoder's `vocabulary_size` must equal the vocabulary's "
                 f"size with special tokens: expected "
-                f"{self.tokenizer.vocabulary_size}, received "
+                f"{tokenizer.vocabulary_size}, received "
                 f"{self.decoder.vocabulary_size}."
             )
-        # A plain object, so Keras does not track it (see `FunctionCache`).
-        self._generate_functions = _compiled_generation.FunctionCache(
-            _GENERATE_FUNCTION_CACHE_SIZE
+        # A plain object (like the tokenizer it holds): Keras does not track
+        # it, so saved files keep the layout of earlier releases.
+        self.preprocessor = ImageCaptionerPreprocessor(
+            tokenizer,
+            image_size=getattr(self.preprocessing, "image_size", None),
+            image_features=self.encoder is None,
         )
 
     # ------------------------------------------------------------- text
 
     @property
+    def tokenizer(self):
+        """The `CaptionTokenizer`, `preprocessor.tokenizer`."""
+        return self.preprocessor.tokenizer
+
+    @property
     def vocabulary(self):
         """The vocabulary, special tokens first."""
-        return self.tokenizer.vocabulary
+        return self.preprocessor.vocabulary
 
     def tokenize(self, captions):
-        """Captions to padded ids `(n, max_length + 2)`: start, words, end.
-
-        Uses the same standardisation as generation (see
-        `keras_captioning.text.CaptionTokenizer`); longer captions are cut to
-        `max_length` words with a warning, unknown words become `<unk>` and
-        are counted.
-        """
-        return self.tokenizer.tokenize(captions)
+        """Captions to token ids; see `ImageCaptionerPreprocessor.tokenize`."""
+        return self.preprocessor.tokenize(captions)
 
     def detokenize(self, token_ids):
-        """Token ids `(n, length)` to strings, stopping at the end token."""
-        return self.tokenizer.detokenize(token_ids)
+        """Token ids to strings; see `ImageCaptionerPreprocessor.detokenize`."""
+        return self.preprocessor.detokenize(token_ids)
 
     # ---------------------------------------------------------- forward
 
@@ -264,6 +231,7 @@ class ImageCaptioner(keras.Model):
         )
         if not self.decoder.built:
             self.decoder.build(tuple(token_ids_shape), sequence_shape)
+        self.preprocessor.build(images_shape)
         self._build_shapes = {
             "images": tuple(images_shape),
             "token_ids": tuple(token_ids_shape),
@@ -342,9 +310,6 @@ class ImageCaptioner(keras.Model):
         super().compile(
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
-        # Keras resolves "auto" to no XLA on a CPU; generation's loop gains
-        # the most from it, so it keeps the choice as given.
-        self._generate_jit_compile = kwargs.get("jit_compile", "auto")
 
     def compile_from_config(self, config):
         # `compile` is overridden, so Keras leaves restoring it to the model:
@@ -357,7 +322,9 @@ class ImageCaptioner(keras.Model):
     def fit(self, x=None, y=None, validation_data=None, **kwargs):
         """Trains on images with their token ids (see the class docstring).
 
-        `x` is images (`uint8` or float) and `y` the rows of `tokenize`, or
+        `x` is images (`uint8` or float; a stacked array, a list of images
+        of any sizes or file paths, resized by `preprocessor`) and `y` the
+        rows of `tokenize`, or
         `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
         `(images, token_ids)` batches. `validation_data` takes the same
         forms. Other arguments are those of `keras.Model.fit`; `shuffle`
@@ -365,328 +332,22 @@ class ImageCaptioner(keras.Model):
         shuffle (shuffle them when you build them).
         """
         x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self._check_images
+            x, y, kwargs, self.preprocessor.preprocess_images
         )
         if _training_data.yields_batches(x):
             kwargs.setdefault("shuffle", False)
         if validation_data is not None:
             validation_data = _training_data.teacher_forcing_validation(
-                validation_data, self._check_images
+                validation_data, self.preprocessor.preprocess_images
             )
         return super().fit(x, y, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """Evaluates the loss and metrics on `(images, token_ids)` data."""
         x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self._check_images
+            x, y, kwargs, self.preprocessor.preprocess_images
         )
         return super().evaluate(x, y, **kwargs)
-
-    # -------------------------------------------------------- generation
-
-    def generate(
-        self,
-        images,
-        strategy="greedy",
-        max_length=None,
-        batch_size=32,
-        return_scores=False,
-        return_attention_scores=False,
-        **strategy_options,
-    ):
-        """Generates token ids for images in one compiled loop per batch.
-
-        Pad, start and unknown tokens are never generated; a caption ends at
-        its end token and is padded after it. Arguments are checked here,
-        once; the compiled loop (see `make_generate_function`) checks
-        nothing.
-
-        Args:
-            images: `(n, height, width, 3)` images (`uint8` or floats in
-                `[0, 255]`), or precomputed features with `encoder=None`.
-            strategy: `"greedy"`, `"beam"` or `"sample"`, or a
-                `keras_captioning.generation.Sampler`.
-            max_length: int or `None`. Most words per caption; `None` uses the
-                model's `max_length`.
-            batch_size: int. Images per compiled call; the last batch is
-                padded to this size so the compiled loop is reused.
-            return_scores: bool. Also return each caption's score.
-            return_attention_scores: bool. Attention decoders only: also
-                return the attention weights of every generated token.
-            **strategy_options: options of the strategy, such as
-                `beam_width=3`, `length_penalty=0.6`, `return_all_beams=True`
-                for `"beam"`, or `temperature`, `top_k`, `seed` for
-                `"sample"`.
-
-        Returns:
-            NumPy int32 array `(n, max_length + 1)` of token ids (without the
-            start token; `(n, beam_width, max_length + 1)` with
-            `return_all_beams=True`). With `return_scores` or
-            `return_attention_scores`, a dict with `"token_ids"`, `"scores"`
-            and `"attention_scores"` `(n, max_length + 1, image_steps)`.
-        """
-        max_length = _validation.check_int(
-            "max_length", max_length, allow_none=True
-        )
-        max_length = self.max_length if max_length is None else max_length
-        batch_size = _validation.check_int("batch_size", batch_size)
-        return_scores = _validation.check_bool("return_scores", return_scores)
-        return_attention_scores = _validation.check_bool(
-            "return_attention_scores", return_attention_scores
-        )
-        if return_attention_scores and not self._returns_attention_scores():
-            raise ValueError(
-                "`return_attention_scores=True` needs a decoder with "
-                "attention (`conditioning='attention'`). This model's decoder "
-                f"uses conditioning={self.decoder.conditioning!r}."
-            )
-        sampler = generation.get(strategy, **strategy_options)
-        images = self._check_images(images)
-        if not self.built:
-            self.build(
-                {
-                    "images": (None, *images.shape[1:]),
-                    "token_ids": (None, None),
-                }
-            )
-        sampler, generate_function = self._cached_generate_function(
-            sampler,
-            isinstance(strategy, str),
-            max_length,
-            return_attention_scores,
-        )
-        outputs = []
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            count = len(batch)
-            if count < batch_size:
-                filler = np.repeat(batch[-1:], batch_size - count, axis=0)
-                batch = np.concatenate([batch, filler])
-            result = generate_function(batch)
-            outputs.append(
-                {
-                    key: ops.convert_to_numpy(value)[:count]
-                    for key, value in result.items()
-                }
-            )
-        merged = {
-            key: np.concatenate([output[key] for output in outputs])
-            for key in outputs[0]
-        }
-        if not (return_scores or return_attention_scores):
-            return merged["token_ids"]
-        return merged
-
-    def caption(self, images, **generate_options):
-        """Captions images as strings; options are those of `generate`.
-
-        With `return_all_beams=True`, returns one list of strings per image,
-        best first.
-        """
-        token_ids = self.generate(images, **generate_options)
-        if isinstance(token_ids, dict):
-            token_ids = token_ids["token_ids"]
-        if token_ids.ndim == 3:
-            return [self.detokenize(beams) for beams in token_ids]
-        return self.detokenize(token_ids)
-
-    def call_with_cache(self, token_ids, cache):
-        """One decoder step from a cache: the hook generation calls.
-
-        Override it to change what a step does (for instance to add a bias
-        to the logits); `generate_step` calls it once per generated token,
-        inside the compiled loop, so it must use `keras.ops` only and check
-        nothing.
-
-        Args:
-            token_ids: int32 tensor `(rows,)`, the previous token of each row.
-            cache: the decoder state, a nested structure of tensors with the
-                rows first, as `decoder.get_initial_state` returns it.
-
-        Returns:
-            `(logits, new_cache, attention_scores)`: float logits `(rows,
-            vocabulary_size)`, the cache with the same structure and shapes,
-            and the attention weights `(rows, image_steps)` or `None` for a
-            decoder without attention.
-        """
-        return self.decoder.call_with_cache(token_ids, cache)
-
-    def generate_step(
-        self, images, sampler, max_length=None, return_attention_scores=False
-    ):
-        """Generates one batch: encode, initial cache, run the sampler.
-
-        The body of the function `make_generate_function` compiles; it runs
-        on arguments `generate` has checked.
-
-        Args:
-            images: a batch of images (or features with `encoder=None`).
-            sampler: a `keras_captioning.generation.Sampler`.
-            max_length: int or `None` (the model's). Most words; the loop
-                writes `max_length + 1` tokens, the last always the end
-                token when no earlier one ended the caption.
-            return_attention_scores: bool. Record the attention weights.
-
-        Returns:
-            A dict of tensors: `"token_ids"`, `"scores"` and, with
-            `return_attention_scores`, `"attention_scores"`.
-        """
-        max_length = self.max_length if max_length is None else max_length
-        features = self.encode_images(images, training=False)
-        cache = self.decoder.get_initial_state(features)
-
-        def step_fn(token_ids, cache):
-            logits, cache, attention = self.call_with_cache(token_ids, cache)
-            return logits, cache, attention if return_attention_scores else None
-
-        tokenizer = self.tokenizer
-        outputs = sampler(
-            step_fn,
-            cache,
-            start_token_id=tokenizer.start_id,
-            end_token_id=tokenizer.end_id,
-            max_length=max_length + 1,
-            banned_token_ids=(
-                tokenizer.pad_id,
-                tokenizer.start_id,
-                tokenizer.unknown_id,
-            ),
-            pad_token_id=tokenizer.pad_id,
-            force_end_token=True,
-        )
-        if "extras" in outputs:
-            outputs["attention_scores"] = outputs.pop("extras")
-        return outputs
-
-    def make_generate_function(
-        self, sampler, max_length=None, return_attention_scores=False
-    ):
-        """Returns `function(images) -> dict`, `generate_step` made runnable.
-
-        With `run_eagerly=True` (see `compile`) the function is plain Python,
-        so a debugger steps through the loop. Otherwise it is compiled for
-        the backend: `tf.function` on TensorFlow and `jax.jit` on JAX, with
-        XLA unless `compile(jit_compile=False)` was asked for explicitly
-        (`"auto"` means XLA for generation, even on a CPU). PyTorch runs
-        eagerly without autograd. `generate` caches the functions per
-        sampler configuration (`Sampler.cache_key`), `max_length` and
-        options, the 8 most recently used.
-
-        Args:
-            sampler: a `keras_captioning.generation.Sampler`.
-            max_length: int or `None`, as for `generate_step`.
-            return_attention_scores: bool, as for `generate_step`.
-        """
-
-        def generate_function(images):
-            return self.generate_step(
-                images,
-                sampler,
-                max_length=max_length,
-                return_attention_scores=return_attention_scores,
-            )
-
-        if self.run_eagerly:
-            return _compiled_generation.eager_function(generate_function)
-        requested = getattr(self, "_generate_jit_compile", "auto")
-        return _compiled_generation.compile_function(
-            generate_function,
-            variables=self.variables,
-            updated_variables=sampler.variables,
-            jit_compile=True if requested == "auto" else bool(requested),
-        )
-
-    def _cached_generate_function(
-        self, sampler, by_name, max_length, with_attention
-    ):
-        """`(sampler, function)` from the cache, made when missing.
-
-        A sampler given by name is built afresh by every call; the cache
-        then hands back the one built first, so unseeded sampling by name
-        continues one seed stream instead of compiling anew. Unseeded
-        instances are told apart by their seed generators.
-        """
-        sampler_key = sampler.cache_key()
-        if by_name and sampler.variables:
-            sampler_key = sampler_key[:-1] + ("by name",)
-        key = (
-            sampler_key,
-            max_length,
-            with_attention,
-            bool(self.run_eagerly),
-            getattr(self, "_generate_jit_compile", "auto"),
-        )
-        return self._generate_functions.get(
-            key,
-            lambda: (
-                sampler,
-                self.make_generate_function(
-                    sampler, max_length, with_attention
-                ),
-            ),
-        )
-
-    def _returns_attention_scores(self):
-        layer = getattr(self.decoder, "conditioning_layer", None)
-        if layer is not None and hasattr(layer, "returns_attention_scores"):
-            return bool(layer.returns_attention_scores)
-        return self.decoder.conditioning == "attention"
-
-    # ------------------------------------------------------- validation
-
-    def _check_images(self, images):
-        images = _training_data.to_numpy(images, "images")
-        if self.encoder is None:
-            expected_rank = len(
-                getattr(self, "_build_shapes", {}).get("images", images.shape)
-            )
-            _validation.check_rank(
-                "images",
-                images.shape,
-                max(expected_rank, 1),
-                f"(batch, ...) of rank {max(expected_rank, 1)}, the "
-                "precomputed features the model was built for",
-            )
-            if not np.issubdtype(images.dtype, np.floating):
-                raise TypeError(
-                    "`images` must be float features with `encoder=None`. "
-                    f"Received dtype {images.dtype}."
-                )
-        else:
-            _validation.check_rank(
-                "images", images.shape, 4, "(batch, height, width, 3)"
-            )
-            if images.shape[-1] != 3:
-                raise ValueError(
-                    "`images` must have shape (batch, height, width, 3). "
-                    f"Received shape {images.shape}."
-                )
-            if not (
-                images.dtype == np.uint8
-                or np.issubdtype(images.dtype, np.floating)
-            ):
-                raise TypeError(
-                    "`images` must be uint8 or float pixel values in "
-                    f"[0, 255]. Received dtype {images.dtype}."
-                )
-        if images.shape[0] == 0:
-            raise ValueError(
-                "`images` is an empty batch. Pass at least one image."
-            )
-        return images
-        if images.ndim != 4 or images.shape[-1] != 3:
-            raise ValueError(
-                "`images` must have shape (batch, height, width, 3). Received "
-                f"shape {images.shape}."
-            )
-        if not (
-            images.dtype == np.uint8 or np.issubdtype(images.dtype, np.floating)
-        ):
-            raise TypeError(
-                "`images` must be uint8 or float pixel values in [0, 255]. "
-                f"Received dtype {images.dtype}."
-            )
-        return images
 
     # ----------------------------------------------------------- config
 
@@ -694,7 +355,7 @@ class ImageCaptioner(keras.Model):
         config = super().get_config()
         config.update(
             {
-                "vocabulary": self.tokenizer.vocabulary,
+                "vocabulary": self.preprocessor.vocabulary,
                 "encoder": keras.saving.serialize_keras_object(self.encoder)
                 if self.encoder is not None
                 else None,
@@ -852,19 +513,6 @@ class ImageCaptioner(keras.Model):
             max_length=max_length,
             quantize=quantize,
         )
-
-
-def _component(value, layer_class, defaults, argument):
-    if value is None:
-        return layer_class(**defaults)
-    if isinstance(value, dict):
-        return layer_class(**{**defaults, **value})
-    if isinstance(value, layer_class):
-        return value
-    raise TypeError(
-        f"`{argument}` must be None, a {layer_class.__name__} or a dict of "
-        f"its keyword arguments. Received: {argument}={value!r}"
-    )
 
 
 def _split_inputs(inputs):

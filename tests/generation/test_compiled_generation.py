@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from keras_captioning import generation
+from keras_captioning.models import _compiled_generation
 
 BACKEND = keras.backend.backend()
 pytestmark = pytest.mark.skipif(
@@ -39,6 +40,11 @@ class KerasStep:
         self.cell.build((None, 8))
         self.attention.build((None, UNITS))
         self.logits.build((None, UNITS))
+        self.variables = [
+            variable
+            for layer in (self.embedding, self.cell, self.attention)
+            for variable in layer.variables
+        ] + list(self.logits.variables)
 
     def __call__(self, token_ids, state):
         hidden, (new_hidden,) = self.cell(
@@ -47,16 +53,6 @@ class KerasStep:
         extras = keras.ops.softmax(self.attention(hidden))
         # Large logits: eager and compiled rounding must not flip a choice.
         return self.logits(hidden) * 4.0, {"hidden": new_hidden}, extras
-
-
-def compile_function(function, **kwargs):
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, jit_compile=True, **kwargs)
-    import jax
-
-    return jax.jit(function)
 
 
 def numpy_outputs(outputs):
@@ -81,24 +77,15 @@ def test_every_sampler_compiles_and_matches_eager():
             for name, sampler in samplers.items()
         }
 
-    if BACKEND == "tensorflow":
-        compiled = compile_function(generate_all)
-    else:
-        # jax functions are pure: the seed state goes in and comes out, as
-        # for any Keras variable updated inside `jax.jit`.
-        def generate_all_stateless(hidden, seed_value):
-            mapping = [(seed_state, seed_value)]
-            with keras.StatelessScope(state_mapping=mapping) as scope:
-                outputs = generate_all(hidden)
-            return outputs, scope.get_current_value(seed_state)
-
-        compiled_stateless = compile_function(generate_all_stateless)
-
-        def compiled(hidden):
-            outputs, new_seed = compiled_stateless(hidden, seed_state.value)
-            seed_state.assign(new_seed)
-            return outputs
-
+    # The compile step the captioner uses, not a copy of it: XLA on
+    # tensorflow, `jax.jit` over the weights with the seed state threaded
+    # in and out on jax.
+    compiled = _compiled_generation.compile_function(
+        generate_all,
+        variables=step.variables,
+        updated_variables=[seed_state],
+        jit_compile=True,
+    )
     hidden = np.random.default_rng(0).normal(size=(32, UNITS))
     hidden = hidden.astype("float32")
     first = numpy_outputs(compiled(hidden))

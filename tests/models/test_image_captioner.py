@@ -191,7 +191,10 @@ def test_captions_never_exceed_max_length(strategy):
     captioner = small_captioner()  # untrained: it rarely ends on its own
     ids = captioner.generate(colour_images(), strategy=strategy, max_length=2)
     assert ids.shape == (4, 3)
-    assert (ids[:, -1] == END).all() or all(END in row for row in ids)
+    # Every row ends: its first end token is followed by padding only.
+    for row in ids.tolist():
+        assert END in row
+        assert all(token == PAD for token in row[row.index(END) + 1 :])
     words = [
         len(caption.split())
         for caption in captioner.caption(
@@ -400,11 +403,31 @@ def test_long_captions_warn_and_unknown_words_are_counted():
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="ExportArchive tracking"
 )
-def test_export_archive_tracks_a_captioner_after_caption():
+def test_export_archive_tracks_a_captioner_after_caption(tmp_path):
     captioner = small_captioner()
     captioner.caption(colour_images(), strategy="beam", beam_width=2)
+    import tensorflow as tf
+
     archive = keras.export.ExportArchive()
-    archive.track(captioner)  # the function cache is not tracked state
+    # The function cache is not tracked state: tracking and writing out a
+    # captioner that has cached functions works.
+    archive.track(captioner)
+    archive.add_endpoint(
+        "encode",
+        lambda images: captioner.encode_images(images),
+        input_signature=[tf.TensorSpec((None, 16, 16, 3), tf.uint8)],
+    )
+    archive.write_out(str(tmp_path / "archive"), verbose=False)
+    restored = tf.saved_model.load(str(tmp_path / "archive"))
+    images = colour_images()
+    np.testing.assert_allclose(
+        restored.encode(tf.constant(images)).numpy(),
+        keras.ops.convert_to_numpy(captioner.encode_images(images)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    # And the cache still serves the function made before `track`.
+    captioner.caption(images, strategy="beam", beam_width=2)
     assert len(captioner._generate_functions) == 1
 
 
@@ -521,3 +544,17 @@ def test_fit_on_datasets_and_generators_does_not_warn_about_shuffle():
             dataset = tf.data.Dataset.from_tensor_slices((images, ids))
             captioner.fit(dataset.batch(2), epochs=1, verbose=0)
     assert not [w for w in caught if "shuffle" in str(w.message)]
+
+
+def test_attention_scores_error_names_every_mode_that_returns_them():
+    from keras_captioning.layers import conditioning
+
+    captioner = small_captioner()  # init_inject returns no attention
+    assert not captioner.returns_attention_scores
+    with pytest.raises(ValueError, match="return_attention_scores") as info:
+        captioner.generate(colour_images(), return_attention_scores=True)
+    named = str(info.value).split("(", 1)[1].split(")", 1)[0]
+    for name in conditioning.names():
+        returns = conditioning.get(name).returns_attention_scores
+        assert (f"conditioning={name!r}" in named) == returns, name
+    assert "conditioning='init_inject'" in str(info.value)

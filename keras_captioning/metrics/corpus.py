@@ -1,4 +1,8 @@
-"""Checks and tokenises the `(references, hypotheses)` pair of every metric."""
+"""Checks and tokenises the `(references, hypotheses)` pair of every metric.
+
+Public so that code outside the metrics (the `CaptionMetricsCallback`, a
+user's own metric) checks a corpus the way the metrics do.
+"""
 
 import numpy as np
 
@@ -28,6 +32,12 @@ def tokenize_corpus(references, hypotheses):
     Returns:
         A tuple `(reference_tokens, hypothesis_tokens)`: a list (per image) of
         lists (per reference) of token lists, and a list of token lists.
+
+    Example:
+
+    >>> from keras_captioning.metrics.corpus import tokenize_corpus
+    >>> tokenize_corpus([["A red circle."]], ["a circle"])
+    ([[['a', 'red', 'circle']]], [['a', 'circle']])
     """
     if not isinstance(references, _LIST_TYPES):
         raise TypeError(
