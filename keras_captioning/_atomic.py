@@ -130,3 +130,22 @@ def write_text(path, text):
     with atomic_path(path) as temporary:
         with open(temporary, "w", encoding="utf-8") as file:
             file.write(text)
+
+
+def save_model(save, filepath, overwrite=True, **kwargs):
+    """Runs `keras.Model.save` (`save`) through `atomic_path`.
+
+    In a multi-process job only process 0 writes; the others return
+    without touching `filepath`.
+    """
+    from keras_captioning import _distribution
+
+    if _distribution.process_index() != 0:
+        return None
+    if not isinstance(filepath, (str, os.PathLike)) or (
+        not overwrite and os.path.exists(filepath)
+    ):
+        # Keras's own handling: its prompt, or its error for the type.
+        return save(filepath, overwrite=overwrite, **kwargs)
+    with atomic_path(filepath) as temporary:
+        return save(temporary, overwrite=True, **kwargs)
