@@ -2,11 +2,11 @@ import concurrent.futures
 import datetime
 import json
 import os
-import tempfile
 
 import keras
 import numpy as np
 
+from keras_captioning import _atomic
 from keras_captioning.data._caption_inputs import check_batch_size
 from keras_captioning.data._caption_inputs import check_image_size
 from keras_captioning.data._caption_inputs import check_images
@@ -48,8 +48,17 @@ def cache_features(
     - `image_size`.
 
     Any change gives a new key and so a new pair of files; old pairs stay
-    until removed. Files are written to a temporary name and then renamed,
-    so an interrupted run leaves no half-written cache behind.
+    until removed. The rows are written to a hidden file,
+    `.features-<key>.partial.npy`, renamed to `features-<key>.npy` when
+    every row is there, and the `.json` record is written last (also under
+    a temporary name, then renamed): a cache with its record is complete.
+    After every batch the finished rows are flushed and counted in
+    `.features-<key>.progress.json`, so a run that is interrupted (an
+    exception, Ctrl-C, even SIGKILL) and called again with the same key
+    resumes after the last finished batch instead of starting over; a run
+    with another key never reads those rows. Two processes must not cache
+    the same key at the same time (in a multi-process job, give each its
+    own shard of the images, or let one process cache and the others wait).
 
     The encoder receives uint8 batches `(batch, height, width, 3)`, the
     images as given or resized bilinearly to `image_size`, so any
@@ -80,8 +89,7 @@ def cache_features(
 
     Example:
 
-    >>> import tempfile
-    >>> import keras
+    >>>     >>> import keras
     >>> import numpy as np
     >>> import keras_captioning
     >>> encoder = keras.Sequential(
@@ -139,9 +147,7 @@ def cache_features(
         "backend": keras.backend.backend(),
     }
     # The record is written last: its presence marks a complete cache.
-    _write_atomically(
-        record_path, lambda file: file.write(json.dumps(record, indent=2))
-    )
+    _atomic.write_text(record_path, json.dumps(record, indent=2))
     return np.load(features_path, mmap_mode=mmap_mode)
 
 
@@ -163,9 +169,22 @@ def _load_cached(features_path, record_path, key, num_images, mmap_mode):
 def _compute_features(
     encoder, array, paths, image_size, batch_size, features_path, verbose
 ):
-    """Runs the encoder batch by batch into a memory-mapped `.npy` file."""
+    """Runs the encoder batch by batch into a memory-mapped `.npy` file.
+
+    The rows go to `.<name>.partial.npy` beside `features_path`; after each
+    batch the mapped rows are flushed, then a progress record naming the key
+    and the number of finished rows replaces the previous one. A run that
+    finds both resumes after the last finished batch.
+    """
     num_images = len(array) if array is not None else len(paths)
-    starts = range(0, num_images, batch_size)
+    directory, name = os.path.split(features_path)
+    stem = name.removesuffix(".npy")
+    partial_path = os.path.join(directory, f".{stem}.partial.npy")
+    progress_path = os.path.join(directory, f".{stem}.progress.json")
+    key = stem.removeprefix("features-")
+
+    output, done = _resume(partial_path, progress_path, key, num_images)
+    starts = range(done, num_images, batch_size)
 
     expected_size = None
     if paths is not None and image_size is None:
@@ -180,41 +199,74 @@ def _compute_features(
     progress = keras.utils.Progbar(
         num_images, verbose=verbose, unit_name="image"
     )
-    directory = os.path.dirname(features_path)
-    temporary = tempfile.NamedTemporaryFile(
-        dir=directory, prefix=".features-", suffix=".npy", delete=False
-    )
-    temporary.close()
-    output = None
-    try:
-        # One thread loads the next batch (its files on every core, see
-        # `load_images`) while the encoder runs on this one.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(load_batch, starts[0])
-            for index, start in enumerate(starts):
-                batch = pending.result()
-                if index + 1 < len(starts):
-                    pending = pool.submit(load_batch, starts[index + 1])
-                features = _run_encoder(encoder, batch)
-                if output is None:
-                    output = np.lib.format.open_memmap(
-                        temporary.name,
-                        mode="w+",
-                        dtype=features.dtype,
-                        shape=(num_images, *features.shape[1:]),
-                    )
-                output[start : start + len(batch)] = features
-                progress.update(start + len(batch))
-        output.flush()
-        feature_shape = list(output.shape[1:])
-        dtype = str(output.dtype)
-        del output
-        os.replace(temporary.name, features_path)
-    except BaseException:
-        if os.path.exists(temporary.name):
-            os.remove(temporary.name)
-        raise
+    if done:
+        progress.update(done)
+    # One thread loads the next batch (its files on every core, see
+    # `load_images`) while the encoder runs on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(load_batch, starts[0]) if starts else None
+        for index, start in enumerate(starts):
+            batch = pending.result()
+            if index + 1 < len(starts):
+                pending = pool.submit(load_batch, starts[index + 1])
+            features = _run_encoder(encoder, batch)
+            if output is None:
+                output = np.lib.format.open_memmap(
+                    partial_path,
+                    mode="w+",
+                    dtype=features.dtype,
+                    shape=(num_images, *features.shape[1:]),
+                )
+            elif features.shape[1:] != output.shape[1:]:
+                raise ValueError(
+                    "`encoder` returned features of shape "
+                    f"{features.shape[1:]} for images "
+                    f"{start}-{start + len(batch) - 1}, after "
+                    f"{output.shape[1:]} for the ones before"
+                )
+            output[start : start + len(batch)] = features
+            # Rows first, then the record that counts them: a kill between
+            # the two only loses this batch.
+            output.flush()
+            done = start + len(batch)
+            _atomic.write_text(
+                progress_path,
+                json.dumps(
+                    {
+                        "key": key,
+                        "rows_done": done,
+                        "shape": list(output.shape),
+                        "dtype": str(output.dtype),
+                    }
+                ),
+            )
+            progress.update(done)
+    feature_shape = list(output.shape[1:])
+    dtype = str(output.dtype)
+    del output
+    os.replace(partial_path, features_path)
+    os.remove(progress_path)
     return feature_shape, dtype
+
+
+def _resume(partial_path, progress_path, key, num_images):
+    """Returns `(rows, rows_done)` of an unfinished run, or `(None, 0)`."""
+    try:
+        with open(progress_path) as file:
+            record = json.load(file)
+        done = record["rows_done"]
+        if record["key"] != key or record["shape"][0] != num_images:
+            return None, 0
+        rows = np.lib.format.open_memmap(partial_path, mode="r+")
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None, 0
+    if (
+        list(rows.shape) != record["shape"]
+        or str(rows.dtype) != record["dtype"]
+        or not 0 < done <= num_images
+    ):
+        return None, 0
+    return rows, done
 
 
 def _run_encoder(encoder, batch):
@@ -234,12 +286,3 @@ def _run_encoder(encoder, batch):
             f"batch of {len(batch)} images it returned shape {features.shape}"
         )
     return features
-
-
-def _write_atomically(path, write):
-    directory = os.path.dirname(path)
-    with tempfile.NamedTemporaryFile(
-        "w", dir=directory, prefix=".features-", suffix=".tmp", delete=False
-    ) as file:
-        write(file)
-    os.replace(file.name, path)

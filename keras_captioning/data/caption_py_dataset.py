@@ -8,6 +8,7 @@ from keras_captioning.data._caption_inputs import prepare_caption_inputs
 from keras_captioning.data._image_files import image_file_size
 from keras_captioning.data._image_files import load_images
 from keras_captioning.data._image_files import resize_images
+from keras_captioning.data._sharding import check_shard
 
 
 class CaptionPyDataset(keras.utils.PyDataset):
@@ -70,6 +71,19 @@ class CaptionPyDataset(keras.utils.PyDataset):
             than threads. Defaults to `False`.
         max_queue_size: int. Batches prepared ahead of use when `workers`
             is above 1. Defaults to `10`.
+        num_shards: int or `None`. The number of processes reading the
+            data in a multi-process job: each epoch's rows are drawn as
+            usual, cut to a multiple of `num_shards` (so every process
+            runs the same number of steps; up to `num_shards - 1` rows of
+            that epoch are skipped) and this process keeps every
+            `num_shards`-th row from `shard_index`. `batch_size` is then
+            per process: a step trains on `batch_size * num_shards` rows.
+            `None` takes both from Keras (on jax after
+            `keras.distribution.initialize`: the process count and index;
+            `1` and `0` otherwise). With several shards and `shuffle`, give
+            the same `seed` on every process. Defaults to `None`.
+        shard_index: int or `None`. This process's shard, in
+            `[0, num_shards)`. Defaults to `None`.
 
     Example:
 
@@ -105,6 +119,8 @@ class CaptionPyDataset(keras.utils.PyDataset):
         workers=2,
         use_multiprocessing=False,
         max_queue_size=10,
+        num_shards=None,
+        shard_index=None,
     ):
         super().__init__(
             workers=workers,
@@ -120,6 +136,9 @@ class CaptionPyDataset(keras.utils.PyDataset):
         self.reference_mode = reference_mode
         self.shuffle = bool(shuffle)
         self.seed = seed
+        self.num_shards, self.shard_index = check_shard(
+            num_shards, shard_index, shuffle, seed
+        )
         self._inputs = prepare_caption_inputs(images, references, tokenizer)
         self._expected_size = None
         if self._inputs.paths is not None and image_size is None:
@@ -134,7 +153,11 @@ class CaptionPyDataset(keras.utils.PyDataset):
 
     def _draw_rows(self):
         rng = np.random.default_rng([self._seed, self._epoch])
-        return self._inputs.epoch_rows(self.reference_mode, self.shuffle, rng)
+        rows = self._inputs.epoch_rows(self.reference_mode, self.shuffle, rng)
+        if self.num_shards == 1:
+            return rows
+        rows = rows[: len(rows) // self.num_shards * self.num_shards]
+        return rows[self.shard_index :: self.num_shards]
 
     def __len__(self):
         return math.ceil(len(self._rows) / self.batch_size)

@@ -4,6 +4,7 @@ from keras_captioning.data._caption_inputs import check_options
 from keras_captioning.data._caption_inputs import prepare_caption_inputs
 from keras_captioning.data._image_files import image_file_size
 from keras_captioning.data._image_files import load_image
+from keras_captioning.data._sharding import check_shard
 
 
 def make_dataset(
@@ -16,6 +17,8 @@ def make_dataset(
     shuffle=True,
     seed=None,
     drop_remainder=False,
+    num_shards=None,
+    shard_index=None,
 ):
     """Builds a `tf.data.Dataset` of images and tokenized captions.
 
@@ -74,6 +77,19 @@ def make_dataset(
             when it is smaller than `batch_size`, giving every batch a
             static size. Its rows are then skipped that epoch. Defaults to
             `False`.
+        num_shards: int or `None`. The number of processes reading the
+            data in a multi-process job: each epoch's rows are drawn as
+            usual, cut to a multiple of `num_shards` (every process runs
+            the same number of steps; up to `num_shards - 1` rows of that
+            epoch are skipped) and this process keeps every
+            `num_shards`-th row from `shard_index`, so it reads only its
+            own files. `batch_size` is then per process. `None` takes both
+            from Keras (on jax after `keras.distribution.initialize`: the
+            process count and index; `1` and `0` otherwise). With several
+            shards and `shuffle`, give the same `seed` on every process.
+            Defaults to `None`.
+        shard_index: int or `None`. This process's shard, in
+            `[0, num_shards)`. Defaults to `None`.
 
     Returns:
         A `tf.data.Dataset` of `(images, token_ids)` batches.
@@ -106,6 +122,9 @@ def make_dataset(
             "`drop_remainder` must be a bool. "
             f"Received: drop_remainder={drop_remainder!r}"
         )
+    num_shards, shard_index = check_shard(
+        num_shards, shard_index, shuffle, seed
+    )
     inputs = prepare_caption_inputs(images, references, tokenizer)
     token_ids = tf.constant(inputs.token_ids)
     autotune = tf.data.AUTOTUNE
@@ -136,6 +155,14 @@ def make_dataset(
 
         rows = tf.data.Dataset.zip(rows, draws).map(draw_reference)
 
+    if num_shards > 1:
+        num_rows = (
+            len(inputs.token_ids)
+            if reference_mode == "all"
+            else inputs.num_images
+        )
+        rows = rows.take(num_rows // num_shards * num_shards)
+        rows = rows.shard(num_shards, shard_index)
     reference_image = tf.constant(inputs.reference_image)
 
     if inputs.paths is None:

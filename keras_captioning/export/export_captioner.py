@@ -3,6 +3,7 @@ import os
 
 import keras
 
+from keras_captioning import _atomic
 from keras_captioning import _validation
 from keras_captioning.export import _converters
 from keras_captioning.export import _generation
@@ -129,21 +130,25 @@ def export_captioner(
         f"strategy={strategy!r}"
     )
     if format == "tf_saved_model":
-        _saved_model.write_saved_model(
-            captioner, path, caption_ids, _image_size(captioner)
-        )
+        # Written beside `path`, then renamed over it: a kill leaves the
+        # previous export intact.
+        with _atomic.atomic_path(path) as temporary:
+            _saved_model.write_saved_model(
+                captioner, temporary, caption_ids, _image_size(captioner)
+            )
         return path
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
-    if format == "litert":
-        flatbuffer = _converters.convert_to_litert(
-            caption_ids, quantize, description
-        )
-        with open(path, "wb") as file:
-            file.write(flatbuffer)
-    else:
-        _converters.convert_to_onnx(caption_ids, path, description)
+    with _atomic.atomic_path(path) as temporary:
+        if format == "litert":
+            flatbuffer = _converters.convert_to_litert(
+                caption_ids, quantize, description
+            )
+            with open(temporary, "wb") as file:
+                file.write(flatbuffer)
+        else:
+            _converters.convert_to_onnx(caption_ids, temporary, description)
     _write_vocabulary(captioner, path, strategy, beam_width, max_length)
     return path
 
@@ -211,8 +216,7 @@ def _write_vocabulary(captioner, path, strategy, beam_width, max_length):
         "max_length": max_length,
         "image_size": _image_size(captioner),
     }
-    with open(vocabulary_path(path), "w", encoding="utf-8") as file:
-        json.dump(content, file, indent=1)
+    _atomic.write_text(vocabulary_path(path), json.dumps(content, indent=1))
 
 
 def _image_size(captioner):

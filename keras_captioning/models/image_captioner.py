@@ -1,6 +1,8 @@
 import keras
 from keras import ops
 
+from keras_captioning import _atomic
+from keras_captioning import _distribution
 from keras_captioning import _validation
 from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
@@ -331,6 +333,7 @@ class ImageCaptioner(CaptioningTask):
         defaults to `False` for datasets and generators, which Keras cannot
         shuffle (shuffle them when you build them).
         """
+        _distribution.check_tf_config()
         x, y, kwargs = _training_data.teacher_forcing_inputs(
             x, y, kwargs, self.preprocessor.preprocess_images
         )
@@ -482,6 +485,15 @@ class ImageCaptioner(CaptioningTask):
             baseline=baseline,
             **kwargs,
         )
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves like `keras.Model.save`, but a kill never loses the file.
+
+        The model is written to a temporary name beside `filepath`, then
+        renamed over it: the previous file stays intact until the new one
+        is complete. In a multi-process job only process 0 writes.
+        """
+        return _atomic.save_model(super().save, filepath, overwrite, **kwargs)
 
     # ----------------------------------------------------------- export
 

@@ -147,13 +147,15 @@ def test_progress_bar_and_reuse_message(tmp_path, images, capsys):
     assert "Loaded cached features (5, 4)" in capsys.readouterr().out
 
 
-def test_a_failed_run_leaves_no_cache(tmp_path, images, monkeypatch):
+def test_a_failed_run_leaves_no_cache_and_the_next_resumes(
+    tmp_path, images, monkeypatch
+):
     encoder = make_encoder()
     predict_on_batch = encoder.predict_on_batch
     calls = []
 
     def failing(batch):
-        calls.append(1)
+        calls.append(len(batch))
         if len(calls) == 2:
             raise RuntimeError("interrupted")
         return predict_on_batch(batch)
@@ -161,7 +163,17 @@ def test_a_failed_run_leaves_no_cache(tmp_path, images, monkeypatch):
     monkeypatch.setattr(encoder, "predict_on_batch", failing)
     with pytest.raises(RuntimeError, match="interrupted"):
         cache_features(encoder, images, tmp_path, batch_size=2, verbose=0)
-    assert cache_files(tmp_path) == []
+    # No cache, only the hidden rows of the finished batch and their count.
+    assert not [name for name in cache_files(tmp_path) if name[0] != "."]
+    features = cache_features(
+        encoder, images, tmp_path, batch_size=2, verbose=0
+    )
+    # The batch that failed runs again; the first one does not.
+    assert calls == [2, 2, 2, 1]
+    np.testing.assert_allclose(
+        features, encoder.predict(images, verbose=0), rtol=1e-5, atol=1e-6
+    )
+    assert len(cache_files(tmp_path)) == 2
 
 
 @pytest.mark.parametrize(
