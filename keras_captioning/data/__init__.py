@@ -5,9 +5,10 @@
 `(images, token_ids)` batches for `ImageCaptioner.fit`. `cache_features`
 computes a frozen encoder's features once and reuses them. All three read
 image files through `read_image`, which raises `ImageFileError` for a file
-it cannot read.
+it cannot read; `find_bad_images` finds such files before training.
 """
 
+from keras_captioning.data._image_files import find_bad_images
 from keras_captioning.data._image_files import resize_image
 from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
@@ -22,6 +23,7 @@ __all__ = [
     "ImageFileError",
     "cache_features",
     "full_size_decode",
+    "find_bad_images",
     "make_dataset",
     "read_image",
     "resize_image",
