@@ -12,6 +12,7 @@ from keras_captioning.data._image_files import find_bad_images
 from keras_captioning.data._image_files import resize_image
 from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
+from keras_captioning.data.hugging_face import HuggingFaceCaptions
 from keras_captioning.data.make_dataset import make_dataset
 from keras_captioning.data.read_image import ImageFileError
 from keras_captioning.data.read_image import full_size_decode
@@ -20,6 +21,7 @@ from keras_captioning.data.read_image import set_full_size_decode
 
 __all__ = [
     "CaptionPyDataset",
+    "HuggingFaceCaptions",
     "ImageFileError",
     "cache_features",
     "full_size_decode",
