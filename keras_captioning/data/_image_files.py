@@ -67,7 +67,8 @@ def load_encoded_image(image, image_size, where):
     """Reads an in-memory image as `load_image` reads a file.
 
     Args:
-        image: a PIL image, encoded bytes, or a Hugging Face `Image(
+        image: a PIL image, a uint8 array (TFDS), encoded bytes, or a
+            Hugging Face `Image(
             decode=False)` value `{"bytes": ..., "path": ...}` (a path only
             when the bytes are `None`).
         image_size: `(height, width)` to resize to, or `None`.
@@ -89,6 +90,10 @@ def load_encoded_image(image, image_size, where):
             raise ImageFileError(
                 f"Cannot read the image of {where}: {reason}."
             ) from None
+    elif isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        rgb = read_image_module._to_rgb(Image.fromarray(image))
     elif isinstance(image, Image.Image):
         rgb = read_image_module._to_rgb(ImageOps.exif_transpose(image) or image)
     else:

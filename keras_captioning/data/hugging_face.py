@@ -1,9 +1,4 @@
-"""Hugging Face `datasets` to captioning batches, without image files.
-
-`HuggingFaceCaptions` is the `keras.utils.PyDataset`; `tfds_captions`
-(in `keras_captioning.data.tfds_captions`) turns TFDS `coco_captions` into
-a Hugging Face dataset it reads.
-"""
+"""Hugging Face `datasets` (and TFDS splits) to batches, without files."""
 
 import math
 import threading
@@ -42,16 +37,20 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
     those files. Rows are chosen, shuffled and seeded exactly as by
     `CaptionPyDataset` (`reference_mode`, `shuffle`, `seed`).
 
-    A `datasets.IterableDataset` (`load_dataset(..., streaming=True)`) is
-    read in one pass per epoch, in its own order (shuffle it with its
-    `shuffle` method): the dataset then has no length, so pass
-    `steps_per_epoch` to `fit`; each image gives one row per caption.
+    A `datasets.IterableDataset` (`load_dataset(..., streaming=True)`) or
+    a TFDS split (`tfds.load("coco_captions", split="train")`, whose
+    `captions` feature is `{"text": [...]}`) is read as a stream, pass
+    after pass, in its own order (shuffle it with its `shuffle` method):
+    it has no length, so pass `steps_per_epoch` to `fit`; each image gives
+    one row per caption.
 
-    Needs the `datasets` package (`pip install keras-captioning[huggingface]`),
-    imported only when this class is used.
+    Needs the `datasets` package (`pip install keras-captioning[huggingface]`)
+    for Hugging Face datasets, and `tensorflow-datasets` for TFDS (`[tfds]`),
+    imported only when used.
 
     Args:
-        dataset: `datasets.Dataset` or `datasets.IterableDataset`.
+        dataset: `datasets.Dataset`, `datasets.IterableDataset` or a TFDS
+            `tf.data.Dataset` of example dicts.
         tokenizer: `keras_captioning.text.CaptionTokenizer`. Needed for
             `targets="token_ids"`; may be `None` for `"references"`.
         image_column: str. Defaults to `"image"`.
@@ -110,7 +109,8 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
         use_multiprocessing=False,
         max_queue_size=10,
     ):
-        datasets = _import_datasets()
+        tf_data = _is_tf_dataset(dataset)
+        datasets = None if tf_data else _import_datasets()
         super().__init__(
             workers=workers,
             use_multiprocessing=use_multiprocessing,
@@ -129,18 +129,21 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
                 "CaptionTokenizer` for targets='token_ids'. Received: "
                 f"tokenizer={tokenizer!r}"
             )
-        if not isinstance(
+        if not tf_data and not isinstance(
             dataset, (datasets.Dataset, datasets.IterableDataset)
         ):
             raise TypeError(
-                "`dataset` must be a `datasets.Dataset` or "
-                "`datasets.IterableDataset`. Received: dataset of type "
-                f"{type(dataset).__name__}"
+                "`dataset` must be a `datasets.Dataset`, a "
+                "`datasets.IterableDataset` or a TFDS `tf.data.Dataset` of "
+                f"examples. Received: dataset of type {type(dataset).__name__}"
             )
         image_size = check_options(
             batch_size, image_size, reference_mode, shuffle, seed
         )
-        columns = list(dataset.column_names or dataset.features or [])
+        if tf_data:
+            columns = list(getattr(dataset.element_spec, "keys", list)())
+        else:
+            columns = list(dataset.column_names or dataset.features or [])
         if image_column not in columns:
             raise ValueError(
                 f"The dataset has no column {image_column!r}: its columns "
@@ -156,10 +159,15 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
         self.reference_mode = reference_mode
         self.shuffle = bool(shuffle)
         self.seed = seed
-        self.streaming = isinstance(dataset, datasets.IterableDataset)
-        self._encoded = dataset.cast_column(
-            image_column, datasets.Image(decode=False)
+        self.streaming = tf_data or isinstance(
+            dataset, datasets.IterableDataset
         )
+        if tf_data:
+            self._encoded = dataset
+        else:
+            self._encoded = dataset.cast_column(
+                image_column, datasets.Image(decode=False)
+            )
         self._expected_size = None
         if self.streaming:
             self._lock = threading.Lock()
@@ -279,7 +287,11 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
         with self._lock:
             while len(self._pending) < self.batch_size:
                 if self._stream is None:
-                    self._stream = iter(self._encoded)
+                    self._stream = iter(
+                        self._encoded.as_numpy_iterator()
+                        if _is_tf_dataset(self._encoded)
+                        else self._encoded
+                    )
                     self._row = 0
                 try:
                     example = next(self._stream)
@@ -356,8 +368,15 @@ def _captions(value, row, column):
     `{"text": [...]}` / `[{"raw": ...}]`."""
     if isinstance(value, dict):
         value = value.get("text", value.get("raw"))
-    if isinstance(value, str):
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (str, bytes)):
         value = [value]
+    if isinstance(value, (list, tuple)):
+        value = [
+            item.decode("utf-8", "replace") if isinstance(item, bytes) else item
+            for item in value
+        ]
     if isinstance(value, (list, tuple)):
         value = [
             item.get("raw", item.get("text"))
@@ -376,6 +395,12 @@ def _captions(value, row, column):
             f"{value!r}"
         )
     return [item.strip() for item in value]
+
+
+def _is_tf_dataset(dataset):
+    return hasattr(dataset, "as_numpy_iterator") and hasattr(
+        dataset, "element_spec"
+    )
 
 
 def _import_datasets():

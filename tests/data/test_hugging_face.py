@@ -246,3 +246,38 @@ def test_bad_datasets_raise(tmp_path):
     batches = HuggingFaceCaptions(broken, tokenizer)
     with pytest.raises(ImageFileError, match="row 0 of the dataset"):
         batches[0]
+
+
+def test_a_tfds_coco_captions_split_trains_as_a_stream():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    captioner = tiny_captioner()
+    with tfds.testing.mock_data(num_examples=3):
+        split = tfds.load("coco_captions", split="train")
+        batches = HuggingFaceCaptions(
+            split, captioner.tokenizer, batch_size=4, image_size=(16, 16)
+        )
+        assert batches.caption_column == "captions"
+        expected = [
+            (
+                example["image"],
+                [text.decode() for text in example["captions"]["text"]],
+            )
+            for example in split.as_numpy_iterator()
+        ]
+        rows = [
+            (image, caption) for image, texts in expected for caption in texts
+        ]
+        images, token_ids = batches[0]
+        assert images.shape == (4, 16, 16, 3)
+        for index in range(4):
+            first = keras_captioning.data.CaptionPyDataset(
+                rows[index][0][None],
+                [[rows[index][1]]],
+                captioner.tokenizer,
+                image_size=(16, 16),
+                shuffle=False,
+            )[0]
+            np.testing.assert_array_equal(images[index], first[0][0])
+            np.testing.assert_array_equal(token_ids[index], first[1][0])
+        history = captioner.fit(batches, steps_per_epoch=2, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
