@@ -8,10 +8,10 @@ image files through `read_image`, which raises `ImageFileError` for a file
 it cannot read; `find_bad_images` finds such files before training.
 """
 
-from keras_captioning.data._image_files import find_bad_images
 from keras_captioning.data._image_files import resize_image
 from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
+from keras_captioning.data.find_bad_images import find_bad_images
 from keras_captioning.data.hugging_face import HuggingFaceCaptions
 from keras_captioning.data.make_dataset import make_dataset
 from keras_captioning.data.read_image import ImageFileError

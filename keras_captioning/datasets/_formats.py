@@ -1,8 +1,8 @@
 """The caption-file readers `load_captions` knows, and format detection.
 
 Each reader module names the formats it reads in `FORMATS` and has two
-hooks: `detect(source)`, returning one of its formats or `None`, and
-`read(source, options, format)`, returning `ParsedCaptions`. Detection asks
+hooks: `_detect(source)`, returning one of its formats or `None`, and
+`_read(source, options, format)`, returning `ParsedCaptions`. Detection asks
 them in the order below (the first that claims the file wins), so the
 specific forms come before the general CSV table.
 """
@@ -32,7 +32,7 @@ def detect(source):
     invalid_json = None
     for module in READERS:
         try:
-            name = module.detect(source)
+            name = module._detect(source)
         except ValueError as error:  # A .json file that is not JSON.
             invalid_json = invalid_json or error
             continue

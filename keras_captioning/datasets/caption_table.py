@@ -19,8 +19,7 @@ in file order.
 
 Formats `"csv"` (comma) and `"tsv"` (tab) are read here; format detection
 picks `"tsv"` for a `.tsv` file or a header with a tab and no comma.
-Read through `keras_captioning.datasets.load_captions`; `detect` and
-`read` are the hooks it calls.
+Read through `keras_captioning.datasets.load_captions`.
 """
 
 import csv
@@ -32,7 +31,7 @@ FORMATS = ("csv", "tsv")
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
-def detect(source):
+def _detect(source):
     """The format of `source` if it is a CSV or TSV table, else `None`."""
     if source.is_dir or source.extension in (".json", ".jsonl", ".ndjson"):
         return None
@@ -44,7 +43,7 @@ def detect(source):
     return None
 
 
-def read(source, options, format="csv"):
+def _read(source, options, format="csv"):
     """Reads the table into `ParsedCaptions` (see `load_captions`)."""
     path = source.path
     delimiter = _DELIMITERS[format]

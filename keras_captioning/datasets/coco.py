@@ -25,8 +25,7 @@ read by `keras_captioning.datasets.karpathy`.
 
 Format `"coco"`; detection picks it for a JSON object with `"images"` and
 `"annotations"` lists. Read through
-`keras_captioning.datasets.load_captions`; `detect` and `read` are the
-hooks it calls.
+`keras_captioning.datasets.load_captions`.
 """
 
 import os
@@ -38,7 +37,7 @@ FORMATS = ("coco",)
 _SPLIT_FILE = re.compile(r"captions_([a-z]+\d{4})\.json$")
 
 
-def detect(source):
+def _detect(source):
     """`"coco"` if `source` is a COCO caption annotation file."""
     if source.is_dir or source.extension != ".json":
         return None
@@ -52,7 +51,7 @@ def detect(source):
     return None
 
 
-def default_image_dir(path):
+def _default_image_dir(path):
     """`<root>/train2017` for `<root>/annotations/captions_train2017.json`."""
     match = _SPLIT_FILE.search(os.path.basename(path))
     if match is None:
@@ -61,7 +60,7 @@ def default_image_dir(path):
     return os.path.join(root, match.group(1))
 
 
-def read(source, options, format="coco"):
+def _read(source, options, format="coco"):
     """Reads the annotations into `ParsedCaptions` (see `load_captions`)."""
     path = source.path
     content = source.json
@@ -104,7 +103,7 @@ def read(source, options, format="coco"):
         captions[record["image_id"]].append(
             _caption_rows.check_caption(record.get("caption"), where)
         )
-    parsed = _caption_rows.ParsedCaptions(image_dir=default_image_dir(path))
+    parsed = _caption_rows.ParsedCaptions(image_dir=_default_image_dir(path))
     uncaptioned = 0
     for image_id, name in names.items():
         if not captions[image_id]:

@@ -16,8 +16,7 @@ number and caption, and the repair is reported in the result's `notes`.
 Any other row without three fields raises a `ValueError` naming its line.
 
 Format `"flickr30k"`; detection picks it for a header starting
-`image_name|`. Read through `keras_captioning.datasets.load_captions`;
-`detect` and `read` are the hooks it calls.
+`image_name|`. Read through `keras_captioning.datasets.load_captions`.
 """
 
 import re
@@ -28,7 +27,7 @@ FORMATS = ("flickr30k",)
 _RUN_TOGETHER = re.compile(r"\s*(\d+)\s+(\S.*)$")
 
 
-def detect(source):
+def _detect(source):
     """`"flickr30k"` if `source` is a `|`-separated results file."""
     if source.is_dir:
         return None
@@ -41,7 +40,7 @@ def detect(source):
     return None
 
 
-def read(source, options, format="flickr30k"):
+def _read(source, options, format="flickr30k"):
     """Reads `results.csv` into `ParsedCaptions` (see `load_captions`)."""
     path = source.path
     parsed = _caption_rows.ParsedCaptions(image_dir=None)

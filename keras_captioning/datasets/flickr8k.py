@@ -17,8 +17,7 @@ by `keras_captioning.datasets.karpathy`.
 `keras_captioning.datasets.load_captions` reads the token file too (format
 `"flickr8k"`, detected for a file whose first line is
 `<image>#<k><TAB><caption>`, or a folder holding `Flickr8k.token.txt`); the
-split files beside it, where present, give the split labels. `detect` and
-`read` are the hooks it calls.
+split files beside it, where present, give the split labels.
 """
 
 import os
@@ -110,7 +109,7 @@ def load_split(text_dir, image_dir, split="train", check_files=True):
     return image_paths, references
 
 
-def detect(source):
+def _detect(source):
     """`"flickr8k"` for a token file or a folder holding one."""
     if source.is_dir:
         if os.path.isfile(os.path.join(source.path, TOKEN_FILE)):
@@ -120,7 +119,7 @@ def detect(source):
     return "flickr8k" if _TOKEN_LINE.match(first) else None
 
 
-def read(source, options, format="flickr8k"):
+def _read(source, options, format="flickr8k"):
     """Reads the token file into `ParsedCaptions` (see `load_captions`).
 
     Images come in order of first appearance, each with its captions in

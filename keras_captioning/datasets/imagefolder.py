@@ -17,8 +17,7 @@ caption field is found as by the CSV and JSON Lines readers (`caption`,
 split folders give the split labels `load_captions(split="train")` picks.
 
 Format `"imagefolder"`; detection picks it for a directory holding
-metadata. Read through `keras_captioning.datasets.load_captions`; `detect`
-and `read` are the hooks it calls.
+metadata. Read through `keras_captioning.datasets.load_captions`.
 """
 
 import os
@@ -39,14 +38,14 @@ _SPLIT_FOLDERS = {
 }
 
 
-def detect(source):
+def _detect(source):
     """`"imagefolder"` if `source` is a directory with metadata."""
     if source.is_dir and _metadata_files(source.path):
         return "imagefolder"
     return None
 
 
-def read(source, options, format="imagefolder"):
+def _read(source, options, format="imagefolder"):
     """Reads every metadata file into `ParsedCaptions`."""
     found = _metadata_files(source.path)
     if not found:
@@ -61,11 +60,11 @@ def read(source, options, format="imagefolder"):
         prefix = f"{folder}/" if folder else ""
         if name.endswith(".jsonl"):
             text = _caption_rows.read_text(path)
-            json_lines.read_records(
+            json_lines._read_records(
                 path, text, _file_name_first(options), parsed, prefix, split
             )
         else:
-            table = caption_table.read(
+            table = caption_table._read(
                 _caption_rows.Source(path), _file_name_first(options), "csv"
             )
             for image, captions in zip(table.names, table.references):

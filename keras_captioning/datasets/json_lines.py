@@ -16,8 +16,7 @@ this form.
 
 Format `"jsonl"`; detection picks it for a `.jsonl` or `.ndjson` file, or
 a file whose first line is a JSON object and which is not one JSON value.
-Read through `keras_captioning.datasets.load_captions`; `detect` and
-`read` are the hooks it calls.
+Read through `keras_captioning.datasets.load_captions`.
 """
 
 import json
@@ -27,7 +26,7 @@ from keras_captioning.datasets import _caption_rows
 FORMATS = ("jsonl",)
 
 
-def detect(source):
+def _detect(source):
     """`"jsonl"` if `source` looks like JSON Lines."""
     if source.is_dir:
         return None
@@ -45,14 +44,14 @@ def detect(source):
     return None
 
 
-def read(source, options, format="jsonl"):
+def _read(source, options, format="jsonl"):
     """Reads the records into `ParsedCaptions` (see `load_captions`)."""
-    return read_records(
+    return _read_records(
         source.path, source.text, options, _caption_rows.ParsedCaptions(None)
     )
 
 
-def read_records(path, text, options, parsed, prefix="", split=None):
+def _read_records(path, text, options, parsed, prefix="", split=None):
     """Adds the records of `text` to `parsed`; names get `prefix`."""
     image = caption = None
     for number, line in _caption_rows.lines(text):

@@ -29,7 +29,7 @@ restval images.
 
 `keras_captioning.datasets.load_captions` reads these files too (format
 `"karpathy"`, detected for a JSON object whose `"images"` records hold
-`"sentences"`); `detect` and `read` are the hooks it calls.
+`"sentences"`).
 """
 
 import os
@@ -135,7 +135,7 @@ def _split_labels(split, use_restval):
     return {label}
 
 
-def detect(source):
+def _detect(source):
     """`"karpathy"` if `source` is a Karpathy split file."""
     if source.is_dir or source.extension != ".json":
         return None
@@ -156,7 +156,7 @@ def detect(source):
 _LABELS = {"val": "validation"}
 
 
-def read(source, options, format="karpathy"):
+def _read(source, options, format="karpathy"):
     """Reads every record into `ParsedCaptions` (see `load_captions`)."""
     records = _records(source.json, source.path)
     parsed = _caption_rows.ParsedCaptions(image_dir=None)

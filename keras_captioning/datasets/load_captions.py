@@ -169,7 +169,7 @@ def load_captions(
             "or format='jsonl' / 'csv'."
         )
     options = {"image_column": image_column, "caption_column": caption_column}
-    parsed = _formats.FORMATS[format].read(source, options, format)
+    parsed = _formats.FORMATS[format]._read(source, options, format)
     if not parsed.names:
         raise ValueError(
             f"The caption file {path!r} (read as {format!r}) holds no "

@@ -25,6 +25,17 @@ class LoadedCaptions(tuple):
         notes: tuple of str, what was left out or repaired, with counts
             (COCO images without a caption, Flickr30k's repaired row,
             the sizes of the splits made by `split=`).
+
+    Example:
+
+    >>> import keras_captioning
+    >>> data = keras_captioning.datasets.LoadedCaptions(
+    ...     ["a.jpg"], [["A dog.", "A brown dog."]], "csv", True, "c.csv")
+    >>> paths, references = data
+    >>> data.rows, data.format
+    (2, 'csv')
+    >>> data.describe()
+    "1 images with 2 captions from 'c.csv', read as 'csv' (detected)."
     """
 
     def __new__(
