@@ -192,7 +192,14 @@ def load_captions(
             _files.check_directory(image_dir, "image_dir")
             _files.check_images_exist(paths, image_dir)
         return LoadedCaptions(
-            paths, references, format, detected, path, split_label, notes
+            paths,
+            references,
+            format,
+            detected,
+            path,
+            split_label,
+            notes,
+            sorted({label for label in parsed.splits or () if label}),
         )
 
     if isinstance(split, dict):

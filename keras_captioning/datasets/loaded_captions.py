@@ -25,6 +25,8 @@ class LoadedCaptions(tuple):
         notes: tuple of str, what was left out or repaired, with counts
             (COCO images without a caption, Flickr30k's repaired row,
             the sizes of the splits made by `split=`).
+        available_splits: tuple of str, the split names the file labels
+            its images with (empty for a file without a split).
 
     Example:
 
@@ -47,6 +49,7 @@ class LoadedCaptions(tuple):
         path,
         split=None,
         notes=(),
+        available_splits=(),
     ):
         self = super().__new__(cls, (image_paths, references))
         self.format = format
@@ -55,6 +58,7 @@ class LoadedCaptions(tuple):
         self.split = split
         self.rows = sum(len(captions) for captions in references)
         self.notes = tuple(notes)
+        self.available_splits = tuple(available_splits)
         return self
 
     @property
@@ -91,5 +95,6 @@ class LoadedCaptions(tuple):
                 self.path,
                 self.split,
                 self.notes,
+                self.available_splits,
             ),
         )
