@@ -179,7 +179,7 @@ def _records(content, json_path):
             f"json_path={json_path!r} is a COCO annotation file (it has an "
             '"annotations" list), not a Karpathy split file. Read it with '
             "`keras_captioning.datasets.load_captions(path)` (format "
-            "'coco')."
+            "'coco'), or `keras-captioning train --captions PATH`."
         )
     if not isinstance(content, dict) or not isinstance(
         content.get("images"), list
