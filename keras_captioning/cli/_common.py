@@ -345,6 +345,14 @@ def drop_bad_images(paths, references, skip_missing, what):
     `--skip-missing` raises a `DataError` (one line: how many, the first
     few and why); with it returns the rest, printing how many it skipped.
     """
+    folders = sorted({os.path.dirname(path) for path in paths})
+    absent = [
+        folder for folder in folders if folder and not os.path.isdir(folder)
+    ]
+    if absent and len(absent) == len(folders):
+        raise UsageError(
+            f"the image folder {absent[0]!r} does not exist (check --image-dir)"
+        )
     bad = import_library().data.find_bad_images(paths)
     if not bad:
         return paths, references
