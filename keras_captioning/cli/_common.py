@@ -305,7 +305,7 @@ def captions_arguments(parser):
         default="auto",
         help="The form of --captions: auto (detected from the file), "
         "karpathy, coco, flickr8k, flickr30k, csv, tsv, jsonl or "
-        "imagefolder.",
+        "imagefolder (default: auto).",
     )
     add_skip_missing_argument(parser)
 
@@ -316,7 +316,7 @@ def add_skip_missing_argument(parser):
         action="store_true",
         help="Go on without the listed images that are missing or not "
         "readable images, saying how many were skipped (by default the "
-        "run stops before it starts, naming them).",
+        "run stops before it starts, naming them; default: off).",
     )
 
 

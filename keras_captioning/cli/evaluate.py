@@ -32,7 +32,7 @@ def add_parser(subparsers):
         default=None,
         help="Folder the images are read from (needed with "
         "--karpathy-json; with --captions the form's usual place when not "
-        "given).",
+        "given; default: none).",
     )
     _common.captions_arguments(parser)
     parser.add_argument(

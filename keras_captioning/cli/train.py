@@ -57,7 +57,7 @@ def configure(parser):
         help="Folder the images are read from (for a Karpathy COCO file, "
         "the folder holding train2014/ and val2014/). Needed with "
         "--karpathy-json and --flickr8k-text-dir; with --captions the "
-        "form's usual place when not given.",
+        "form's usual place when not given (default: none).",
     )
     parser.add_argument(
         "--holdout",
@@ -65,7 +65,7 @@ def configure(parser):
         default=0.1,
         help="With --captions data that has no split: the fraction of the "
         "images held out for validation, and again for test (by image, "
-        "seeded by --seed).",
+        "seeded by --seed; default: 0.1).",
     )
     _common.captions_arguments(parser)
     parser.add_argument(
