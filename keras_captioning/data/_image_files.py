@@ -82,6 +82,13 @@ def load_encoded_image(image, image_size, where):
     if isinstance(image, (bytes, bytearray, memoryview)):
         try:
             with Image.open(io.BytesIO(image)) as opened:
+                # The JPEG DCT-scale decode of `read_rgb`, so bytes give the
+                # pixels their file gives.
+                if (
+                    image_size is not None
+                    and not read_image_module._full_size_decode_setting()
+                ):
+                    read_image_module._draft(opened, image_size)
                 opened.load()
                 ImageOps.exif_transpose(opened, in_place=True)
                 rgb = read_image_module._to_rgb(opened)
@@ -102,7 +109,7 @@ def load_encoded_image(image, image_size, where):
             f"encoded bytes. Received: {type(image).__name__}."
         )
     if image_size is not None:
-        rgb = _resize(rgb, image_size)
+        rgb = resize_rgb(rgb, image_size)
     return np.asarray(rgb, dtype="uint8")
 
 
