@@ -292,3 +292,84 @@ class ProgressBar:
             if self.done >= self.total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+# How many bad image files the one-line message names before "and N more".
+_BAD_SHOWN = 3
+
+
+def captions_arguments(parser):
+    """`--captions`, `--captions-format` and `--skip-missing`."""
+    parser.add_argument(
+        "--captions-format",
+        default="auto",
+        help="The form of --captions: auto (detected from the file), "
+        "karpathy, coco, flickr8k, flickr30k, csv, tsv, jsonl or "
+        "imagefolder (default: auto).",
+    )
+    add_skip_missing_argument(parser)
+
+
+def add_skip_missing_argument(parser):
+    parser.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="Go on without the listed images that are missing or not "
+        "readable images, saying how many were skipped (by default the "
+        "run stops before it starts, naming them; default: off).",
+    )
+
+
+def load_captions(path, image_dir, split, captions_format):
+    """`datasets.load_captions` under the command's error policy; images
+    are checked afterwards by `drop_bad_images`."""
+    datasets = import_library().datasets
+    try:
+        return datasets.load_captions(
+            path,
+            image_dir,
+            split=split,
+            format=captions_format,
+            check_files=False,
+        )
+    except (OSError, ValueError, TypeError) as error:
+        raise UsageError(
+            f"{one_line(error)} (check --captions and --image-dir)"
+        ) from error
+
+
+def drop_bad_images(paths, references, skip_missing, what):
+    """The shared policy for missing or unreadable images.
+
+    Finds them with `keras_captioning.data.find_bad_images`; without
+    `--skip-missing` raises a `DataError` (one line: how many, the first
+    few and why); with it returns the rest, printing how many it skipped.
+    """
+    folders = sorted({os.path.dirname(path) for path in paths})
+    absent = [
+        folder for folder in folders if folder and not os.path.isdir(folder)
+    ]
+    if absent and len(absent) == len(folders):
+        raise UsageError(
+            f"the image folder {absent[0]!r} does not exist (check --image-dir)"
+        )
+    bad = import_library().data.find_bad_images(paths)
+    if not bad:
+        return paths, references
+    shown = ", ".join(
+        f"{path!r} ({reason})"
+        for path, reason in list(bad.items())[:_BAD_SHOWN]
+    )
+    more = len(bad) - _BAD_SHOWN
+    summary = (
+        f"{len(bad)} of {len(paths)} {what} images are missing or not "
+        f"readable images: {shown}" + (f" and {more} more" if more > 0 else "")
+    )
+    if not skip_missing:
+        raise DataError(
+            f"{summary}. Fix or remove them, or pass --skip-missing to go on "
+            "without them."
+        )
+    keep = [index for index, path in enumerate(paths) if path not in bad]
+    print(f"Skipped {summary}.", file=sys.stderr)
+    return [paths[i] for i in keep], [references[i] for i in keep]

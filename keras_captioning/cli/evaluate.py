@@ -6,23 +6,35 @@ import sys
 from keras_captioning.cli import _common
 
 HELP = (
-    "Caption one split of a Karpathy split file and score the captions "
-    "(BLEU-1..4, ROUGE-L, CIDEr-D, optionally METEOR)."
+    "Caption one split of a Karpathy split file or of any caption file "
+    "(--captions) and score the captions (BLEU-1..4, ROUGE-L, CIDEr-D, "
+    "optionally METEOR)."
 )
 
 
 def add_parser(subparsers):
     parser = _common.add_subcommand(subparsers, "evaluate", help=HELP)
     parser.add_argument("model", help="The saved `.keras` captioner.")
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--karpathy-json",
-        required=True,
         help="dataset_flickr8k.json, dataset_flickr30k.json or "
         "dataset_coco.json.",
     )
-    parser.add_argument(
-        "--image-dir", required=True, help="Folder the images are read from."
+    source.add_argument(
+        "--captions",
+        metavar="PATH",
+        help="A caption file or folder in any form `train --captions` "
+        "reads; a file without a split is scored whole.",
     )
+    parser.add_argument(
+        "--image-dir",
+        default=None,
+        help="Folder the images are read from (needed with "
+        "--karpathy-json; with --captions the form's usual place when not "
+        "given; default: none).",
+    )
+    _common.captions_arguments(parser)
     parser.add_argument(
         "--split",
         choices=("train", "validation", "test"),
@@ -61,9 +73,7 @@ def run(args):
         raise _common.UsageError(
             "the model does not fix an image size; pass --image-size"
         )
-    paths, references = _common.load_karpathy_split(
-        args.karpathy_json, args.image_dir, args.split
-    )
+    paths, references = _load(args)
     if args.max_images is not None:
         paths, references = (
             paths[: args.max_images],
@@ -71,9 +81,13 @@ def run(args):
         )
     if not paths:
         raise _common.UsageError(
-            f"the {args.split!r} split of {args.karpathy_json!r} is empty; "
-            "choose another --split."
+            f"the {args.split!r} split of "
+            f"{args.karpathy_json or args.captions!r} is empty; choose "
+            "another --split."
         )
+    paths, references = _common.drop_bad_images(
+        paths, references, args.skip_missing, args.split
+    )
     try:
         scores = metrics.evaluate_captioner(
             captioner,
@@ -93,3 +107,36 @@ def run(args):
         for name, value in scores.items():
             print(f"{name} {value:.4f}")
     return 0
+
+
+def _load(args):
+    """The images and references to score, files not yet checked."""
+    if args.karpathy_json is not None:
+        if args.image_dir is None:
+            raise _common.UsageError(
+                "--image-dir is needed with --karpathy-json."
+            )
+        karpathy = _common.import_library().datasets.karpathy
+        return _common.load_split_files(
+            karpathy.load_split,
+            args.karpathy_json,
+            args.image_dir,
+            args.split,
+            True,
+            False,
+            flags="--karpathy-json and --image-dir",
+        )
+    data = _common.load_captions(
+        args.captions, args.image_dir, None, args.captions_format
+    )
+    if args.split in data.available_splits:
+        data = _common.load_captions(
+            args.captions, args.image_dir, args.split, args.captions_format
+        )
+    else:
+        print(
+            f"{args.captions!r} has no {args.split!r} split: scoring all "
+            f"its images. {data.describe()}",
+            file=sys.stderr,
+        )
+    return data.image_paths, data.references

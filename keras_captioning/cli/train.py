@@ -15,8 +15,9 @@ from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
 
 DESCRIPTION = (
-    "Train an image captioner on Flickr8k, Flickr30k or COCO from local "
-    "files and score it on the test split."
+    "Train an image captioner on Flickr8k, Flickr30k, COCO or your own "
+    "captions (--captions, any common form) from local files and score it "
+    "on the test split."
 )
 DEFAULT_ENCODER = "mobilenet_v3_small"
 # simple_cnn keeps any input size; this one trains an epoch of a few
@@ -39,12 +40,34 @@ def configure(parser):
         help="Folder holding Flickr8k.token.txt and the Flickr_8k.*.txt "
         "split files.",
     )
+    source.add_argument(
+        "--captions",
+        metavar="PATH",
+        help="A caption file or folder in any form "
+        "keras_captioning.datasets.load_captions reads: COCO's "
+        "captions_*.json, a Karpathy file, Flickr8k.token.txt, a CSV / TSV "
+        "/ JSON Lines table (Kaggle's captions.txt), Flickr30k's "
+        "results.csv or a Hugging Face imagefolder. Without a split of its "
+        "own, --holdout of the images are held out for validation and as "
+        "many for test.",
+    )
     parser.add_argument(
         "--image-dir",
-        required=True,
-        help="Folder the images are read from (for COCO, the folder holding "
-        "train2014/ and val2014/).",
+        default=None,
+        help="Folder the images are read from (for a Karpathy COCO file, "
+        "the folder holding train2014/ and val2014/). Needed with "
+        "--karpathy-json and --flickr8k-text-dir; with --captions the "
+        "form's usual place when not given (default: none).",
     )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.1,
+        help="With --captions data that has no split: the fraction of the "
+        "images held out for validation, and again for test (by image, "
+        "seeded by --seed; default: 0.1).",
+    )
+    _common.captions_arguments(parser)
     parser.add_argument(
         "--encoder",
         default=DEFAULT_ENCODER,
@@ -231,12 +254,27 @@ def parse_args(argv=None, prog=None):
 
 def load_split(args, split):
     """`(paths, references)` of one split; a missing or malformed caption
-    file or image folder is a `UsageError`."""
-    flickr8k = _common.import_library().datasets.flickr8k
+    file or image folder is a `UsageError`. Images are checked after."""
+    library = _common.import_library()
+    flickr8k = library.datasets.flickr8k
+    karpathy = library.datasets.karpathy
 
-    if args.karpathy_json is not None:
-        paths, references = _common.load_karpathy_split(
-            args.karpathy_json, args.image_dir, split
+    if args.captions is not None:
+        paths, references = _captions_splits(args)[split]
+    elif args.image_dir is None:
+        raise _common.UsageError(
+            "--image-dir is needed with --karpathy-json and "
+            "--flickr8k-text-dir."
+        )
+    elif args.karpathy_json is not None:
+        paths, references = _common.load_split_files(
+            karpathy.load_split,
+            args.karpathy_json,
+            args.image_dir,
+            split,
+            True,
+            False,
+            flags="--karpathy-json and --image-dir",
         )
     else:
         paths, references = _common.load_split_files(
@@ -244,6 +282,7 @@ def load_split(args, split):
             args.flickr8k_text_dir,
             args.image_dir,
             split,
+            False,
             flags="--flickr8k-text-dir and --image-dir",
         )
     limit = args.max_train_images if split == "train" else args.max_eval_images
@@ -251,10 +290,56 @@ def load_split(args, split):
         paths, references = paths[:limit], references[:limit]
     if not paths:
         raise _common.UsageError(
-            f"the {split!r} split is empty. Check --karpathy-json or "
-            "--flickr8k-text-dir."
+            f"the {split!r} split is empty. Check --karpathy-json, "
+            "--flickr8k-text-dir or --captions."
         )
-    return paths, references
+    return _common.drop_bad_images(paths, references, args.skip_missing, split)
+
+
+_loaded = {}
+
+
+def _captions_splits(args):
+    """The train, validation and test splits of `--captions`, read once:
+    the file's own splits, or held out by `--holdout` when it has none."""
+    key = (args.captions, args.image_dir, args.captions_format, args.seed)
+    if key in _loaded:
+        return _loaded[key]
+    if not 0 < args.holdout < 0.5:
+        raise _common.UsageError(
+            f"--holdout must be in (0, 0.5). Received: {args.holdout}"
+        )
+    data = _common.load_captions(
+        args.captions, args.image_dir, None, args.captions_format
+    )
+    available = set(data.available_splits)
+    if {"train", "validation", "test"} <= available:
+        splits = {
+            name: _common.load_captions(
+                args.captions, args.image_dir, name, args.captions_format
+            )
+            for name in ("train", "validation", "test")
+        }
+    else:
+        holdout = {"validation": args.holdout, "test": args.holdout}
+        library = _common.import_library()
+        try:
+            splits = library.datasets.load_captions(
+                args.captions,
+                args.image_dir,
+                split=holdout,
+                format=args.captions_format,
+                seed=args.seed,
+                check_files=False,
+            )
+        except ValueError as error:
+            raise _common.UsageError(
+                f"{_common.one_line(error)} (check --captions and --holdout)"
+            ) from error
+    print(splits["train"].describe())
+    _loaded.clear()
+    _loaded[key] = splits
+    return splits
 
 
 def check_names(args):

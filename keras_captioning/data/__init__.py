@@ -5,12 +5,14 @@
 `(images, token_ids)` batches for `ImageCaptioner.fit`. `cache_features`
 computes a frozen encoder's features once and reuses them. All three read
 image files through `read_image`, which raises `ImageFileError` for a file
-it cannot read.
+it cannot read; `find_bad_images` finds such files before training.
 """
 
 from keras_captioning.data._image_files import resize_image
 from keras_captioning.data.cache_features import cache_features
 from keras_captioning.data.caption_py_dataset import CaptionPyDataset
+from keras_captioning.data.find_bad_images import find_bad_images
+from keras_captioning.data.hugging_face import HuggingFaceCaptions
 from keras_captioning.data.make_dataset import make_dataset
 from keras_captioning.data.read_image import ImageFileError
 from keras_captioning.data.read_image import full_size_decode
@@ -19,9 +21,11 @@ from keras_captioning.data.read_image import set_full_size_decode
 
 __all__ = [
     "CaptionPyDataset",
+    "HuggingFaceCaptions",
     "ImageFileError",
     "cache_features",
     "full_size_decode",
+    "find_bad_images",
     "make_dataset",
     "read_image",
     "resize_image",

@@ -10,12 +10,16 @@ identical pixels for the same file.
 """
 
 import concurrent.futures
+import io
 import os
 import threading
 
 import numpy as np
 from PIL import Image
+from PIL import ImageOps
 
+from keras_captioning.data import read_image as read_image_module
+from keras_captioning.data.read_image import ImageFileError
 from keras_captioning.data.read_image import read_rgb
 from keras_captioning.data.read_image import resize_rgb
 
@@ -57,6 +61,56 @@ def resize_image(array, image_size):
     if array.shape[:2] == tuple(image_size):
         return array
     return np.asarray(resize_rgb(Image.fromarray(array), image_size), "uint8")
+
+
+def load_encoded_image(image, image_size, where):
+    """Reads an in-memory image as `load_image` reads a file.
+
+    Args:
+        image: a PIL image, a uint8 array (TFDS), encoded bytes, or a
+            Hugging Face `Image(
+            decode=False)` value `{"bytes": ..., "path": ...}` (a path only
+            when the bytes are `None`).
+        image_size: `(height, width)` to resize to, or `None`.
+        where: what to call the image in an error, e.g. "row 3 of the
+            dataset".
+    """
+    if isinstance(image, dict):
+        if image.get("bytes") is None and image.get("path"):
+            return load_image(image["path"], image_size)
+        image = image.get("bytes")
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        try:
+            with Image.open(io.BytesIO(image)) as opened:
+                # The JPEG DCT-scale decode of `read_rgb`, so bytes give the
+                # pixels their file gives.
+                if (
+                    image_size is not None
+                    and not read_image_module._full_size_decode_setting()
+                ):
+                    read_image_module._draft(opened, image_size)
+                opened.load()
+                ImageOps.exif_transpose(opened, in_place=True)
+                rgb = read_image_module._to_rgb(opened)
+        except Exception as error:  # Pillow raises many kinds.
+            reason = " ".join(str(error).split()).rstrip(".")
+            raise ImageFileError(
+                f"Cannot read the image of {where}: {reason}."
+            ) from None
+    elif isinstance(image, np.ndarray) and image.dtype == np.uint8:
+        if image.ndim == 3 and image.shape[-1] == 1:
+            image = image[..., 0]
+        rgb = read_image_module._to_rgb(Image.fromarray(image))
+    elif isinstance(image, Image.Image):
+        rgb = read_image_module._to_rgb(ImageOps.exif_transpose(image) or image)
+    else:
+        raise ImageFileError(
+            f"Cannot read the image of {where}: expected a PIL image or "
+            f"encoded bytes. Received: {type(image).__name__}."
+        )
+    if image_size is not None:
+        rgb = resize_rgb(rgb, image_size)
+    return np.asarray(rgb, dtype="uint8")
 
 
 def load_images(paths, image_size=None, expected_size=None):

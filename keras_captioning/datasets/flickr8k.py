@@ -13,11 +13,21 @@ Only the images a split file lists are read, so stray entries of the token
 file (it has captions for a `2258277193_586949ec62.jpg.1` that no split lists)
 are ignored. The same splits are in Karpathy's `dataset_flickr8k.json`, read
 by `keras_captioning.datasets.karpathy`.
+
+`keras_captioning.datasets.load_captions` reads the token file too (format
+`"flickr8k"`, detected for a file whose first line is
+`<image>#<k><TAB><caption>`, or a folder holding `Flickr8k.token.txt`); the
+split files beside it, where present, give the split labels.
 """
 
 import os
+import re
 
+from keras_captioning.datasets import _caption_rows
 from keras_captioning.datasets import _files
+
+FORMATS = ("flickr8k",)
+_TOKEN_LINE = re.compile(r"[^\t#]+#\d+\t")
 
 TOKEN_FILE = "Flickr8k.token.txt"
 SPLIT_FILES = {
@@ -99,6 +109,40 @@ def load_split(text_dir, image_dir, split="train", check_files=True):
     return image_paths, references
 
 
+def _detect(source):
+    """`"flickr8k"` for a token file or a folder holding one."""
+    if source.is_dir:
+        if os.path.isfile(os.path.join(source.path, TOKEN_FILE)):
+            return "flickr8k"
+        return None
+    first = source.head.lstrip().split("\n", 1)[0]
+    return "flickr8k" if _TOKEN_LINE.match(first) else None
+
+
+def _read(source, options, format="flickr8k"):
+    """Reads the token file into `ParsedCaptions` (see `load_captions`).
+
+    Images come in order of first appearance, each with its captions in
+    `#k` order; split labels come from the split files beside the token
+    file (images no split file lists have none).
+    """
+    token_path = source.path
+    if source.is_dir:
+        token_path = os.path.join(source.path, TOKEN_FILE)
+    text_dir = os.path.dirname(token_path)
+    labels = {}
+    for split, name in SPLIT_FILES.items():
+        split_path = os.path.join(text_dir, name)
+        if os.path.isfile(split_path):
+            for image in _read_split(split_path):
+                labels.setdefault(image, split)
+    parsed = _caption_rows.ParsedCaptions(image_dir=None)
+    for name, captions in _read_captions(token_path).items():
+        for _, caption in sorted(captions.items()):
+            parsed.add(name, caption, labels.get(name) if labels else None)
+    return parsed
+
+
 def _check_split(split):
     if not isinstance(split, str):
         raise TypeError(
@@ -116,8 +160,10 @@ def _check_split(split):
 
 
 def _read_split(path):
-    with open(path, encoding="utf-8-sig") as file:
-        names = [line.strip() for line in file]
+    names = [
+        line.strip()
+        for _, line in _caption_rows.lines(_caption_rows.read_text(path))
+    ]
     names = [name for name in names if name]
     if not names:
         raise ValueError(f"The split file {path!r} lists no image.")
@@ -127,27 +173,26 @@ def _read_split(path):
 def _read_captions(path):
     """Maps image names to `{k: caption}` from a `Flickr8k.token.txt`."""
     captions = {}
-    with open(path, encoding="utf-8-sig") as file:
-        for number, line in enumerate(file, start=1):
-            if not line.strip():
-                continue
-            key, tab, caption = line.rstrip("\r\n").partition("\t")
-            name, hash_sign, k = key.strip().rpartition("#")
-            if not (tab and hash_sign and name and k.isdigit()):
-                raise ValueError(
-                    f"Line {number} of {path!r} is not "
-                    f"'<image>#<k><TAB><caption>'. Received: {line!r}"
-                )
-            if not caption.strip():
-                raise ValueError(
-                    f"Line {number} of {path!r} has an empty caption. "
-                    f"Received: {line!r}"
-                )
-            image_captions = captions.setdefault(name, {})
-            if int(k) in image_captions:
-                raise ValueError(
-                    f"Line {number} of {path!r} repeats caption #{k} of "
-                    f"{name!r}. Received: {line!r}"
-                )
-            image_captions[int(k)] = caption.strip()
+    for number, line in _caption_rows.lines(_caption_rows.read_text(path)):
+        if not line.strip():
+            continue
+        key, tab, caption = line.partition("\t")
+        name, hash_sign, k = key.strip().rpartition("#")
+        if not (tab and hash_sign and name and k.isascii() and k.isdigit()):
+            raise ValueError(
+                f"Line {number} of {path!r} is not "
+                f"'<image>#<k><TAB><caption>'. Received: {line!r}"
+            )
+        if not caption.strip():
+            raise ValueError(
+                f"Line {number} of {path!r} has an empty caption. "
+                f"Received: {line!r}"
+            )
+        image_captions = captions.setdefault(name, {})
+        if int(k) in image_captions:
+            raise ValueError(
+                f"Line {number} of {path!r} repeats caption #{k} of "
+                f"{name!r}. Received: {line!r}"
+            )
+        image_captions[int(k)] = caption.strip()
     return captions

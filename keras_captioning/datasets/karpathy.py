@@ -26,12 +26,18 @@ images and labels the remaining 30,504 images of the original validation set
 COCO). Pass `use_restval=False` for the 82,783 train images only, or
 `split="restval"` for the restval images alone. The Flickr files have no
 restval images.
+
+`keras_captioning.datasets.load_captions` reads these files too (format
+`"karpathy"`, detected for a JSON object whose `"images"` records hold
+`"sentences"`).
 """
 
-import json
 import os
 
+from keras_captioning.datasets import _caption_rows
 from keras_captioning.datasets import _files
+
+FORMATS = ("karpathy",)
 
 _SPLITS = {
     "train": "train",
@@ -129,14 +135,52 @@ def _split_labels(split, use_restval):
     return {label}
 
 
+def _detect(source):
+    """`"karpathy"` if `source` is a Karpathy split file."""
+    if source.is_dir or source.extension != ".json":
+        return None
+    content = source.json
+    if (
+        isinstance(content, dict)
+        and isinstance(content.get("images"), list)
+        and "annotations" not in content
+        and content["images"]
+        and isinstance(content["images"][0], dict)
+        and "sentences" in content["images"][0]
+    ):
+        return "karpathy"
+    return None
+
+
+# Labels of the file to the split names of `load_captions`.
+_LABELS = {"val": "validation"}
+
+
+def _read(source, options, format="karpathy"):
+    """Reads every record into `ParsedCaptions` (see `load_captions`)."""
+    records = _records(source.json, source.path)
+    parsed = _caption_rows.ParsedCaptions(image_dir=None)
+    for index, record in enumerate(records):
+        _check_record(record, index, source.path)
+        name = _image_path("", record)
+        label = _LABELS.get(record["split"], record["split"])
+        for caption in _captions(record, index, source.path):
+            parsed.add(name, caption, label)
+    return parsed
+
+
 def _read_records(json_path):
-    with open(json_path, encoding="utf-8") as file:
-        try:
-            content = json.load(file)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"json_path={json_path!r} is not valid JSON: {error}"
-            ) from error
+    return _records(_caption_rows.Source(json_path).json, json_path)
+
+
+def _records(content, json_path):
+    if isinstance(content, dict) and "annotations" in content:
+        raise ValueError(
+            f"json_path={json_path!r} is a COCO annotation file (it has an "
+            '"annotations" list), not a Karpathy split file. Read it with '
+            "`keras_captioning.datasets.load_captions(path)` (format "
+            "'coco'), or `keras-captioning train --captions PATH`."
+        )
     if not isinstance(content, dict) or not isinstance(
         content.get("images"), list
     ):
@@ -191,5 +235,5 @@ def _captions(record, index, json_path):
                 f'{where} has a sentence without a non-empty "raw" caption. '
                 f"Received: {sentence!r}"
             )
-        captions.append(raw.strip())
+        captions.append(_caption_rows.check_caption(raw, where))
     return captions

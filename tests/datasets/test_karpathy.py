@@ -220,8 +220,12 @@ def test_bad_argument_types_raise(coco, kwargs, match):
         karpathy.load_split(**arguments)
 
 
+# Text a caption can be: no lone surrogates, which JSON's "\\ud800" escape
+# can hold but UTF-8 cannot (they are refused, tested below).
 captions = st.lists(
-    st.text(min_size=1, max_size=30).filter(lambda text: text.strip()),
+    st.text(
+        st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30
+    ).filter(lambda text: text.strip()),
     min_size=1,
     max_size=6,
 )
@@ -258,3 +262,28 @@ def test_any_captions_round_trip(images):
                 name for name, _ in expected
             ]
             assert references == [texts for _, texts in expected]
+
+
+def test_a_lone_surrogate_caption_is_refused_by_record(tmp_path):
+    records = [
+        record("a.jpg", "train", ["A dog."]),
+        record("b.jpg", "train", ["A \ud800 cat."]),
+    ]
+    json_path = tmp_path / "dataset.json"
+    json_path.write_text(json.dumps({"images": records}), "utf-8")
+    with pytest.raises(ValueError, match=r"Image record 1 \('b.jpg'\).*UTF-8"):
+        karpathy.load_split(json_path, tmp_path, check_files=False)
+
+
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
+    json_path = tmp_path / "dataset.json"
+    json_path.write_bytes(b'{"images": [\n{"filename": "caf\xe9.jpg"}]}')
+    with pytest.raises(ValueError, match="not UTF-8 text: line 2, column 18"):
+        karpathy.load_split(json_path, tmp_path, check_files=False)
+
+
+def test_a_coco_file_is_named_as_such(tmp_path):
+    json_path = tmp_path / "captions_val2017.json"
+    json_path.write_text(json.dumps({"images": [], "annotations": []}))
+    with pytest.raises(ValueError, match="is a COCO annotation file"):
+        karpathy.load_split(json_path, tmp_path, check_files=False)
