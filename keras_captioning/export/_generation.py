@@ -1,7 +1,7 @@
 """The captioning function an artifact runs: images in, token ids out."""
 
 from keras_captioning import generation
-from keras_captioning.generation import word_controls
+from keras_captioning.generation import _words
 
 # The generation options an artifact can bake in, besides the strategy.
 OPTIONS = {
@@ -29,7 +29,7 @@ def make_sampler(captioner, strategy, beam_width, max_length, options):
             f"Its options are {list(OPTIONS[strategy])}. "
             f"Received: {options}"
         )
-    options = word_controls.sampler_options(
+    options = _words.sampler_options(
         captioner.vocabulary, max_length, options
     )
     if strategy == "beam":

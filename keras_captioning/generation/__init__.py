@@ -11,8 +11,8 @@ from keras_captioning.generation.beam_sampler import BeamSampler
 from keras_captioning.generation.greedy_sampler import GreedySampler
 from keras_captioning.generation.random_sampler import RandomSampler
 from keras_captioning.generation.sampler import Sampler
-from keras_captioning.generation.word_controls import DEFAULT_BAD_ENDINGS
-from keras_captioning.generation.word_controls import word_controls
+from keras_captioning.generation._words import DEFAULT_BAD_ENDINGS
+from keras_captioning.generation._words import word_controls
 
 _SAMPLERS = {
     "greedy": GreedySampler,
