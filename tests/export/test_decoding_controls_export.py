@@ -40,8 +40,8 @@ FORMATS = ("tf_saved_model", "litert", "onnx")
 # with `-m slow`.
 FAST = {
     ("attention", "litert", "beam"),
-    ("init_inject", "litert", "greedy"),
-    ("merge", "onnx", "greedy"),
+    ("attention", "litert", "greedy"),
+    ("attention", "onnx", "greedy"),
     ("attention", "tf_saved_model", "beam"),
 }
 CASES = [
