@@ -7,12 +7,12 @@ decoder by one token. See `Sampler` for the call contract.
 
 import inspect
 
+from keras_captioning.generation._words import DEFAULT_BAD_ENDINGS
+from keras_captioning.generation._words import word_controls
 from keras_captioning.generation.beam_sampler import BeamSampler
 from keras_captioning.generation.greedy_sampler import GreedySampler
 from keras_captioning.generation.random_sampler import RandomSampler
 from keras_captioning.generation.sampler import Sampler
-from keras_captioning.generation._words import DEFAULT_BAD_ENDINGS
-from keras_captioning.generation._words import word_controls
 
 _SAMPLERS = {
     "greedy": GreedySampler,
