@@ -29,9 +29,7 @@ def make_sampler(captioner, strategy, beam_width, max_length, options):
             f"Its options are {list(OPTIONS[strategy])}. "
             f"Received: {options}"
         )
-    options = _words.sampler_options(
-        captioner.vocabulary, max_length, options
-    )
+    options = _words.sampler_options(captioner.vocabulary, max_length, options)
     if strategy == "beam":
         return generation.get("beam", beam_width=beam_width, **options)
     return generation.get("greedy", **options)
