@@ -180,7 +180,13 @@ def test_the_decoding_controls_compile_and_match_eager():
 
     hidden = np.random.default_rng(3).normal(size=(16, UNITS))
     hidden = hidden.astype("float32")
-    compiled = numpy_outputs(compile_function(generate_all)(hidden))
+    compiled = _compiled_generation.compile_function(
+        generate_all,
+        variables=step.variables,
+        updated_variables=[],
+        jit_compile=True,
+    )
+    compiled = numpy_outputs(compiled(hidden))
     eager = numpy_outputs(generate_all(hidden))
     for name in CONTROLLED_SAMPLERS:
         # Seeded draws differ between XLA and eager tensorflow (another
