@@ -116,6 +116,103 @@ def generation_arguments(parser, default_strategy="greedy"):
     parser.add_argument(
         "--batch-size", type=positive_int, default=32, help="Images per batch."
     )
+    control_arguments(parser)
+
+
+def control_arguments(parser, sampling=True):
+    """The decoding controls (docs/generation.rst), as flags."""
+    group = parser.add_argument_group("decoding controls")
+    group.add_argument(
+        "--min-length",
+        type=int,
+        default=None,
+        help="No caption ends before this many words.",
+    )
+    group.add_argument(
+        "--no-repeat-ngram-size",
+        type=int,
+        default=None,
+        help="No n-gram of this many words occurs twice in a caption.",
+    )
+    group.add_argument(
+        "--repetition-penalty",
+        type=float,
+        default=None,
+        help="Keskar et al.'s penalty (> 1) on the words already generated.",
+    )
+    group.add_argument(
+        "--bad-words",
+        nargs="+",
+        default=None,
+        metavar="WORD",
+        help="Words never generated (quote a phrase: 'in the').",
+    )
+    group.add_argument(
+        "--bad-endings",
+        nargs="*",
+        default=None,
+        metavar="WORD",
+        help="Words a caption may not end on; the flag alone takes the "
+        "default list (a, an, the, of, in, on, with, and, ...).",
+    )
+    if sampling:
+        group.add_argument(
+            "--top-p",
+            type=float,
+            default=None,
+            help="--strategy sample: nucleus sampling within this mass.",
+        )
+    group.add_argument(
+        "--num-beam-groups",
+        type=positive_int,
+        default=None,
+        help="--strategy beam: diverse beam search with this many groups "
+        "(must divide --beam-width).",
+    )
+    group.add_argument(
+        "--diversity-penalty",
+        type=float,
+        default=None,
+        help="--strategy beam: Hamming diversity between beam groups.",
+    )
+
+
+def control_options(args):
+    """The decoding controls given on the command line, as keywords."""
+    options = {
+        name: getattr(args, name)
+        for name in (
+            "min_length",
+            "no_repeat_ngram_size",
+            "repetition_penalty",
+            "bad_words",
+            "top_p",
+            "num_beam_groups",
+            "diversity_penalty",
+        )
+        if getattr(args, name, None) is not None
+    }
+    if args.bad_endings is not None:
+        options["bad_endings"] = args.bad_endings or True
+    return options
+
+
+def check_generation_options(captioner, options):
+    """Raises `UsageError` (one line) unless the generation options suit
+    the model: words in its vocabulary, options of the strategy, lengths."""
+    from keras_captioning import generation
+    from keras_captioning.generation import _words
+
+    options = dict(options)
+    strategy = options.pop("strategy", "greedy")
+    max_length = options.pop("max_length", None) or captioner.max_length
+    try:
+        generation.get(
+            strategy,
+            **_words.sampler_options(captioner.vocabulary, max_length, options),
+        )
+    except (TypeError, ValueError) as error:
+        raise UsageError(str(error)) from error
 
 
 def generation_options(args):
@@ -123,6 +220,7 @@ def generation_options(args):
     options = {"strategy": args.strategy, "max_length": args.max_length}
     if args.strategy == "beam":
         options["beam_width"] = args.beam_width
+    options.update(control_options(args))
     return options
 
 

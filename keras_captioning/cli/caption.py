@@ -105,6 +105,9 @@ def write_results(results, failures, output_format, stream):
 
 def run(args):
     captioner = _common.load_captioner(args.model)
+    _common.check_generation_options(
+        captioner, _common.generation_options(args)
+    )
     image_size = _common.requested_image_size(args, captioner)
     paths = _common.image_paths(args.images)
     if not paths:

@@ -68,6 +68,9 @@ def run(args):
     metrics = _common.import_library().metrics
 
     captioner = _common.load_captioner(args.model)
+    _common.check_generation_options(
+        captioner, _common.generation_options(args)
+    )
     image_size = _common.requested_image_size(args, captioner)
     if image_size is None:
         raise _common.UsageError(

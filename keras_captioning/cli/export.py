@@ -57,6 +57,7 @@ def add_parser(subparsers):
         help="LiteRT only: dynamic-range quantisation (int8 weights) "
         "(default: none).",
     )
+    _common.control_arguments(parser, sampling=False)
     parser.set_defaults(run=run)
 
 
@@ -76,6 +77,12 @@ def run(args):
             "loads there)."
         )
     captioner = _common.load_captioner(args.model)
+    options = {"strategy": args.strategy, "max_length": args.max_length}
+    if args.strategy == "beam":
+        options["beam_width"] = args.beam_width
+    _common.check_generation_options(
+        captioner, {**options, **_common.control_options(args)}
+    )
     if args.format == "tf_saved_model" and os.path.exists(
         os.path.join(args.output, "saved_model.pb")
     ):
@@ -90,6 +97,7 @@ def run(args):
         beam_width=args.beam_width,
         max_length=args.max_length,
         quantize=args.quantize,
+        **_common.control_options(args),
     )
     print(path)
     return 0

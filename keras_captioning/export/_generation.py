@@ -1,20 +1,49 @@
 """The captioning function an artifact runs: images in, token ids out."""
 
 from keras_captioning import generation
+from keras_captioning.generation import _words
+
+# The generation options an artifact can bake in, besides the strategy.
+OPTIONS = {
+    "greedy": (
+        "min_length",
+        "no_repeat_ngram_size",
+        "repetition_penalty",
+        "bad_words",
+        "bad_endings",
+    ),
+}
+OPTIONS["beam"] = OPTIONS["greedy"] + (
+    "length_penalty",
+    "num_beam_groups",
+    "diversity_penalty",
+)
 
 
-def make_caption_function(captioner, strategy, beam_width, max_length):
+def make_sampler(captioner, strategy, beam_width, max_length, options):
+    """The sampler an artifact runs, from a captioner's options (words)."""
+    unknown = sorted(set(options) - set(OPTIONS[strategy]))
+    if unknown:
+        raise TypeError(
+            f"Unknown export option(s) {unknown} for strategy={strategy!r}. "
+            f"Its options are {list(OPTIONS[strategy])}. "
+            f"Received: {options}"
+        )
+    options = _words.sampler_options(captioner.vocabulary, max_length, options)
+    if strategy == "beam":
+        return generation.get("beam", beam_width=beam_width, **options)
+    return generation.get("greedy", **options)
+
+
+def make_caption_function(captioner, sampler, max_length):
     """`images -> {"token_ids", "scores"}`, traceable into one graph.
 
     It is the captioner's own `generate_step` (so any override of it or of
-    `call_with_cache` is exported too) with the named sampler. The samplers
-    choose tokens with `top_k` and write them with `where`, so the loop
-    lowers to LiteRT built-in ops and converts to ONNX.
+    `call_with_cache` is exported too) with the given sampler, decoding
+    controls included. The samplers choose tokens with `top_k` and write
+    them with `where`, so the loop lowers to LiteRT built-in ops and
+    converts to ONNX.
     """
-    if strategy == "beam":
-        sampler = generation.get("beam", beam_width=beam_width)
-    else:
-        sampler = generation.get("greedy")
 
     def caption_ids(images):
         outputs = captioner.generate_step(

@@ -20,6 +20,7 @@ def export_captioner(
     beam_width=3,
     max_length=None,
     quantize=None,
+    **generation_options,
 ):
     """Exports a captioner with its generation loop, for serving.
 
@@ -57,6 +58,14 @@ def export_captioner(
             model's `max_length`.
         quantize: `None` or `"dynamic"` (LiteRT only: weights stored as
             int8, dynamic-range quantisation). Defaults to `None`.
+        **generation_options: decoding controls baked into the artifact,
+            as `ImageCaptioner.generate` takes them: `min_length`,
+            `no_repeat_ngram_size`, `repetition_penalty`, `bad_words`,
+            `bad_endings` (words, or `True`), and for `"beam"` also
+            `length_penalty`, `num_beam_groups`, `diversity_penalty`. The
+            artifact then gives the captions `caption` gives with the same
+            options. They are recorded in the vocabulary file of LiteRT and
+            ONNX artifacts.
 
     Returns:
         The path written, as a str.
@@ -119,8 +128,11 @@ def export_captioner(
     if max_length is None:
         max_length = captioner.max_length
     path = os.fspath(path)
+    sampler = _generation.make_sampler(
+        captioner, strategy, beam_width, max_length, generation_options
+    )
     caption_ids = _generation.make_caption_function(
-        captioner, strategy, beam_width, max_length
+        captioner, sampler, max_length
     )
     conditioning = captioner.decoder.conditioning
     if not isinstance(conditioning, str):
@@ -149,7 +161,7 @@ def export_captioner(
                 file.write(flatbuffer)
         else:
             _converters.convert_to_onnx(caption_ids, temporary, description)
-    _write_vocabulary(captioner, path, strategy, beam_width, max_length)
+    _write_vocabulary(captioner, path, strategy, sampler, max_length)
     return path
 
 
@@ -205,14 +217,15 @@ def captions_from_ids(token_ids, vocabulary):
     return captions
 
 
-def _write_vocabulary(captioner, path, strategy, beam_width, max_length):
+def _write_vocabulary(captioner, path, strategy, sampler, max_length):
     tokenizer = captioner.tokenizer
     content = {
         "vocabulary": list(tokenizer.vocabulary),
         "pad_id": tokenizer.pad_id,
         "end_id": tokenizer.end_id,
         "strategy": strategy,
-        "beam_width": beam_width if strategy == "beam" else 1,
+        "beam_width": sampler.beam_width if strategy == "beam" else 1,
+        "sampler": sampler.get_config(),
         "max_length": max_length,
         "image_size": _image_size(captioner),
     }

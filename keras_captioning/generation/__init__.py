@@ -7,6 +7,8 @@ decoder by one token. See `Sampler` for the call contract.
 
 import inspect
 
+from keras_captioning.generation._words import DEFAULT_BAD_ENDINGS
+from keras_captioning.generation._words import word_controls
 from keras_captioning.generation.beam_sampler import BeamSampler
 from keras_captioning.generation.greedy_sampler import GreedySampler
 from keras_captioning.generation.random_sampler import RandomSampler
@@ -27,16 +29,18 @@ def get(identifier, **options):
             instance, returned unchanged.
         **options: keyword arguments of the named sampler's constructor,
             such as `beam_width=5` for `"beam"` or `temperature=0.8` for
-            `"sample"`. Not allowed with a `Sampler` instance, which is
-            already configured.
+            `"sample"`, and the decoding controls every sampler takes
+            (`min_length`, `no_repeat_ngram_size`, `bad_words_ids`, ...).
+            Not allowed with a `Sampler` instance, which is already
+            configured.
 
     Returns:
         A `Sampler`.
 
     Example:
     >>> sampler = keras_captioning.generation.get("beam", beam_width=5)
-    >>> sampler
-    BeamSampler(beam_width=5, length_penalty=0.0, return_all_beams=False)
+    >>> sampler.beam_width
+    5
     >>> keras_captioning.generation.get(sampler) is sampler
     True
     """
@@ -59,7 +63,13 @@ def get(identifier, **options):
         accepted = [
             name
             for name in inspect.signature(sampler_class).parameters
-            if name not in ("self", "args", "kwargs")
+            if name not in ("self", "args", "kwargs", "controls")
+        ]
+        # The decoding controls every sampler takes (`Sampler.__init__`).
+        accepted += [
+            name
+            for name in inspect.signature(Sampler).parameters
+            if name not in accepted
         ]
         unknown = sorted(set(options) - set(accepted))
         if unknown:
@@ -77,9 +87,11 @@ def get(identifier, **options):
 
 
 __all__ = [
+    "DEFAULT_BAD_ENDINGS",
     "BeamSampler",
     "GreedySampler",
     "RandomSampler",
     "Sampler",
     "get",
+    "word_controls",
 ]

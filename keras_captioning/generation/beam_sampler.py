@@ -26,6 +26,17 @@ class BeamSampler(Sampler):
     `length_penalty=0` ranks by the raw log-probability; larger values
     favour longer captions.
 
+    With `num_beam_groups > 1` this is diverse beam search (Vijayakumar et
+    al. 2016): the beams of an image are split into `num_beam_groups`
+    groups of `beam_width / num_beam_groups`, each a beam search of its
+    own, started from its own first beam. The groups choose one after the
+    other at each step, and a group's candidate is penalised by
+    `diversity_penalty` times the number of earlier groups' beams that
+    chose the same token at this step (Hamming diversity). The penalty, like
+    `repetition_penalty`, only steers the choice: a beam's score stays its
+    summed log-probability under the model, and the final ranking (over
+    all groups) uses it.
+
     When fewer distinct captions exist than beams (a tiny vocabulary or a
     short `max_length`), the surplus beams are all `pad_token_id` with a
     score of -inf, ranked last.
@@ -36,6 +47,15 @@ class BeamSampler(Sampler):
             above. Defaults to `0.0`.
         return_all_beams: bool. Return every beam, best first, instead of
             the best one only. Defaults to `False`.
+        num_beam_groups: int dividing `beam_width`. Groups of diverse beam
+            search; `1` is plain beam search. Defaults to `1`.
+        diversity_penalty: float `>= 0`. Weight of the Hamming diversity
+            between groups; needs `num_beam_groups > 1`. Defaults to `0.0`.
+        **controls: the decoding controls of every sampler
+            (`min_length`, `no_repeat_ngram_size`, `repetition_penalty`,
+            `bad_words_ids`, `bad_endings_ids`), see
+            `keras_captioning.generation.Sampler`. They apply to every beam
+            on its own tokens.
 
     Call arguments:
         step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
@@ -86,9 +106,33 @@ class BeamSampler(Sampler):
     """
 
     def __init__(
-        self, beam_width=3, length_penalty=0.0, return_all_beams=False
+        self,
+        beam_width=3,
+        length_penalty=0.0,
+        return_all_beams=False,
+        num_beam_groups=1,
+        diversity_penalty=0.0,
+        **controls,
     ):
+        super().__init__(**controls)
         self.beam_width = _validation.check_int("beam_width", beam_width)
+        self.num_beam_groups = _validation.check_int(
+            "num_beam_groups", num_beam_groups
+        )
+        if self.beam_width % self.num_beam_groups:
+            raise ValueError(
+                "`num_beam_groups` must divide `beam_width`. Received: "
+                f"num_beam_groups={num_beam_groups}, beam_width={beam_width}"
+            )
+        self.diversity_penalty = _validation.check_float(
+            "diversity_penalty", diversity_penalty, minimum=0.0
+        )
+        if self.diversity_penalty and self.num_beam_groups == 1:
+            raise ValueError(
+                "`diversity_penalty` acts between beam groups: it needs "
+                "`num_beam_groups > 1`. Received: "
+                f"diversity_penalty={diversity_penalty}, num_beam_groups=1"
+            )
         self.length_penalty = _validation.check_float(
             "length_penalty", length_penalty
         )
@@ -101,6 +145,9 @@ class BeamSampler(Sampler):
             "beam_width": self.beam_width,
             "length_penalty": self.length_penalty,
             "return_all_beams": self.return_all_beams,
+            "num_beam_groups": self.num_beam_groups,
+            "diversity_penalty": self.diversity_penalty,
+            **super().get_config(),
         }
 
     def generate(
@@ -146,29 +193,69 @@ class BeamSampler(Sampler):
             ops.equal(vocabulary, pad_token_id), 0.0, _loop.IMPOSSIBLE
         )[None, :]
         image_offsets = ops.arange(rows, dtype="int32") // width * width
+        controls = self.make_controls(end_token_id, vocabulary_size, max_length)
+        groups = self.num_beam_groups
+        group_width = width // groups
+        positions = ops.arange(max_length, dtype="int32")[None, :]
+        # The search ranks candidates by a key that may differ from the
+        # score it keeps (the model's log-probability) when penalties steer
+        # the choice.
+        steered = controls.penalises or self.diversity_penalty > 0
 
         def advance(index, logits, extras, carry, state):
-            log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
-            log_probs = ops.where(
-                mask(index, max_length), _loop.IMPOSSIBLE, log_probs
+            logits = ops.cast(logits, "float32")
+            history = ops.where(positions < index, carry["token_ids"], -1)
+            forbidden = controls.forbidden(
+                mask(index, max_length), history, index
             )
-            log_probs = ops.where(carry["done"][:, None], pad_only, log_probs)
-            candidates = ops.reshape(
-                carry["scores"][:, None] + log_probs,
-                (-1, width * vocabulary_size),
-            )
-            scores, flat_indices = ops.top_k(candidates, k=width)
+            done = carry["done"][:, None]
+
+            def masked(log_probs):
+                log_probs = ops.where(forbidden, _loop.IMPOSSIBLE, log_probs)
+                return ops.where(done, pad_only, log_probs)
+
+            log_probs = masked(ops.log_softmax(logits, axis=-1))
+            candidates = carry["scores"][:, None] + log_probs
+            if steered:
+                keys = carry["scores"][:, None] + masked(
+                    ops.log_softmax(controls.penalise(logits, history), axis=-1)
+                )
+            else:
+                keys = candidates
+            if groups == 1:
+                keys, flat_indices = ops.top_k(
+                    ops.reshape(keys, (-1, width * vocabulary_size)), k=width
+                )
+                flat_indices = ops.cast(flat_indices, "int32")
+                if steered:
+                    scores = _pick(
+                        ops.reshape(candidates, (-1, width * vocabulary_size)),
+                        flat_indices,
+                    )
+                else:
+                    scores = keys
+                parent_offsets = 0
+            else:
+                keys, flat_indices, scores = self._choose_in_groups(
+                    keys, candidates, vocabulary, pad_token_id, group_width
+                )
+                parent_offsets = ops.repeat(
+                    ops.arange(groups, dtype="int32") * group_width,
+                    group_width,
+                )[None, :]
+            keys = ops.reshape(keys, (-1,))
             scores = ops.reshape(scores, (-1,))
-            flat_indices = ops.cast(ops.reshape(flat_indices, (-1,)), "int32")
-            chosen = flat_indices % vocabulary_size
-            parents = image_offsets + flat_indices // vocabulary_size
+            chosen = ops.reshape(flat_indices % vocabulary_size, (-1,))
+            parents = image_offsets + ops.reshape(
+                flat_indices // vocabulary_size + parent_offsets, (-1,)
+            )
 
             def reorder(x):
                 return ops.take(x, parents, axis=0)
 
             # Fewer live candidates than beams: the surplus beams become
             # empty, finished captions that can never outrank a real one.
-            surplus = ops.equal(scores, _loop.IMPOSSIBLE)
+            surplus = ops.equal(keys, _loop.IMPOSSIBLE)
             frozen = ops.logical_or(reorder(carry["done"]), surplus)
             chosen = ops.where(frozen, pad_token_id, chosen)
             token_ids = ops.where(
@@ -186,7 +273,7 @@ class BeamSampler(Sampler):
                 "token_ids": _loop.write_at(token_ids, index, chosen),
                 "last": chosen,
                 "done": ops.logical_or(frozen, ops.equal(chosen, end_token_id)),
-                "scores": scores,
+                "scores": ops.where(surplus, _loop.IMPOSSIBLE, scores),
                 "lengths": ops.where(
                     surplus, 0, reorder(carry["lengths"]) + steps
                 ),
@@ -196,7 +283,10 @@ class BeamSampler(Sampler):
 
         # Only beam 0 of each image is live at the first step, so the first
         # step proposes `width` different tokens rather than `width` copies.
-        is_first_beam = ops.equal(ops.arange(rows, dtype="int32") % width, 0)
+        # With beam groups, the first beam of every group is live.
+        is_first_beam = ops.equal(
+            ops.arange(rows, dtype="int32") % group_width, 0
+        )
         carry = {
             "token_ids": _loop.empty_buffer(
                 first_token_ids, max_length, fill=pad_token_id
@@ -238,3 +328,74 @@ class BeamSampler(Sampler):
         if extras is not None:
             outputs["extras"] = select(carry["extras"])
         return outputs
+
+    def _choose_in_groups(
+        self, keys, candidates, vocabulary, pad_token_id, group_width
+    ):
+        """Diverse beam search: each group picks its `group_width` beams in
+        turn, its keys lowered by `diversity_penalty` per earlier-group beam
+        of the image that took the same token this step.
+
+        Returns `(keys, flat_indices, scores)`, each `(batch, width)`, the
+        flat indices within each group's `group_width * vocabulary` block.
+        """
+        vocabulary_size = ops.shape(vocabulary)[0]
+        width = self.beam_width
+        keys = ops.reshape(keys, (-1, width, vocabulary_size))
+        candidates = ops.reshape(candidates, (-1, width, vocabulary_size))
+        counts = None
+        chosen_keys, chosen_indices, chosen_scores = [], [], []
+        for group in range(self.num_beam_groups):
+            beams = slice(group * group_width, (group + 1) * group_width)
+            group_keys = keys[:, beams]
+            if counts is not None:
+                group_keys = group_keys - self.diversity_penalty * counts
+            group_keys, flat = ops.top_k(
+                ops.reshape(group_keys, (-1, group_width * vocabulary_size)),
+                k=group_width,
+            )
+            flat = ops.cast(flat, "int32")
+            chosen_keys.append(group_keys)
+            chosen_indices.append(flat)
+            chosen_scores.append(
+                _pick(
+                    ops.reshape(
+                        candidates[:, beams],
+                        (-1, group_width * vocabulary_size),
+                    ),
+                    flat,
+                )
+            )
+            # Tokens of live choices count against the later groups; pad
+            # (finished beams) and impossible choices do not.
+            tokens = flat % vocabulary_size
+            live = ops.logical_and(
+                ops.not_equal(tokens, pad_token_id),
+                ops.not_equal(group_keys, _loop.IMPOSSIBLE),
+            )
+            taken = ops.sum(
+                ops.cast(
+                    ops.logical_and(
+                        live[:, :, None],
+                        ops.equal(tokens[:, :, None], vocabulary),
+                    ),
+                    "float32",
+                ),
+                axis=1,
+            )[:, None, :]
+            counts = taken if counts is None else counts + taken
+        return (
+            ops.concatenate(chosen_keys, axis=1),
+            ops.concatenate(chosen_indices, axis=1),
+            ops.concatenate(chosen_scores, axis=1),
+        )
+
+
+def _pick(values, indices):
+    """`values[b, indices[b, k]]` `(batch, k)`, by a masked sum (no gather
+    along an axis, which the converters handle less well)."""
+    hits = ops.equal(
+        ops.arange(ops.shape(values)[-1], dtype="int32")[None, None, :],
+        indices[:, :, None],
+    )
+    return ops.sum(ops.where(hits, values[:, None, :], 0.0), axis=-1)

@@ -12,8 +12,11 @@ class RandomSampler(Sampler):
 
     Each step draws the next token from `softmax(logits / temperature)`,
     restricted to the allowed tokens and, with `top_k`, to the `top_k` most
-    likely of them. Lower temperatures sharpen the distribution towards
-    greedy decoding; `top_k=1` is greedy decoding.
+    likely of them; with `top_p` (nucleus sampling, Holtzman et al. 2020),
+    to the smallest set of most likely tokens whose probabilities add up to
+    `top_p` or more (computed after temperature and `top_k`). Lower
+    temperatures sharpen the distribution towards greedy decoding;
+    `top_k=1` is greedy decoding.
 
     All randomness of a call, one uniform number per caption and step, is
     drawn before the loop and the token is read off the cumulative
@@ -31,8 +34,17 @@ class RandomSampler(Sampler):
         top_k: int or `None`. Sample among the `top_k` most likely allowed
             tokens only. `None` samples from the whole vocabulary. Defaults
             to `None`.
+        top_p: float in `(0, 1]` or `None`. Sample within the nucleus: the
+            most likely tokens until their probabilities reach `top_p`
+            (ties with the least likely kept token are kept too). `None`
+            (or `1.0`) turns it off. Defaults to `None`.
         seed: int or `None`. Makes the draws reproducible: the same seed
             gives the same tokens. Defaults to `None`.
+        **controls: the decoding controls of every sampler
+            (`min_length`, `no_repeat_ngram_size`, `repetition_penalty`,
+            `bad_words_ids`, `bad_endings_ids`), see
+            `keras_captioning.generation.Sampler`; they act before
+            temperature, `top_k` and `top_p`.
 
     Call arguments:
         step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
@@ -80,7 +92,10 @@ class RandomSampler(Sampler):
     True
     """
 
-    def __init__(self, temperature=1.0, top_k=None, seed=None):
+    def __init__(
+        self, temperature=1.0, top_k=None, seed=None, top_p=None, **controls
+    ):
+        super().__init__(**controls)
         temperature = _validation.check_float("temperature", temperature)
         if temperature <= 0:
             raise ValueError(
@@ -89,6 +104,13 @@ class RandomSampler(Sampler):
             )
         self.temperature = temperature
         self.top_k = _validation.check_int("top_k", top_k, allow_none=True)
+        top_p = _validation.check_float("top_p", top_p, allow_none=True)
+        if top_p is not None and not 0.0 < top_p <= 1.0:
+            raise ValueError(
+                "`top_p` must be a float in (0, 1] or None. "
+                f"Received: top_p={top_p}"
+            )
+        self.top_p = top_p
         self.seed = _validation.check_int(
             "seed", seed, minimum=0, allow_none=True
         )
@@ -100,7 +122,9 @@ class RandomSampler(Sampler):
         return {
             "temperature": self.temperature,
             "top_k": self.top_k,
+            "top_p": self.top_p,
             "seed": self.seed,
+            **super().get_config(),
         }
 
     def draw_noise(self, batch_size, max_length):
@@ -120,7 +144,22 @@ class RandomSampler(Sampler):
             # few more); the others get probability 0.
             kth_largest = ops.top_k(logits, k=self.top_k)[0][:, -1:]
             logits = ops.where(logits < kth_largest, -math.inf, logits)
-        return ops.softmax(logits, axis=-1)
+        probabilities = ops.softmax(logits, axis=-1)
+        if self.top_p is None or self.top_p >= 1.0:
+            return probabilities
+        # The nucleus: sorted best first (`top_k` of the whole row, no
+        # argsort), a token is kept while the mass before it is below
+        # `top_p`; the most likely token is always kept. Every token at
+        # least as likely as the least likely kept one stays.
+        size = probabilities.shape[-1] or ops.shape(probabilities)[-1]
+        ordered = ops.top_k(probabilities, k=size)[0]
+        mass_before = ops.cumsum(ordered, axis=-1) - ordered
+        smallest_kept = ops.min(
+            ops.where(mass_before < self.top_p, ordered, 2.0),
+            axis=-1,
+            keepdims=True,
+        )
+        return ops.where(probabilities >= smallest_kept, probabilities, 0.0)
 
     def get_next_token(self, probabilities, noise):
         # Inverse transform sampling: the first token whose cumulative

@@ -4,7 +4,17 @@ import keras
 from keras import ops
 
 from keras_captioning import _validation
+from keras_captioning.generation import _controls
 from keras_captioning.generation import _loop
+
+# The decoding controls every sampler takes, with their "off" values.
+CONTROL_DEFAULTS = {
+    "min_length": 0,
+    "no_repeat_ngram_size": 0,
+    "repetition_penalty": 1.0,
+    "bad_words_ids": None,
+    "bad_endings_ids": None,
+}
 
 
 class Sampler:
@@ -35,6 +45,35 @@ class Sampler:
     `keras_captioning.generation.get`. A subclass with options keeps them in
     `get_config`: `ImageCaptioner` caches one compiled function per sampler
     configuration.
+
+    Every sampler takes the decoding controls below (the Hugging Face
+    names). They act inside the compiled loop on the token buffer, on every
+    row (every beam in beam search), before the hooks see the logits: a
+    forbidden token gets logit `-inf`. When together they leave a row no
+    token at all, the end token is allowed there, so a caption ends rather
+    than loops; in particular `force_end_token` wins at the last position,
+    so a caption that reaches `max_length` on a bad ending is kept. The
+    scores stay the log-probabilities under the model.
+
+    Args:
+        min_length: int. Tokens (words) a caption has before its end token
+            may come. Must not exceed the words `max_length` leaves room
+            for (`max_length - 1` with `force_end_token`). Defaults to `0`.
+        no_repeat_ngram_size: int. No n-gram of this many generated tokens
+            (the start token not counted) occurs twice in a caption; `1`
+            forbids any token twice, `0` turns the control off. Defaults to
+            `0`.
+        repetition_penalty: float `>= 1`. Keskar et al. (2019): for every
+            token already generated in the row, a positive logit is divided
+            by it and a negative one multiplied. `1.0` is off. Defaults to
+            `1.0`.
+        bad_words_ids: `None` or a list whose items are token ids (never
+            generated) or lists of token ids (the last never generated right
+            after the others: `[[5, 9]]` forbids 9 after 5). The end token
+            may not be one. Defaults to `None`.
+        bad_endings_ids: `None` or a list of token ids the end token may
+            not follow: a caption does not end on them, except at
+            `max_length` with `force_end_token`. Defaults to `None`.
 
     Call arguments:
         step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
@@ -104,6 +143,35 @@ class Sampler:
     [[3, 2]]
     """
 
+    # Class-level defaults, so a subclass that skips `__init__` still works.
+    min_length = 0
+    no_repeat_ngram_size = 0
+    repetition_penalty = 1.0
+    bad_words_ids = ()
+    bad_endings_ids = ()
+
+    def __init__(
+        self,
+        min_length=0,
+        no_repeat_ngram_size=0,
+        repetition_penalty=1.0,
+        bad_words_ids=None,
+        bad_endings_ids=None,
+    ):
+        self.min_length = _validation.check_int(
+            "min_length", min_length, minimum=0
+        )
+        self.no_repeat_ngram_size = _validation.check_int(
+            "no_repeat_ngram_size", no_repeat_ngram_size, minimum=0
+        )
+        self.repetition_penalty = _validation.check_float(
+            "repetition_penalty", repetition_penalty, minimum=1.0
+        )
+        self.bad_words_ids = _bad_words_ids(bad_words_ids)
+        self.bad_endings_ids = _token_id_list(
+            "bad_endings_ids", bad_endings_ids
+        )
+
     def __call__(
         self,
         step_fn,
@@ -153,6 +221,21 @@ class Sampler:
                 f"Received: end_token_id={end_token_id}, "
                 f"banned_token_ids={banned_token_ids}"
             )
+        if (end_token_id,) in self.bad_words_ids:
+            raise ValueError(
+                "`bad_words_ids` may not hold the end token, or no caption "
+                f"could end. Received: end_token_id={end_token_id}, "
+                f"bad_words_ids={self.bad_words_ids}"
+            )
+        most_words = max_length - 1 if force_end_token else max_length
+        if self.min_length > most_words:
+            raise ValueError(
+                "`min_length` must not exceed the words `max_length` leaves "
+                f"room for ({most_words}"
+                f"{' with force_end_token' if force_end_token else ''}). "
+                f"Received: min_length={self.min_length}, "
+                f"max_length={max_length}"
+            )
         initial_state = self._prepare_state(initial_state)
         return self.generate(
             step_fn,
@@ -166,15 +249,55 @@ class Sampler:
         )
 
     def get_config(self):
-        return {}
+        """The options, decoding controls included."""
+        return {
+            "min_length": self.min_length,
+            "no_repeat_ngram_size": self.no_repeat_ngram_size,
+            "repetition_penalty": self.repetition_penalty,
+            "bad_words_ids": [list(ids) for ids in self.bad_words_ids] or None,
+            "bad_endings_ids": list(self.bad_endings_ids) or None,
+        }
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
     def __repr__(self):
-        options = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        # Controls left at their defaults are not shown.
+        options = ", ".join(
+            f"{k}={v!r}"
+            for k, v in self.get_config().items()
+            if k not in CONTROL_DEFAULTS or v != CONTROL_DEFAULTS[k]
+        )
         return f"{type(self).__name__}({options})"
+
+    def make_controls(self, end_token_id, vocabulary_size, max_length):
+        """The `Controls` of one call (token ids and buffer size known)."""
+        out_of_range = sorted(
+            {
+                token_id
+                for ids in self.bad_words_ids + (self.bad_endings_ids,)
+                for token_id in ids
+                if isinstance(vocabulary_size, int)
+                and token_id >= vocabulary_size
+            }
+        )
+        if out_of_range:
+            raise ValueError(
+                "`bad_words_ids` and `bad_endings_ids` must be smaller than "
+                f"the vocabulary size {vocabulary_size} of the logits. "
+                f"Received ids {out_of_range}"
+            )
+        return _controls.Controls(
+            min_length=self.min_length,
+            no_repeat_ngram_size=self.no_repeat_ngram_size,
+            repetition_penalty=self.repetition_penalty,
+            bad_words_ids=self.bad_words_ids,
+            bad_endings_ids=self.bad_endings_ids,
+            end_token_id=end_token_id,
+            vocabulary_size=vocabulary_size,
+            max_length=max_length,
+        )
 
     @property
     def variables(self):
@@ -283,15 +406,21 @@ class Sampler:
         mask = _loop.token_mask(
             logits, banned_token_ids, end_token_id, force_end_token
         )
+        vocabulary_size = logits.shape[-1]
+        if vocabulary_size is None:
+            vocabulary_size = ops.shape(logits)[-1]
+        controls = self.make_controls(end_token_id, vocabulary_size, max_length)
         positions = ops.arange(max_length, dtype="int32")[None, :]
 
         def advance(index, logits, extras, carry, state):
             logits = ops.cast(logits, "float32")
             log_probs = ops.log_softmax(logits, axis=-1)
-            allowed = ops.where(
-                mask(index, max_length), _loop.IMPOSSIBLE, logits
-            )
             history = ops.where(positions < index, carry["token_ids"], -1)
+            allowed = ops.where(
+                controls.forbidden(mask(index, max_length), history, index),
+                _loop.IMPOSSIBLE,
+                controls.penalise(logits, history),
+            )
             probabilities = self.compute_probabilities(allowed, history)
             step_noise = None if noise is None else ops.take(noise, index, 1)
             chosen = self.get_next_token(probabilities, step_noise)
@@ -463,3 +592,50 @@ class Sampler:
                     f"banned_token_ids={banned_token_ids}"
                 )
         return logits, new_state, extras
+
+
+def _token_id_list(name, values):
+    """A tuple of token ids from `None` or a list of ints."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(
+            f"`{name}` must be a list of token ids or None. "
+            f"Received: {name}={values!r}"
+        )
+    return tuple(
+        sorted({_validation.check_token_id(name, value) for value in values})
+    )
+
+
+def _bad_words_ids(values):
+    """A tuple of token-id tuples from ints and lists of ints."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(
+            "`bad_words_ids` must be a list of token ids or of lists of "
+            f"token ids, or None. Received: bad_words_ids={values!r}"
+        )
+    sequences = []
+    for value in values:
+        if isinstance(value, (str, bytes)):
+            raise TypeError(
+                "`bad_words_ids` must hold token ids or lists of token ids. "
+                f"Received an item {value!r} in bad_words_ids={values!r}"
+            )
+        if hasattr(value, "__iter__"):
+            ids = tuple(
+                _validation.check_token_id("bad_words_ids", token_id)
+                for token_id in value
+            )
+            if not ids:
+                raise ValueError(
+                    "`bad_words_ids` may not hold an empty list. "
+                    f"Received: bad_words_ids={values!r}"
+                )
+        else:
+            ids = (_validation.check_token_id("bad_words_ids", value),)
+        if ids not in sequences:
+            sequences.append(ids)
+    return tuple(sequences)

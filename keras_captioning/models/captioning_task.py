@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_captioning import _validation
 from keras_captioning import generation
+from keras_captioning.generation import _words
 from keras_captioning.layers import conditioning as conditioning_modes
 from keras_captioning.models import _compiled_generation
 
@@ -137,6 +138,9 @@ class CaptioningTask(keras.Model):
                 "This model's decoder uses "
                 f"conditioning={self.decoder.conditioning!r}."
             )
+        strategy_options = _words.sampler_options(
+            self.vocabulary, max_length, strategy_options
+        )
         sampler = generation.get(strategy, **strategy_options)
         images = self.preprocessor.check_images(images)
         generate_function = None

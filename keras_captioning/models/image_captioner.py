@@ -505,6 +505,7 @@ class ImageCaptioner(CaptioningTask):
         beam_width=3,
         max_length=None,
         quantize=None,
+        **generation_options,
     ):
         """Exports the captioner with generation inside, for serving.
 
@@ -524,6 +525,7 @@ class ImageCaptioner(CaptioningTask):
             beam_width=beam_width,
             max_length=max_length,
             quantize=quantize,
+            **generation_options,
         )
 
 

@@ -1,9 +1,11 @@
 """Samplers written by overriding one public hook.
 
 The two samplers below are the examples of docs/generation.rst (included
-from this file, so the documentation runs as a test): nucleus sampling
-overrides `compute_probabilities` of `RandomSampler`, a repetition penalty
-overrides `compute_probabilities` of `GreedySampler`.
+from this file, so the documentation runs as a test): min-p sampling
+overrides `compute_probabilities` of `RandomSampler`, an additive presence
+penalty overrides `compute_probabilities` of `GreedySampler`. The built-in
+nucleus sampling (`RandomSampler(top_p=...)`) is tested here against the
+exact distribution too.
 """
 
 import keras
@@ -20,34 +22,28 @@ from tests.generation.toy_decoders import log_softmax
 from tests.generation.toy_decoders import run
 
 
-class TopPSampler(generation.RandomSampler):
-    """Samples among the most likely tokens that hold `top_p` of the mass."""
+class MinPSampler(generation.RandomSampler):
+    """Samples among the tokens at least `min_p` times as likely as the
+    most likely one (min-p sampling)."""
 
-    def __init__(self, top_p=0.9, **kwargs):
+    def __init__(self, min_p=0.1, **kwargs):
         super().__init__(**kwargs)
-        self.top_p = top_p
+        self.min_p = min_p
 
     def get_config(self):
-        return {**super().get_config(), "top_p": self.top_p}
+        return {**super().get_config(), "min_p": self.min_p}
 
     def compute_probabilities(self, logits, token_ids):
         probabilities = super().compute_probabilities(logits, token_ids)
-        # Largest first. A token is kept while the mass before it is below
-        # `top_p`, so the most likely token always is.
-        ordered = keras.ops.top_k(probabilities, k=probabilities.shape[-1])[0]
-        mass_before = keras.ops.cumsum(ordered, axis=-1) - ordered
-        kept = keras.ops.where(mass_before < self.top_p, ordered, 2.0)
-        smallest_kept = keras.ops.min(kept, axis=-1, keepdims=True)
-        probabilities = keras.ops.where(
-            probabilities >= smallest_kept, probabilities, 0.0
-        )
-        return probabilities / keras.ops.sum(
-            probabilities, axis=-1, keepdims=True
+        largest = keras.ops.max(probabilities, axis=-1, keepdims=True)
+        return keras.ops.where(
+            probabilities >= self.min_p * largest, probabilities, 0.0
         )
 
 
-class RepetitionPenaltySampler(generation.GreedySampler):
-    """Greedy decoding that makes the tokens already written less likely."""
+class PresencePenaltySampler(generation.GreedySampler):
+    """Greedy decoding that lowers the logits of the tokens already written
+    by a constant (an additive presence penalty)."""
 
     def __init__(self, penalty=2.0):
         self.penalty = penalty
@@ -61,12 +57,7 @@ class RepetitionPenaltySampler(generation.GreedySampler):
         seen = keras.ops.any(
             keras.ops.equal(token_ids[:, :, None], vocabulary), axis=1
         )
-        # Positive logits are divided by the penalty, negative ones
-        # multiplied (Keskar et al., 2019).
-        penalised = keras.ops.where(
-            logits > 0, logits / self.penalty, logits * self.penalty
-        )
-        logits = keras.ops.where(seen, penalised, logits)
+        logits = keras.ops.where(seen, logits - self.penalty, logits)
         return super().compute_probabilities(logits, token_ids)
 
 
@@ -92,7 +83,7 @@ def test_top_p_samples_from_the_nucleus_only():
     assert 1 < len(nucleus) < 5  # the test means something
 
     outputs = run(
-        TopPSampler(top_p, seed=3),
+        generation.RandomSampler(top_p=top_p, seed=3),
         constant_step,
         FIRST_LOGITS,
         np.zeros((num_draws, 1)),
@@ -109,7 +100,12 @@ def test_a_tiny_top_p_is_greedy_decoding_with_the_model_scores():
     toy = ToyRNN(seed=5, vocabulary_size=9)
     state = toy.initial_state(4)
     greedy = run(generation.GreedySampler(), toy.step, toy.params, state)
-    nucleus = run(TopPSampler(1e-6, seed=1), toy.step, toy.params, state)
+    nucleus = run(
+        generation.RandomSampler(top_p=1e-6, seed=1),
+        toy.step,
+        toy.params,
+        state,
+    )
     np.testing.assert_array_equal(nucleus["token_ids"], greedy["token_ids"])
     np.testing.assert_allclose(nucleus["scores"], greedy["scores"], rtol=1e-5)
 
@@ -127,7 +123,24 @@ def looping_chain():
     return toy
 
 
-def test_repetition_penalty_stops_the_loops_and_keeps_model_scores():
+def test_min_p_samples_only_the_likely_enough_tokens():
+    num_draws, min_p = 2000, 0.5
+    probabilities = FIRST_LOGITS.astype("float64")
+    probabilities[list(BANNED)] = -np.inf
+    probabilities = np.exp(log_softmax(probabilities))
+    kept = np.flatnonzero(probabilities >= min_p * probabilities.max())
+    assert 1 < len(kept) < 5  # the test means something
+    outputs = run(
+        MinPSampler(min_p, seed=3),
+        constant_step,
+        FIRST_LOGITS,
+        np.zeros((num_draws, 1)),
+        max_length=1,
+    )
+    assert set(np.unique(outputs["token_ids"][:, 0])) == set(kept)
+
+
+def test_presence_penalty_stops_the_loops_and_keeps_model_scores():
     toy = looping_chain()
     state = toy.initial_state(2)
     greedy = run(
@@ -135,7 +148,7 @@ def test_repetition_penalty_stops_the_loops_and_keeps_model_scores():
     )
     assert caption(greedy["token_ids"][0]) == (4,) * 6
     outputs = run(
-        RepetitionPenaltySampler(penalty=100.0),
+        PresencePenaltySampler(penalty=100.0),
         toy.step,
         toy.params,
         state,
@@ -156,8 +169,8 @@ def test_repetition_penalty_stops_the_loops_and_keeps_model_scores():
         generation.GreedySampler(),
         generation.BeamSampler(beam_width=2),
         generation.RandomSampler(seed=2),
-        TopPSampler(0.8, seed=4),
-        RepetitionPenaltySampler(1.5),
+        MinPSampler(0.2, seed=4),
+        PresencePenaltySampler(1.5),
     ],
     ids=lambda sampler: type(sampler).__name__,
 )
@@ -183,13 +196,13 @@ def test_hook_subclasses_keep_their_options_in_the_config():
     # `ImageCaptioner` caches compiled functions on `cache_key`, which
     # holds the config: different options never share a function.
     for make in (
-        lambda p: TopPSampler(p, seed=1),
-        lambda p: RepetitionPenaltySampler(p),
+        lambda p: MinPSampler(p, seed=1),
+        lambda p: PresencePenaltySampler(p),
     ):
         assert make(0.5).cache_key() == make(0.5).cache_key()
         assert make(0.5).cache_key() != make(0.7).cache_key()
     # Unseeded samplers never share: each has its own seed generator.
-    assert TopPSampler(0.5).cache_key() != TopPSampler(0.5).cache_key()
+    assert MinPSampler(0.5).cache_key() != MinPSampler(0.5).cache_key()
     assert generation.RandomSampler().cache_key() != (
         generation.RandomSampler().cache_key()
     )

@@ -14,6 +14,7 @@ property tests through `jax.jit`, as a captioner does.
 
 import functools
 import itertools
+import json
 
 import keras
 import numpy as np
@@ -39,7 +40,7 @@ def run(sampler, step, params, state, **options):
         return to_numpy(outputs)
     import jax
 
-    config = tuple(sorted(sampler.get_config().items()))
+    config = json.dumps(sampler.get_config(), sort_keys=True)
     key = (step, type(sampler), config, tuple(sorted(options.items())))
     if key not in _COMPILED:
         clone = type(sampler).from_config(sampler.get_config())
