@@ -57,7 +57,27 @@ def load_image(path, image_size=None, expected_size=None):
 
 
 def resize_image(array, image_size):
-    """Resizes a uint8 `(height, width, 3)` array to `image_size`."""
+    """Resizes a uint8 `(height, width, 3)` array to `image_size`.
+
+    The resize of every data pipeline and of the command (Pillow's bilinear
+    filter, antialiased when shrinking), so an array resized here gets the
+    pixels its file gets through `read_image(path, image_size)`.
+
+    Args:
+        array: uint8 array `(height, width, 3)`.
+        image_size: `(height, width)`.
+
+    Returns:
+        A uint8 array `(*image_size, 3)`; `array` itself when it already
+        has that size.
+
+    Example:
+
+    >>> import numpy as np
+    >>> image = np.zeros((480, 640, 3), "uint8")
+    >>> keras_captioning.data.resize_image(image, (224, 224)).shape
+    (224, 224, 3)
+    """
     if array.shape[:2] == tuple(image_size):
         return array
     return np.asarray(resize_rgb(Image.fromarray(array), image_size), "uint8")

@@ -89,7 +89,8 @@ def cache_features(
 
     Example:
 
-    >>>     >>> import keras
+    >>> import tempfile
+    >>> import keras
     >>> import numpy as np
     >>> import keras_captioning
     >>> encoder = keras.Sequential(

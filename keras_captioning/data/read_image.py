@@ -155,6 +155,11 @@ def full_size_decode():
 
     Returns the setting of `keras_captioning.data.set_full_size_decode`
     (`False` unless set).
+
+    Example:
+
+    >>> keras_captioning.data.full_size_decode()
+    False
     """
     return _full_size_decode_setting()
 
