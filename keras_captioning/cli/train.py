@@ -454,10 +454,11 @@ def fit_with_backup(model, args, data, **kwargs):
             try:
                 super().on_train_begin(logs)
             except (OSError, ValueError) as error:
+                # Keras's own message lists every layer; --debug shows it.
                 raise _common.UsageError(
-                    f"cannot resume from the backup in {path} "
-                    f"({_common.one_line(error)}); it may be from other "
-                    "options: add --fresh to start over."
+                    f"cannot resume from the backup in {path}: it does not "
+                    f"fit this model ({type(error).__name__}; was it made "
+                    "with other options?). Add --fresh to start over."
                 ) from error
             if not found:
                 return

@@ -176,3 +176,28 @@ def test_fresh_starts_over(dataset, tmp_path):
     stdout = rerun([*argv, "--fresh"])
     assert "Resuming" not in stdout
     assert not os.path.exists(backup)
+
+
+def test_a_backup_of_other_options_is_refused_in_one_line(dataset, tmp_path):
+    output = tmp_path / "out"
+    backup = str(output / "backup")
+    code, _, _ = stop_after_first_epoch(
+        command(dataset, output), backup, signal.SIGKILL
+    )
+    assert code == -signal.SIGKILL
+    result = subprocess.run(
+        command(dataset, output, "--units=16"),
+        env=env(),
+        cwd=PACKAGE_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        f"keras-captioning train: error: cannot resume from the backup in "
+        f"{backup}: it does not fit this model"
+    )
+    assert lines[0].endswith("Add --fresh to start over.")
