@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 
 from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
@@ -451,15 +452,30 @@ def fit_with_backup(model, args, data, **kwargs):
 
         def on_train_begin(self, logs=None):
             found = os.path.isdir(path) and bool(os.listdir(path))
-            try:
-                super().on_train_begin(logs)
-            except (OSError, ValueError) as error:
+            # Keras warns about each layer of a backup that does not fit
+            # before it fails; those warnings are kept for a success only.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    super().on_train_begin(logs)
+                except (OSError, ValueError) as error:
+                    failed = error
+                else:
+                    failed = None
+            if failed is not None:
                 # Keras's own message lists every layer; --debug shows it.
                 raise _common.UsageError(
                     f"cannot resume from the backup in {path}: it does not "
-                    f"fit this model ({type(error).__name__}; was it made "
+                    f"fit this model ({type(failed).__name__}; was it made "
                     "with other options?). Add --fresh to start over."
-                ) from error
+                ) from failed
+            for warning in caught:
+                warnings.warn_explicit(
+                    warning.message,
+                    warning.category,
+                    warning.filename,
+                    warning.lineno,
+                )
             if not found:
                 return
             if os.path.exists(metadata):
