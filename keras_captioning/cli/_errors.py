@@ -13,7 +13,8 @@ A subcommand's `run(args)` returns its exit code or raises:
 Any other exception is a failed run too: one line naming its type, exit
 code 1. `--debug` (an option of every subcommand) prints the traceback
 above that line and leaves TensorFlow's own logging on. Ctrl-C prints
-`keras-captioning: interrupted` and exits with 130.
+`keras-captioning: interrupted` (with the text of the `KeyboardInterrupt`
+a command raised, if any) and exits with 130.
 """
 
 import argparse
@@ -147,8 +148,10 @@ def run_subcommand(command, run, args):
     debug = _debug = bool(getattr(args, "debug", False))
     try:
         code = run(args)
-    except KeyboardInterrupt:
-        print("keras-captioning: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        # A command may say what was kept and how to resume.
+        detail = f"; {interrupt}" if str(interrupt) else ""
+        print(f"keras-captioning: interrupted{detail}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as error:
         if debug:

@@ -8,8 +8,11 @@ BLEU-1..4, ROUGE-L and CIDEr-D (METEOR with `--meteor`) and saves
 `--output-dir/captioner.keras`. `examples/train_karpathy.py` runs this.
 """
 
+import json
 import os
+import shutil
 import time
+import warnings
 
 from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
@@ -201,7 +204,16 @@ def configure(parser):
     parser.add_argument(
         "--output-dir",
         default=os.path.join("outputs", "karpathy"),
-        help="Where captioner.keras is saved.",
+        help="Where captioner.keras is saved. Training keeps a backup of "
+        "every finished epoch in its backup/ folder (Keras's "
+        "BackupAndRestore); the same command run again after a kill or "
+        "Ctrl-C resumes from it, and a finished run deletes it.",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="Delete the backup of an interrupted run in --output-dir and "
+        "train from the first epoch.",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="Seed of weights and shuffling."
@@ -422,6 +434,83 @@ def describe_loss(captioner, image_size):
     )
 
 
+BACKUP_FOLDER = "backup"
+
+
+def fit_with_backup(model, args, data, **kwargs):
+    """`model.fit(data, **kwargs)` with a `BackupAndRestore` callback in
+    `--output-dir/backup`: resumes from a backup it finds there (printing
+    where), and on Ctrl-C raises a `KeyboardInterrupt` whose text says
+    which epoch is kept and how to resume."""
+    keras = _common.import_keras()
+    path = os.path.join(args.output_dir, BACKUP_FOLDER)
+    metadata = os.path.join(path, "training_metadata.json")
+    epochs = kwargs["epochs"]
+
+    class Backup(keras.callbacks.BackupAndRestore):
+        kept = 0  # Epochs finished and saved in the backup.
+
+        def on_train_begin(self, logs=None):
+            found = os.path.isdir(path) and bool(os.listdir(path))
+            # Keras warns about each layer of a backup that does not fit
+            # before it fails; those warnings are kept for a success only.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    super().on_train_begin(logs)
+                except (OSError, ValueError) as error:
+                    failed = error
+                else:
+                    failed = None
+            if failed is not None:
+                # Keras's own message lists every layer; --debug shows it.
+                raise _common.UsageError(
+                    f"cannot resume from the backup in {path}: it does not "
+                    f"fit this model ({type(failed).__name__}; was it made "
+                    "with other options?). Add --fresh to start over."
+                ) from failed
+            for warning in caught:
+                warnings.warn_explicit(
+                    warning.message,
+                    warning.category,
+                    warning.filename,
+                    warning.lineno,
+                )
+            if not found:
+                return
+            if os.path.exists(metadata):
+                with open(metadata) as file:
+                    self.kept = json.load(file)["epoch"]
+            where = (
+                f"epoch {self.kept + 1} of {epochs}"
+                if self.kept < epochs
+                else f"the end (all {epochs} epochs had finished)"
+            )
+            print(
+                f"Resuming from the backup in {path} at {where}; --fresh "
+                "starts over."
+            )
+
+        def on_epoch_end(self, epoch, logs=None):
+            super().on_epoch_end(epoch, logs)
+            self.kept = epoch + 1
+
+    if args.fresh and os.path.isdir(path):
+        shutil.rmtree(path)
+    backup = Backup(path, double_checkpoint=True)
+    try:
+        return model.fit(data, callbacks=[backup], **kwargs)
+    except KeyboardInterrupt:
+        if not backup.kept:
+            raise KeyboardInterrupt(
+                "no epoch had finished, so there is nothing to resume from"
+            ) from None
+        raise KeyboardInterrupt(
+            f"epoch {backup.kept} of {epochs} is kept in {path}; run the "
+            "same command again to resume."
+        ) from None
+
+
 def train_end_to_end(captioner, args, train, validation, image_size):
     """Fits the encoder and decoder together on images read from files."""
     keras_captioning = _common.import_library()
@@ -438,7 +527,12 @@ def train_end_to_end(captioner, args, train, validation, image_size):
             seed=args.seed,
         )
 
-    return captioner.fit(
+    captioner.build(
+        {"images": (None, *image_size, 3), "token_ids": (None, None)}
+    )
+    return fit_with_backup(
+        captioner,
+        args,
         dataset(train, True),
         validation_data=dataset(validation, False),
         epochs=args.epochs,
@@ -482,13 +576,22 @@ def train_on_cached_features(captioner, args, train, validation, image_size):
 
     head = build_captioner(args, captioner.vocabulary, encoder=None)
     compile_captioner(head, args)
+    train_features = features(train)
+    head.build(
+        {
+            "images": (None, *train_features.shape[1:]),
+            "token_ids": (None, None),
+        }
+    )
     train_batches = FeatureBatches(
-        features(train), train[1], head.tokenizer, args.batch_size, args.seed
+        train_features, train[1], head.tokenizer, args.batch_size, args.seed
     )
     validation_batches = FeatureBatches(
         features(validation), validation[1], head.tokenizer, 256, None
     )
-    history = head.fit(
+    history = fit_with_backup(
+        head,
+        args,
         train_batches,
         validation_data=validation_batches,
         epochs=args.epochs,
