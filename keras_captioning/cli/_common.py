@@ -126,26 +126,28 @@ def control_arguments(parser, sampling=True):
         "--min-length",
         type=int,
         default=None,
-        help="No caption ends before this many words.",
+        help="No caption ends before this many words (default: off).",
     )
     group.add_argument(
         "--no-repeat-ngram-size",
         type=int,
         default=None,
-        help="No n-gram of this many words occurs twice in a caption.",
+        help="No n-gram of this many words occurs twice in a caption "
+        "(default: off).",
     )
     group.add_argument(
         "--repetition-penalty",
         type=float,
         default=None,
-        help="Keskar et al.'s penalty (> 1) on the words already generated.",
+        help="Keskar et al.'s penalty (> 1) on the words already generated "
+        "(default: off).",
     )
     group.add_argument(
         "--bad-words",
         nargs="+",
         default=None,
         metavar="WORD",
-        help="Words never generated (quote a phrase: 'in the').",
+        help="Words never generated (quote a phrase: 'in the'; default: none).",
     )
     group.add_argument(
         "--bad-endings",
@@ -153,27 +155,30 @@ def control_arguments(parser, sampling=True):
         default=None,
         metavar="WORD",
         help="Words a caption may not end on; the flag alone takes the "
-        "default list (a, an, the, of, in, on, with, and, ...).",
+        "default list (a, an, the, of, in, on, with, and, ...; default: "
+        "off).",
     )
     if sampling:
         group.add_argument(
             "--top-p",
             type=float,
             default=None,
-            help="--strategy sample: nucleus sampling within this mass.",
+            help="--strategy sample: nucleus sampling within this mass "
+            "(default: off).",
         )
     group.add_argument(
         "--num-beam-groups",
         type=positive_int,
         default=None,
         help="--strategy beam: diverse beam search with this many groups "
-        "(must divide --beam-width).",
+        "(must divide --beam-width; default: off).",
     )
     group.add_argument(
         "--diversity-penalty",
         type=float,
         default=None,
-        help="--strategy beam: Hamming diversity between beam groups.",
+        help="--strategy beam: Hamming diversity between beam groups "
+        "(default: off).",
     )
 
 
