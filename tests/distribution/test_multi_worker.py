@@ -1,8 +1,8 @@
 """Data-parallel training over two processes on 127.0.0.1 (jax, CPU).
 
 Each check starts `_multi_worker_run.py` processes with `KERAS_BACKEND=jax`
-whatever the suite's backend, so they run once, in the default-backend
-(tensorflow) suite, and are skipped elsewhere and where jax is missing.
+whatever the suite's backend, so they run once, in the jax-backend suite
+(README's default suite has no jax installed), and are skipped elsewhere.
 The port is picked free when the test runs and every process has a
 timeout, so a hung peer cannot hang the suite.
 """
@@ -28,8 +28,8 @@ TIMEOUT = 300
 
 pytestmark = [
     pytest.mark.skipif(
-        keras.backend.backend() != "tensorflow",
-        reason="runs once, in the default-backend suite (it starts jax "
+        keras.backend.backend() != "jax",
+        reason="runs once, in the jax-backend suite (it starts jax "
         "processes itself)",
     ),
     pytest.mark.skipif(
