@@ -69,8 +69,11 @@ def test_litert_captions_match_caption(captioners, tmp_path, mode, strategy):
     path = captioner.export(
         tmp_path / "captioner.tflite", format="litert", strategy=strategy
     )
-    # A batch size and an image size the export never saw.
-    images = colour_images(size=20, seed=5)
+    # A batch size the export never saw.
+    # At the model's image size: arrays of another size are resized by
+    # Pillow on the host in `caption` but inside the graph in the artifact,
+    # so their scores differ by ~1e-2 (docs/deploying.rst).
+    images = colour_images(size=16, seed=5)
     outputs = run_litert(path, images)
     check_same_captions(captioner, path, outputs, images, strategy)
     assert os.path.basename(vocabulary_path(path)) == (
@@ -121,7 +124,7 @@ def test_onnx_captions_match_caption(captioners, tmp_path, mode, strategy):
     path = captioner.export(
         tmp_path / "captioner.onnx", format="onnx", strategy=strategy
     )
-    images = colour_images(size=20, seed=7)
+    images = colour_images(size=16, seed=7)
     outputs = run_onnx(path, images)
     check_same_captions(captioner, path, outputs, images, strategy)
 

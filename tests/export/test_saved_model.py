@@ -119,8 +119,10 @@ def exported(captioners, tmp_path_factory):
             path = root / f"{mode}_{strategy}" / "1"
             captioner.export(path, strategy=strategy, beam_width=3)
             artifacts[f"{mode}/{strategy}"] = str(path)
-    # Larger than the 16x16 the models resize to inside.
-    images = colour_images(size=24, seed=3)
+    # At the model's image size: arrays of another size are resized by
+    # Pillow on the host in `caption` but inside the graph in the artifact,
+    # so their scores differ by ~1e-2 (docs/deploying.rst).
+    images = colour_images(size=16, seed=3)
     served = serve_in_fresh_process(
         artifacts, images, png_bytes(colour_images(size=16, seed=4))
     )
@@ -133,7 +135,7 @@ def test_served_captions_match_caption(captioners, exported, mode, strategy):
     captioner = captioners[mode]
     _, served = exported
     result = served[f"{mode}/{strategy}"]
-    images = colour_images(size=24, seed=3)
+    images = colour_images(size=16, seed=3)
     expected = captioner.generate(images, strategy=strategy, return_scores=True)
     captions = captioner.detokenize(expected["token_ids"])
     assert len(set(captions)) >= MIN_DISTINCT_CAPTIONS
