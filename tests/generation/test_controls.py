@@ -181,6 +181,7 @@ def test_a_caption_reaching_max_length_on_a_bad_ending_is_kept():
     seed=st.integers(0, 2**16),
     kind=st.sampled_from(KINDS),
 )
+@hypothesis.example(seed=286, kind="greedy")  # stuck row, found by CI
 def test_all_controls_together(seed, kind):
     outputs = generate(
         kind,
@@ -198,7 +199,15 @@ def test_all_controls_together(seed, kind):
         grams = ngrams(tokens, 2)
         assert len(set(grams)) == len(grams)
         if tokens[-1] == END and len(tokens) < MAX_LENGTH:
-            assert tokens[-2] not in (4, 5)
+            if tokens[-2] in (4, 5):
+                # A bad ending only where the controls left the row no
+                # other token: every allowed word would repeat a bigram,
+                # so the caption ends rather than loops (documented).
+                last = tokens[-2]
+                allowed_words = set(range(4, VOCABULARY_SIZE)) - {9}
+                assert all((last, w) in set(grams) for w in allowed_words), (
+                    tokens
+                )
 
 
 @FEW
