@@ -3,9 +3,17 @@
 The backend comes from `KERAS_BACKEND` (tensorflow when unset), exactly as for
 users. Hypothesis has two profiles: `dev` (the default, more examples) and
 `ci` (fewer examples, chosen automatically when `CI` is set).
+
+Some folders test code that never runs on the Keras backend: caption files,
+text, the COCO metrics, plots, the command and the examples (which run in
+their own processes on the default backend), and the export formats, which
+are TensorFlow's. Those run once, on the default (tensorflow) backend; on
+jax and torch they are deselected (the summary says how many), except
+tests marked `every_backend` (the ones that feed a dataset to `fit`).
 """
 
 import os
+import pathlib
 
 # Keep TensorFlow's C++ start-up chatter out of the test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -32,6 +40,50 @@ hypothesis.settings.load_profile(
         "HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"
     )
 )
+
+
+BACKEND_INDEPENDENT = (
+    "cli",
+    "datasets",
+    "examples",
+    "export",
+    "data",
+    "metrics",
+    "text",
+    "visualization",
+)
+_TESTS = pathlib.Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    if keras.backend.backend() == "tensorflow":
+        return
+    kept, once = [], []
+    for item in items:
+        try:
+            folder = item.path.relative_to(_TESTS).parts[0]
+        except ValueError:
+            folder = None
+        if folder in BACKEND_INDEPENDENT and not item.get_closest_marker(
+            "every_backend"
+        ):
+            once.append(item)
+        else:
+            kept.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = kept
+        config._backend_independent_deselected = len(once)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    count = getattr(config, "_backend_independent_deselected", 0)
+    if count:
+        terminalreporter.write_line(
+            f"{count} tests of backend-independent code "
+            f"({', '.join(BACKEND_INDEPENDENT)}) were deselected: they run "
+            "once, on the tensorflow backend (tests/conftest.py)."
+        )
 
 
 def pytest_report_header(config):

@@ -211,6 +211,7 @@ def test_undecodable_file(tmp_path, tokenizer):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.every_backend
 def test_fit_consumes_the_dataset(tokenizer, workers):
     def make():
         return CaptionPyDataset(

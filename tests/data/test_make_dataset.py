@@ -215,6 +215,7 @@ def test_files_of_different_sizes_need_image_size(tmp_path, tokenizer):
     assert next(iter(resized))[0].shape == (2, 8, 6, 3)
 
 
+@pytest.mark.every_backend
 def test_fit_consumes_the_dataset(tokenizer):
     dataset = make_dataset(
         make_images(10),
