@@ -106,6 +106,55 @@ def time_training(modes, sizes, repeats):
     }
 
 
+def step_macs(sizes):
+    """Multiply-adds per caption token of a forward pass, `attention` and
+    `top_down` (one language layer, LSTM cells, the defaults'
+    `attention_units = units`): `{mode: (in the scan, outside it)}`.
+
+    Counted from the layers' matrix products; the elementwise gate maths,
+    the softmax and the embedding lookup are left out (under 2% here). A
+    training step runs about three times these products (the forward, and
+    the backward's two products per forward one) for both modes alike, so
+    the ratio of the totals is the floor of the step's ratio when every
+    product runs at the same speed; the products inside the scan are
+    batch-sized (`batch` rows), slower per multiply-add than those outside.
+    """
+    e, f, u = sizes["embedding_dim"], sizes["feature_dim"], sizes["units"]
+    a, s, v = u, sizes["image_steps"], sizes["vocabulary_size"]
+    gates = 4 * u
+    attend = u * a + 2 * s * a + s * f  # query, tanh + score, context
+    keys = s * f * a / sizes["steps"]  # once per caption
+    vocabulary = (u + f) * v  # [h; context] to the logits, both modes
+    attention_scan = (e + f) * gates + u * gates + attend + u  # + the gate
+    top_down_scan = (
+        u * gates  # attention layer, h2[t-1] part of its input
+        + u * gates  # attention layer, recurrent
+        + attend
+        + (f + u) * gates  # language layer, [v_hat; h1] input
+        + u * gates  # language layer, recurrent
+    )
+    mean_part = f * gates / sizes["steps"]  # v_mean, once per caption
+    return {
+        "attention": (attention_scan, keys + vocabulary),
+        "top_down": (top_down_scan, e * gates + mean_part + keys + vocabulary),
+    }
+
+
+def print_macs(sizes):
+    macs = step_macs(sizes)
+    print("forward multiply-adds per token (millions): in scan + outside")
+    for mode, (inside, outside) in macs.items():
+        print(
+            f"{mode:<20} {inside / 1e6:6.2f} + {outside / 1e6:5.2f} = "
+            f"{(inside + outside) / 1e6:6.2f}"
+        )
+    (a_in, a_out), (t_in, t_out) = macs["attention"], macs["top_down"]
+    print(
+        f"top_down / attention: in the scan {t_in / a_in:.2f}x, in all "
+        f"{(t_in + t_out) / (a_in + a_out):.2f}x (the floor at equal speed)"
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes")
@@ -135,6 +184,8 @@ def main(argv=None):
     print("load average (1, 5, 15 min):", os.getloadavg())
     modes = args.modes or conditioning.names()
     if args.train:
+        if {"attention", "top_down"} <= set(modes):
+            print_macs(sizes)
         results = time_training(modes, sizes, args.repeats)
         wall0, cpu0 = results[modes[0]]
         print(
