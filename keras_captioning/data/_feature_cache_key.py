@@ -14,8 +14,11 @@ from keras_captioning.data.read_image import full_size_decode
 _KEY_FORMAT = 1
 
 
-def feature_cache_key(encoder, array, paths, image_size):
+def feature_cache_key(encoder, array, paths, image_size, shard=(1, 0)):
     """Returns `(key, description)`.
+
+    `array` or `paths` are the images this process caches, its shard when
+    `shard`, `(num_shards, shard_index)`, has several.
 
     `key` is a short hex digest; `description` is a JSON-safe dict of what
     went into it, written beside the cache so a person can tell caches
@@ -40,6 +43,10 @@ def feature_cache_key(encoder, array, paths, image_size):
         # JPEGs are decoded at the DCT scale; caches written before that
         # (full decodes) keep their key, under `set_full_size_decode(True)`.
         description["jpeg_decode"] = "dct_scale"
+    if shard[0] > 1:
+        # The shard's own images are in the key already; this names which
+        # shard it is, for the person reading the record.
+        description["shard"] = {"num_shards": shard[0], "index": shard[1]}
     text = json.dumps(description, sort_keys=True)
     key = hashlib.sha256(text.encode()).hexdigest()[:24]
     # The name helps a person reading the record but stays out of the key:
@@ -124,7 +131,11 @@ def _files_description(paths):
     digest = hashlib.sha256()
     for path in paths:
         stat = os.stat(path)
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        # `fsencode` gives a file name's own bytes, also for names that are
+        # not UTF-8 (held as surrogate escapes); for UTF-8 names it equals
+        # `str.encode()`, so their keys are unchanged.
+        digest.update(os.fsencode(path))
+        digest.update(f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return {
         "kind": "files",
         "count": len(paths),

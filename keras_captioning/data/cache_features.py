@@ -14,6 +14,7 @@ from keras_captioning.data._feature_cache_key import feature_cache_key
 from keras_captioning.data._image_files import image_file_size
 from keras_captioning.data._image_files import load_images
 from keras_captioning.data._image_files import resize_images
+from keras_captioning.data._sharding import check_shard
 
 
 def cache_features(
@@ -24,6 +25,8 @@ def cache_features(
     image_size=None,
     mmap_mode=None,
     verbose=1,
+    num_shards=None,
+    shard_index=None,
 ):
     """Computes a frozen encoder's features for some images once, then reuses.
 
@@ -57,8 +60,16 @@ def cache_features(
     exception, Ctrl-C, even SIGKILL) and called again with the same key
     resumes after the last finished batch instead of starting over; a run
     with another key never reads those rows. Two processes must not cache
-    the same key at the same time (in a multi-process job, give each its
-    own shard of the images, or let one process cache and the others wait).
+    the same key at the same time.
+
+    In a multi-process job each process caches only its own shard of the
+    images (`num_shards`, `shard_index`, by default from Keras as in
+    `make_dataset`): the images are cut to a multiple of `num_shards` and
+    this process keeps every `num_shards`-th image from `shard_index`,
+    `images[:n // num_shards * num_shards][shard_index::num_shards]`. The
+    shard is part of the key, so the processes write different files (a
+    shared `cache_dir` is safe) and none waits for another. Train each
+    process on the references of the same images, sliced the same way.
 
     The encoder receives uint8 batches `(batch, height, width, 3)`, the
     images as given or resized bilinearly to `image_size`, so any
@@ -82,10 +93,18 @@ def cache_features(
             Defaults to `None`.
         verbose: `0` for silence, `1` for a progress bar while features are
             computed and a line when the cache is reused. Defaults to `1`.
+        num_shards: int or `None`. The number of processes in a
+            multi-process job, each caching its own shard of the images, as
+            described above. `None` takes both from Keras (on jax after
+            `keras.distribution.initialize`: the process count and index;
+            `1` and `0` otherwise). Defaults to `None`.
+        shard_index: int or `None`. This process's shard, in
+            `[0, num_shards)`. Defaults to `None`.
 
     Returns:
         NumPy array of shape `(n, *feature_shape)`, row `i` holding the
-        features of image `i`.
+        features of image `i`; with several shards, `n` is the size of this
+        process's shard and row `i` holds its `i`-th image.
 
     Example:
 
@@ -110,6 +129,11 @@ def cache_features(
             f"Received: encoder={encoder!r} of type {type(encoder).__name__}"
         )
     array, paths = check_images(images)
+    num_shards, shard_index = check_shard(
+        num_shards, shard_index, shuffle=False, seed=None
+    )
+    if num_shards > 1:
+        array, paths = _shard(array, paths, num_shards, shard_index)
     image_size = check_image_size(image_size)
     check_batch_size(batch_size)
     if verbose not in (0, 1):
@@ -122,7 +146,9 @@ def cache_features(
             f"Received: cache_dir={cache_dir!r}"
         )
 
-    key, description = feature_cache_key(encoder, array, paths, image_size)
+    key, description = feature_cache_key(
+        encoder, array, paths, image_size, (num_shards, shard_index)
+    )
     os.makedirs(cache_dir, exist_ok=True)
     features_path = os.path.join(cache_dir, f"features-{key}.npy")
     record_path = os.path.join(cache_dir, f"features-{key}.json")
@@ -150,6 +176,20 @@ def cache_features(
     # The record is written last: its presence marks a complete cache.
     _atomic.write_text(record_path, json.dumps(record, indent=2))
     return np.load(features_path, mmap_mode=mmap_mode)
+
+
+def _shard(array, paths, num_shards, shard_index):
+    """Returns this process's images, cut and strided as `make_dataset`."""
+    num_images = len(array) if array is not None else len(paths)
+    if num_images < num_shards:
+        raise ValueError(
+            f"`images` holds {num_images} images, fewer than "
+            f"num_shards={num_shards}: every shard needs at least one"
+        )
+    stop = num_images // num_shards * num_shards
+    if array is not None:
+        return array[:stop][shard_index::num_shards], None
+    return None, paths[:stop][shard_index::num_shards]
 
 
 def _load_cached(features_path, record_path, key, num_images, mmap_mode):
