@@ -21,7 +21,9 @@ what the most common training caption scores (a model that ignores the
 image), then per seed: after cross-entropy; then `fit_self_critical` with
 its defaults (validation data given, so the best-weights guard is on); then
 the previous defaults (continue with the cross-entropy optimizer at Adam
-1e-3, no guard). Means over seeds close the table. Training runs a fixed
+1e-3, no guard), and whether the defaults met the target (CIDEr-D up,
+exactly right not down). Means over seeds close the table; the script
+exits 1 if a seed missed the target. Training runs a fixed
 number of epochs, not seconds, so the figures do not depend on the
 machine's load (the seconds printed do).
 """
@@ -30,6 +32,7 @@ import argparse
 import collections
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -255,6 +258,7 @@ def main():
         f"{exactly_right(blind, test[2]):.3f}"
     )
     table = collections.defaultdict(list)
+    failures = 0
     for seed in args.seeds:
         results = run_seed(seed, data, args)
         for phase, value in results.items():
@@ -265,7 +269,22 @@ def main():
                     f"exactly right {value['exactly_right']:.3f}",
                     flush=True,
                 )
-        print(f"  (load {os.getloadavg()[0]:.1f})", flush=True)
+        before = results["cross-entropy"]
+        after = results["+ self-critical (defaults)"]
+        # The target of issue 21: CIDEr-D up, content never down.
+        held = (
+            after["CIDEr-D"] > before["CIDEr-D"]
+            and after["exactly_right"] >= before["exactly_right"]
+        )
+        failures += not held
+        print(
+            f"seed {seed} defaults: CIDEr-D "
+            f"{after['CIDEr-D'] / before['CIDEr-D'] - 1:+.1%}, exactly right "
+            f"{after['exactly_right'] - before['exactly_right']:+.3f} "
+            f"{'(target held)' if held else '(TARGET MISSED)'}"
+            f"  (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
     print("mean over seeds", args.seeds)
     for phase, values in table.items():
         line = f"{phase:<36}"
@@ -274,7 +293,9 @@ def main():
             spread = statistics.stdev(column) if len(column) > 1 else 0.0
             line += f" {key} {statistics.mean(column):.3f} +- {spread:.3f}"
         print(line)
+    print(f"{failures} of {len(args.seeds)} seeds missed the target")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
