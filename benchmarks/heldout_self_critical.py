@@ -279,7 +279,7 @@ def main():
         failures += not held
         print(
             f"seed {seed} defaults: CIDEr-D "
-            f"{after['CIDEr-D'] / before['CIDEr-D'] - 1:+.1%}, exactly right "
+            f"{after['CIDEr-D'] - before['CIDEr-D']:+.3f}, exactly right "
             f"{after['exactly_right'] - before['exactly_right']:+.3f} "
             f"{'(target held)' if held else '(TARGET MISSED)'}"
             f"  (load {os.getloadavg()[0]:.1f})",
