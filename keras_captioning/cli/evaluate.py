@@ -214,6 +214,7 @@ def _load(args):
         data = _common.load_captions(
             args.captions, args.image_dir, args.split, args.captions_format
         )
+        print(f"Scoring {data.describe()}", file=sys.stderr)
     else:
         print(
             f"{args.captions!r} has no {args.split!r} split: scoring all "
