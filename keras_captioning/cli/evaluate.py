@@ -1,7 +1,9 @@
-"""`keras-captioning evaluate`: score a saved model on a Karpathy split."""
+"""`keras-captioning evaluate`: score a saved model on a split."""
 
 import json
 import sys
+
+import numpy as np
 
 from keras_captioning.cli import _common
 
@@ -11,9 +13,24 @@ HELP = (
     "optionally METEOR)."
 )
 
+DESCRIPTION = (
+    HELP + " Like `caption`, a listed image that is missing or cannot be "
+    "read is skipped: one line on stderr says how many and names the first "
+    "few, the other images are scored and the exit code is 1 (0 with "
+    "--skip-missing)."
+)
+
+SKIP_MISSING_HELP = (
+    "Skipped images are expected: exit with 0 rather than 1 when some "
+    "listed images are missing or not readable (they are skipped and "
+    "counted either way; default: off)."
+)
+
 
 def add_parser(subparsers):
-    parser = _common.add_subcommand(subparsers, "evaluate", help=HELP)
+    parser = _common.add_subcommand(
+        subparsers, "evaluate", help=HELP, description=DESCRIPTION
+    )
     parser.add_argument("model", help="The saved `.keras` captioner.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -35,6 +52,10 @@ def add_parser(subparsers):
         "given; default: none).",
     )
     _common.captions_arguments(parser)
+    # The shared help says the run stops; evaluate goes on (as `caption`).
+    for action in parser._actions:
+        if action.dest == "skip_missing":
+            action.help = SKIP_MISSING_HELP
     parser.add_argument(
         "--split",
         choices=("train", "validation", "test"),
@@ -88,28 +109,85 @@ def run(args):
             f"{args.karpathy_json or args.captions!r} is empty; choose "
             "another --split."
         )
+    # Missing, empty and non-image files, found from their headers.
+    total = len(paths)
     paths, references = _common.drop_bad_images(
-        paths, references, args.skip_missing, args.split
+        paths, references, True, args.split
     )
+    skipped = total - len(paths)
+    if not paths:
+        raise _common.DataError(
+            f"none of the {total} {args.split} images can be read; check "
+            "--image-dir."
+        )
+    # A file whose header is sound but whose data is cut short fails only
+    # when decoded: it is skipped too, and the scores left without it.
+    images = _ReadableImages(paths, image_size)
     try:
-        scores = metrics.evaluate_captioner(
+        scores, captions = metrics.evaluate_captioner(
             captioner,
-            _common.ImageFiles(paths, image_size),
+            images,
             references,
             batch_size=args.batch_size,
             verbose=0 if args.quiet or not sys.stderr.isatty() else 1,
             include_meteor=args.meteor,
+            return_captions=True,
             **_common.generation_options(args),
         )
-    except ValueError as error:  # An image file that cannot be read.
+    except ValueError as error:
         raise _common.DataError(error) from error
+    if images.failed:
+        keep = [i for i, path in enumerate(paths) if path not in images.failed]
+        if not keep:
+            raise _common.DataError(
+                f"none of the {total} {args.split} images can be read; "
+                "check --image-dir."
+            )
+        shown = ", ".join(
+            repr(path) for path in list(images.failed)[: _common._BAD_SHOWN]
+        )
+        more = len(images.failed) - _common._BAD_SHOWN
+        print(
+            f"Skipped {len(images.failed)} of {len(paths)} {args.split} "
+            f"images that could not be decoded: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+            + ".",
+            file=sys.stderr,
+        )
+        skipped += len(images.failed)
+        paths = [paths[i] for i in keep]
+        scores = metrics.evaluate_captions(
+            [references[i] for i in keep],
+            [captions[i] for i in keep],
+            include_meteor=args.meteor,
+        )
     if args.format == "json":
-        json.dump({"images": len(paths), **scores}, sys.stdout, indent=1)
+        json.dump(
+            {"images": len(paths), "skipped": skipped, **scores},
+            sys.stdout,
+            indent=1,
+        )
         sys.stdout.write("\n")
     else:
         for name, value in scores.items():
             print(f"{name} {value:.4f}")
-    return 0
+    return 1 if skipped and not args.skip_missing else 0
+
+
+class _ReadableImages(_common.ImageFiles):
+    """`ImageFiles` that records an image that fails to decode and gives a
+    black image in its place; its caption is dropped from the scores."""
+
+    def __init__(self, paths, image_size):
+        super().__init__(paths, image_size)
+        self.failed = {}
+
+    def _load(self, path):
+        try:
+            return super()._load(path)
+        except ValueError as error:  # `ImageFileError` is a ValueError.
+            self.failed[path] = str(error)
+            return np.zeros((*self.image_size, 3), "uint8")
 
 
 def _load(args):
@@ -136,6 +214,7 @@ def _load(args):
         data = _common.load_captions(
             args.captions, args.image_dir, args.split, args.captions_format
         )
+        print(f"Scoring {data.describe()}", file=sys.stderr)
     else:
         print(
             f"{args.captions!r} has no {args.split!r} split: scoring all "

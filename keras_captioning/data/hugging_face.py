@@ -165,7 +165,12 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
         if tf_data:
             self._encoded = dataset
         else:
-            self._encoded = dataset.cast_column(
+            encoded = dataset
+            if not self.streaming:
+                # A batch then gathers only the image bytes from Arrow, not
+                # the captions (read once below) or other columns.
+                encoded = dataset.select_columns([image_column])
+            self._encoded = encoded.cast_column(
                 image_column, datasets.Image(decode=False)
             )
         self._expected_size = None

@@ -163,28 +163,6 @@ def test_bad_options_are_one_line_with_code_2(command, capsys):
     assert f"see keras-captioning {command} --help" in stderr
 
 
-def test_an_unreadable_image_in_evaluate_is_a_data_error(files, capsys):
-    split = json.loads(open(files["split"]).read())
-    for record in split["images"]:
-        record["split"] = "test"
-    broken = files["root"] / "broken.png"
-    broken.write_bytes(b"not a png")
-    split["images"][1]["filename"] = "../broken.png"
-    path = files["root"] / "broken_split.json"
-    path.write_text(json.dumps(split))
-    argv = [
-        "evaluate",
-        files["model"],
-        f"--karpathy-json={path}",
-        f"--image-dir={files['images']}",
-        "--strategy=greedy",
-    ]
-    code, stderr = run_in_process(argv, capsys)
-    assert code == cli.EXIT_FAILED
-    assert_one_error_line(stderr, "evaluate")
-    assert "broken.png" in stderr
-
-
 def test_debug_prints_the_traceback_then_the_line(files, capsys):
     argv = [
         "train",

@@ -281,3 +281,55 @@ def test_a_tfds_coco_captions_split_trains_as_a_stream():
             np.testing.assert_array_equal(token_ids[index], first[1][0])
         history = captioner.fit(batches, steps_per_epoch=2, verbose=0)
         assert np.isfinite(history.history["loss"][0])
+
+
+def write_jpegs(folder):
+    """Photo-sized JPEGs (grey, RGB, one rotated by EXIF) that the reader
+    decodes at a reduced DCT scale when the target size is small."""
+    paths = []
+    for index, (height, width) in enumerate(
+        [(240, 320), (320, 240), (300, 400)]
+    ):
+        image = Image.fromarray(gradient_image(height, width, seed=index))
+        exif = None
+        if index == 1:
+            image = image.convert("L")
+        elif index == 2:
+            exif = Image.Exif()
+            exif[0x0112] = 6  # Orientation: rotate 90 degrees on display
+        path = folder / f"{index:04d}.jpg"
+        image.save(path, quality=90, **({"exif": exif} if exif else {}))
+        paths.append(str(path))
+    return paths
+
+
+@pytest.mark.parametrize("image_size", [(24, 32), (120, 160)])
+def test_jpeg_bytes_give_the_pixels_of_the_files(tmp_path, image_size):
+    paths = write_jpegs(tmp_path)
+    encoded = []
+    for path in paths:
+        with open(path, "rb") as file:
+            encoded.append({"bytes": file.read(), "path": None})
+    references = make_references([1, 2, 1])
+    dataset = datasets.Dataset.from_dict(
+        {"image": encoded, "captions": references}
+    ).cast_column("image", datasets.Image())
+    tokenizer = make_tokenizer()
+    options = dict(batch_size=3, image_size=image_size, shuffle=False)
+    hugging_face = HuggingFaceCaptions(dataset, tokenizer, **options)
+    files = CaptionPyDataset(paths, references, tokenizer, **options)
+    expected = np.stack(
+        [keras_captioning.data.read_image(path, image_size) for path in paths]
+    )
+    np.testing.assert_array_equal(hugging_face.images[:], expected)
+    for index in range(len(files)):
+        images, _ = hugging_face[index]
+        file_images, _ = files[index]
+        np.testing.assert_array_equal(images, file_images)
+    # The draft decode is taken: a full decode then a resize differs.
+    full = np.asarray(
+        Image.open(paths[0])
+        .convert("RGB")
+        .resize(image_size[::-1], Image.BILINEAR)
+    )
+    assert image_size[0] > 100 or not np.array_equal(expected[0], full)
