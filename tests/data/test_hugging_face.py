@@ -148,6 +148,7 @@ def toy_dataset(count=8):
     ).cast_column("image", datasets.Image())
 
 
+@pytest.mark.every_backend
 def test_fit_self_critical_and_evaluation_train_and_score():
     captioner = tiny_captioner()
     dataset = toy_dataset()
@@ -171,6 +172,7 @@ def test_fit_self_critical_and_evaluation_train_and_score():
     assert all(np.isfinite(value) for value in scores.values())
 
 
+@pytest.mark.every_backend
 def test_a_streaming_dataset_trains_with_steps_per_epoch():
     captioner = tiny_captioner()
     stream = toy_dataset().to_iterable_dataset()
