@@ -437,8 +437,9 @@ def describe_loss(captioner, image_size):
 BACKUP_FOLDER = "backup"
 
 
-def fit_with_backup(model, args, data, **kwargs):
-    """`model.fit(data, **kwargs)` with a `BackupAndRestore` callback in
+def fit_with_backup(fit, args, data, **kwargs):
+    """`fit(data, **kwargs)` (`fit` or `fit_on_features` of the captioner)
+    with a `BackupAndRestore` callback in
     `--output-dir/backup`: resumes from a backup it finds there (printing
     where), and on Ctrl-C raises a `KeyboardInterrupt` whose text says
     which epoch is kept and how to resume."""
@@ -499,7 +500,7 @@ def fit_with_backup(model, args, data, **kwargs):
         shutil.rmtree(path)
     backup = Backup(path, double_checkpoint=True)
     try:
-        return model.fit(data, callbacks=[backup], **kwargs)
+        return fit(data, callbacks=[backup], **kwargs)
     except KeyboardInterrupt:
         if not backup.kept:
             raise KeyboardInterrupt(
@@ -531,7 +532,7 @@ def train_end_to_end(captioner, args, train, validation, image_size):
         {"images": (None, *image_size, 3), "token_ids": (None, None)}
     )
     return fit_with_backup(
-        captioner,
+        captioner.fit,
         args,
         dataset(train, True),
         validation_data=dataset(validation, False),
@@ -543,68 +544,21 @@ def train_end_to_end(captioner, args, train, validation, image_size):
     )
 
 
-def train_on_cached_features(captioner, args, train, validation, image_size):
-    """Fits only the decoder, on the frozen encoder's cached features.
-
-    A second captioner with `encoder=None` reads the features; its trained
-    weights are then copied into `captioner`, whose frozen encoder computes
-    the same features from images.
-    """
-    from keras_captioning.cli._feature_batches import FeatureBatches
-
-    keras = _common.import_keras()
-    keras_captioning = _common.import_library()
-
-    captioner.build(
-        {"images": (None, *image_size, 3), "token_ids": (None, None)}
-    )
-    # The encoder receives uint8 images, so the scaling belongs inside it.
-    extractor = keras.Sequential(
-        [captioner.preprocessing, captioner.encoder], name="feature_extractor"
-    )
-
-    def features(split):
-        return keras_captioning.data.cache_features(
-            extractor,
-            split[0],
-            args.cache_dir,
-            batch_size=args.batch_size,
-            image_size=image_size,
-            mmap_mode="r",
-            verbose=min(args.verbose, 1),
-        )
-
-    head = build_captioner(args, captioner.vocabulary, encoder=None)
-    compile_captioner(head, args)
-    train_features = features(train)
-    head.build(
-        {
-            "images": (None, *train_features.shape[1:]),
-            "token_ids": (None, None),
-        }
-    )
-    train_batches = FeatureBatches(
-        train_features, train[1], head.tokenizer, args.batch_size, args.seed
-    )
-    validation_batches = FeatureBatches(
-        features(validation), validation[1], head.tokenizer, 256, None
-    )
-    history = fit_with_backup(
-        head,
+def train_on_cached_features(captioner, args, train, validation):
+    """Fits only the decoder, on the frozen encoder's cached features
+    (`ImageCaptioner.fit_on_features`)."""
+    return fit_with_backup(
+        captioner.fit_on_features,
         args,
-        train_batches,
-        validation_data=validation_batches,
+        train[0],
+        references=train[1],
+        cache_dir=args.cache_dir,
+        validation_data=validation,
+        batch_size=args.batch_size,
         epochs=args.epochs,
+        seed=args.seed,
         verbose=args.verbose,
     )
-    captioner.feature_to_sequence.set_weights(
-        head.feature_to_sequence.get_weights()
-    )
-    captioner.decoder.set_weights(head.decoder.get_weights())
-    # Give the captioner's own optimizer its slots too, so the saved file
-    # holds an optimizer that matches the model and fine-tuning can resume.
-    captioner.optimizer.build(captioner.trainable_variables)
-    return history
 
 
 def train(args):
@@ -655,9 +609,7 @@ def train(args):
 
     train_start = time.perf_counter()
     if args.freeze_encoder:
-        history = train_on_cached_features(
-            captioner, args, train, validation, image_size
-        )
+        history = train_on_cached_features(captioner, args, train, validation)
     else:
         history = train_end_to_end(
             captioner, args, train, validation, image_size

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_captioning import _atomic
 from keras_captioning import _validation
 from keras_captioning import generation
 from keras_captioning.generation import _words
@@ -298,6 +299,144 @@ class CaptioningTask(keras.Model):
             variables=self.variables,
             updated_variables=sampler.variables,
             jit_compile=True if requested == "auto" else bool(requested),
+        )
+
+    # ------------------------------------------- training and export
+
+    def fit_self_critical(
+        self,
+        x,
+        references=None,
+        epochs=1,
+        batch_size=16,
+        num_samples=5,
+        baseline="mean",
+        **kwargs,
+    ):
+        """Self-critical sequence training: optimises CIDEr-D directly.
+
+        After cross-entropy training (`fit`), samples `num_samples`
+        captions per image with the compiled sampler, rewards each with
+        CIDEr-D against the image's references (document frequencies from
+        the training references, computed once), and raises the
+        log-probability of the samples that beat the baseline (Rennie et
+        al. 2017). See `docs/self_critical.rst`.
+
+        This is Keras training: `keras.Model.fit` of the captioner itself,
+        fed a `keras.utils.PyDataset` that samples each batch with the
+        current weights and computes its rewards, with
+        `keras_captioning.losses.SelfCriticalLoss` compiled for the phase.
+        Callbacks (`BackupAndRestore`, `ModelCheckpoint`, `EarlyStopping`,
+        `TensorBoard`), `verbose` and distribution work as for `fit`. The
+        update is a Keras training step (dropout on); sampling runs in
+        inference mode. Afterwards the captioner is compiled as before,
+        with its optimizer and that optimizer's state.
+
+        Args:
+            x: images `(n, height, width, 3)`, or a `tf.data.Dataset` /
+                `keras.utils.PyDataset` of `(images, references)` batches.
+            references: one list of caption strings per image; `None` with
+                a dataset (its references are read in one pass before
+                training, for the document frequencies).
+            epochs: int. Passes over the images.
+            batch_size: int. Images per step; each step trains on
+                `batch_size * num_samples` captions. With arrays, the last
+                batch of an epoch is filled up from the epoch's start, so
+                every step has one shape.
+            num_samples: int. Captions sampled per image.
+            baseline: `"mean"` (the mean reward of the image's other
+                samples, ruotianluo's "new self-critical") or `"greedy"`
+                (the reward of the greedy caption, Rennie et al.).
+            **kwargs: `validation_data=(images, references)` (adds
+                `val_CIDEr-D` to the logs, greedy captions),
+                `keep_best_weights` (default `True`: with validation data,
+                the phase ends with the weights of its best
+                `val_CIDEr-D`, the starting weights included), `callbacks`,
+                `verbose`, `shuffle`, `optimizer` (default: a fresh
+                `Adam(5e-5, clipnorm=5.0)`; pass `captioner.optimizer` to
+                continue with the one of `compile()`), `temperature` of the
+                sampler, `initial_epoch`, `validation_batch_size`, and
+                `reward`: a callable `reward(hypotheses, references) ->
+                array` replacing CIDEr-D.
+
+        Returns:
+            A `keras.callbacks.History` whose logs hold `loss`, `reward`
+            (mean reward of the samples), `baseline_reward` and
+            `val_CIDEr-D`.
+
+        Reference:
+            Rennie et al., "Self-critical Sequence Training for Image
+            Captioning", CVPR 2017.
+
+        Example:
+
+        >>> captioner = keras_captioning.models.ImageCaptioner(
+        ...     ["a", "red", "blue", "circle"], max_length=4,
+        ...     decoder={"embedding_dim": 8, "units": 8},
+        ...     feature_to_sequence={"units": 8},
+        ... )
+        >>> captioner.compile()
+        >>> images = np.zeros((2, 32, 32, 3), "uint8")
+        >>> references = [["a red circle"], ["a blue circle"]]
+        >>> history = captioner.fit_self_critical(
+        ...     images, references, batch_size=2, num_samples=2, verbose=0
+        ... )
+        >>> sorted(history.history)
+        ['baseline_reward', 'loss', 'reward']
+        """
+        from keras_captioning.models import _self_critical
+
+        return _self_critical.fit_self_critical(
+            self,
+            x,
+            references,
+            epochs=epochs,
+            batch_size=batch_size,
+            num_samples=num_samples,
+            baseline=baseline,
+            **kwargs,
+        )
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves like `keras.Model.save`, but a kill never loses the file.
+
+        The model is written to a temporary name beside `filepath`, then
+        renamed over it: the previous file stays intact until the new one
+        is complete. In a multi-process job only process 0 writes.
+        """
+        return _atomic.save_model(super().save, filepath, overwrite, **kwargs)
+
+    # ----------------------------------------------------------- export
+
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",
+        strategy="greedy",
+        beam_width=3,
+        max_length=None,
+        quantize=None,
+        **generation_options,
+    ):
+        """Exports the captioner with generation inside, for serving.
+
+        Overrides `keras.Model.export`, which would export only `call()`
+        (the teacher-forced logits). The SavedModel returns caption
+        strings; LiteRT and ONNX files return token ids, with the
+        vocabulary beside them. Needs the TensorFlow backend. See
+        `keras_captioning.export.export_captioner` for every argument.
+        """
+        from keras_captioning.export import export_captioner
+
+        return export_captioner(
+            self,
+            filepath,
+            format=format,
+            strategy=strategy,
+            beam_width=beam_width,
+            max_length=max_length,
+            quantize=quantize,
+            **generation_options,
         )
 
     def _cached_generate_function(
