@@ -1,15 +1,23 @@
-"""`CaptioningTask`: the generation every captioning model shares."""
+"""`CaptioningTask`: what every captioning model shares.
+
+Generation, the text and data entry points (`tokenize`, `fit`, `evaluate`
+through `preprocessor`), self-critical training, saving and export; a
+concrete task such as `ImageCaptioner` adds its layers, `call` and
+`compile` defaults.
+"""
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_captioning import _atomic
+from keras_captioning import _distribution
 from keras_captioning import _validation
 from keras_captioning import generation
 from keras_captioning.generation import _words
 from keras_captioning.layers import conditioning as conditioning_modes
 from keras_captioning.models import _compiled_generation
+from keras_captioning.models import _training_data
 
 # Compiled generation functions kept per model (one per sampler
 # configuration, `max_length` and options), least recently used dropped.
@@ -30,8 +38,11 @@ class CaptioningTask(keras.Model):
 
     A subclass provides what differs: `preprocessor` (an
     `ImageCaptionerPreprocessor`), `decoder` (a `CaptionDecoder`),
-    `max_length` and `encode_images(images, training)`. `ImageCaptioner`
-    is the concrete task.
+    `max_length` and `encode_images(images, training)`; its `build` records
+    the input shapes it was built for. `ImageCaptioner` is the concrete
+    task. The base also holds what every task does the same way through
+    those: `tokenize` / `detokenize`, `fit` / `evaluate` on images and
+    token ids, `fit_self_critical`, an atomic `save` and `export`.
 
     Generation runs greedy search, beam search or sampling inside one
     compiled loop (`tf.function` with XLA on TensorFlow, `jax.jit` on JAX,
@@ -67,6 +78,73 @@ class CaptioningTask(keras.Model):
         # Keras resolves "auto" to no XLA on a CPU; generation's loop gains
         # the most from it, so it keeps the choice as given.
         self._generate_jit_compile = kwargs.get("jit_compile", "auto")
+
+    # ------------------------------------------------ text and data
+
+    @property
+    def tokenizer(self):
+        """The `CaptionTokenizer`, `preprocessor.tokenizer`."""
+        return self.preprocessor.tokenizer
+
+    @property
+    def vocabulary(self):
+        """The vocabulary, special tokens first."""
+        return self.preprocessor.vocabulary
+
+    def tokenize(self, captions):
+        """Captions to token ids; see `ImageCaptionerPreprocessor.tokenize`."""
+        return self.preprocessor.tokenize(captions)
+
+    def detokenize(self, token_ids):
+        """Token ids to strings; see `ImageCaptionerPreprocessor.detokenize`."""
+        return self.preprocessor.detokenize(token_ids)
+
+    def get_build_config(self):
+        if not self.built:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        self.build(config["input_shape"])
+
+    def compile_from_config(self, config):
+        # `compile` is overridden, so Keras leaves restoring it to the model:
+        # a loaded captioner comes back compiled, optimizer state included.
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """Trains on images with their token ids (see the class docstring).
+
+        `x` is images (`uint8` or float; a stacked array, a list of images
+        of any sizes or file paths, resized by `preprocessor`) and `y` the
+        rows of `tokenize`, or
+        `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
+        `(images, token_ids)` batches. `validation_data` takes the same
+        forms. Other arguments are those of `keras.Model.fit`; `shuffle`
+        defaults to `False` for datasets and generators, which Keras cannot
+        shuffle (shuffle them when you build them).
+        """
+        _distribution.check_tf_config()
+        x, y, kwargs = _training_data.teacher_forcing_inputs(
+            x, y, kwargs, self.preprocessor.preprocess_images
+        )
+        if _training_data.yields_batches(x):
+            kwargs.setdefault("shuffle", False)
+        if validation_data is not None:
+            validation_data = _training_data.teacher_forcing_validation(
+                validation_data, self.preprocessor.preprocess_images
+            )
+        return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Evaluates the loss and metrics on `(images, token_ids)` data."""
+        x, y, kwargs = _training_data.teacher_forcing_inputs(
+            x, y, kwargs, self.preprocessor.preprocess_images
+        )
+        return super().evaluate(x, y, **kwargs)
 
     @property
     def returns_attention_scores(self):

@@ -1,14 +1,12 @@
 import keras
 from keras import ops
 
-from keras_captioning import _distribution
 from keras_captioning import _validation
 from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
 from keras_captioning.models import _feature_training
-from keras_captioning.models import _training_data
 from keras_captioning.models._encoders import build_component
 from keras_captioning.models._encoders import build_image_path
 from keras_captioning.models.captioning_task import CaptioningTask
@@ -191,26 +189,6 @@ class ImageCaptioner(CaptioningTask):
             image_features=self.encoder is None,
         )
 
-    # ------------------------------------------------------------- text
-
-    @property
-    def tokenizer(self):
-        """The `CaptionTokenizer`, `preprocessor.tokenizer`."""
-        return self.preprocessor.tokenizer
-
-    @property
-    def vocabulary(self):
-        """The vocabulary, special tokens first."""
-        return self.preprocessor.vocabulary
-
-    def tokenize(self, captions):
-        """Captions to token ids; see `ImageCaptionerPreprocessor.tokenize`."""
-        return self.preprocessor.tokenize(captions)
-
-    def detokenize(self, token_ids):
-        """Token ids to strings; see `ImageCaptionerPreprocessor.detokenize`."""
-        return self.preprocessor.detokenize(token_ids)
-
     # ---------------------------------------------------------- forward
 
     def build(self, input_shape):
@@ -239,14 +217,6 @@ class ImageCaptioner(CaptioningTask):
             "token_ids": tuple(token_ids_shape),
         }
         self.built = True
-
-    def get_build_config(self):
-        if not self.built:
-            return None
-        return {"input_shape": self._build_shapes}
-
-    def build_from_config(self, config):
-        self.build(config["input_shape"])
 
     def encode_images(self, images, training=None):
         """Images (or precomputed features) to the decoder's image sequence.
@@ -312,45 +282,6 @@ class ImageCaptioner(CaptioningTask):
         super().compile(
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
-
-    def compile_from_config(self, config):
-        # `compile` is overridden, so Keras leaves restoring it to the model:
-        # a loaded captioner comes back compiled, optimizer state included.
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        """Trains on images with their token ids (see the class docstring).
-
-        `x` is images (`uint8` or float; a stacked array, a list of images
-        of any sizes or file paths, resized by `preprocessor`) and `y` the
-        rows of `tokenize`, or
-        `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
-        `(images, token_ids)` batches. `validation_data` takes the same
-        forms. Other arguments are those of `keras.Model.fit`; `shuffle`
-        defaults to `False` for datasets and generators, which Keras cannot
-        shuffle (shuffle them when you build them).
-        """
-        _distribution.check_tf_config()
-        x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self.preprocessor.preprocess_images
-        )
-        if _training_data.yields_batches(x):
-            kwargs.setdefault("shuffle", False)
-        if validation_data is not None:
-            validation_data = _training_data.teacher_forcing_validation(
-                validation_data, self.preprocessor.preprocess_images
-            )
-        return super().fit(x, y, validation_data=validation_data, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        """Evaluates the loss and metrics on `(images, token_ids)` data."""
-        x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self.preprocessor.preprocess_images
-        )
-        return super().evaluate(x, y, **kwargs)
 
     # ----------------------------------------------------------- config
 
