@@ -1,14 +1,23 @@
-"""`CaptioningTask`: the generation every captioning model shares."""
+"""`CaptioningTask`: what every captioning model shares.
+
+Generation, the text and data entry points (`tokenize`, `fit`, `evaluate`
+through `preprocessor`), self-critical training, saving and export; a
+concrete task such as `ImageCaptioner` adds its layers, `call` and
+`compile` defaults.
+"""
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_captioning import _atomic
+from keras_captioning import _distribution
 from keras_captioning import _validation
 from keras_captioning import generation
 from keras_captioning.generation import _words
 from keras_captioning.layers import conditioning as conditioning_modes
 from keras_captioning.models import _compiled_generation
+from keras_captioning.models import _training_data
 
 # Compiled generation functions kept per model (one per sampler
 # configuration, `max_length` and options), least recently used dropped.
@@ -29,8 +38,11 @@ class CaptioningTask(keras.Model):
 
     A subclass provides what differs: `preprocessor` (an
     `ImageCaptionerPreprocessor`), `decoder` (a `CaptionDecoder`),
-    `max_length` and `encode_images(images, training)`. `ImageCaptioner`
-    is the concrete task.
+    `max_length` and `encode_images(images, training)`; its `build` records
+    the input shapes it was built for. `ImageCaptioner` is the concrete
+    task. The base also holds what every task does the same way through
+    those: `tokenize` / `detokenize`, `fit` / `evaluate` on images and
+    token ids, `fit_self_critical`, an atomic `save` and `export`.
 
     Generation runs greedy search, beam search or sampling inside one
     compiled loop (`tf.function` with XLA on TensorFlow, `jax.jit` on JAX,
@@ -66,6 +78,73 @@ class CaptioningTask(keras.Model):
         # Keras resolves "auto" to no XLA on a CPU; generation's loop gains
         # the most from it, so it keeps the choice as given.
         self._generate_jit_compile = kwargs.get("jit_compile", "auto")
+
+    # ------------------------------------------------ text and data
+
+    @property
+    def tokenizer(self):
+        """The `CaptionTokenizer`, `preprocessor.tokenizer`."""
+        return self.preprocessor.tokenizer
+
+    @property
+    def vocabulary(self):
+        """The vocabulary, special tokens first."""
+        return self.preprocessor.vocabulary
+
+    def tokenize(self, captions):
+        """Captions to token ids; see `ImageCaptionerPreprocessor.tokenize`."""
+        return self.preprocessor.tokenize(captions)
+
+    def detokenize(self, token_ids):
+        """Token ids to strings; see `ImageCaptionerPreprocessor.detokenize`."""
+        return self.preprocessor.detokenize(token_ids)
+
+    def get_build_config(self):
+        if not self.built:
+            return None
+        return {"input_shape": self._build_shapes}
+
+    def build_from_config(self, config):
+        self.build(config["input_shape"])
+
+    def compile_from_config(self, config):
+        # `compile` is overridden, so Keras leaves restoring it to the model:
+        # a loaded captioner comes back compiled, optimizer state included.
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """Trains on images with their token ids (see the class docstring).
+
+        `x` is images (`uint8` or float; a stacked array, a list of images
+        of any sizes or file paths, resized by `preprocessor`) and `y` the
+        rows of `tokenize`, or
+        `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
+        `(images, token_ids)` batches. `validation_data` takes the same
+        forms. Other arguments are those of `keras.Model.fit`; `shuffle`
+        defaults to `False` for datasets and generators, which Keras cannot
+        shuffle (shuffle them when you build them).
+        """
+        _distribution.check_tf_config()
+        x, y, kwargs = _training_data.teacher_forcing_inputs(
+            x, y, kwargs, self.preprocessor.preprocess_images
+        )
+        if _training_data.yields_batches(x):
+            kwargs.setdefault("shuffle", False)
+        if validation_data is not None:
+            validation_data = _training_data.teacher_forcing_validation(
+                validation_data, self.preprocessor.preprocess_images
+            )
+        return super().fit(x, y, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """Evaluates the loss and metrics on `(images, token_ids)` data."""
+        x, y, kwargs = _training_data.teacher_forcing_inputs(
+            x, y, kwargs, self.preprocessor.preprocess_images
+        )
+        return super().evaluate(x, y, **kwargs)
 
     @property
     def returns_attention_scores(self):
@@ -298,6 +377,144 @@ class CaptioningTask(keras.Model):
             variables=self.variables,
             updated_variables=sampler.variables,
             jit_compile=True if requested == "auto" else bool(requested),
+        )
+
+    # ------------------------------------------- training and export
+
+    def fit_self_critical(
+        self,
+        x,
+        references=None,
+        epochs=1,
+        batch_size=16,
+        num_samples=5,
+        baseline="mean",
+        **kwargs,
+    ):
+        """Self-critical sequence training: optimises CIDEr-D directly.
+
+        After cross-entropy training (`fit`), samples `num_samples`
+        captions per image with the compiled sampler, rewards each with
+        CIDEr-D against the image's references (document frequencies from
+        the training references, computed once), and raises the
+        log-probability of the samples that beat the baseline (Rennie et
+        al. 2017). See `docs/self_critical.rst`.
+
+        This is Keras training: `keras.Model.fit` of the captioner itself,
+        fed a `keras.utils.PyDataset` that samples each batch with the
+        current weights and computes its rewards, with
+        `keras_captioning.losses.SelfCriticalLoss` compiled for the phase.
+        Callbacks (`BackupAndRestore`, `ModelCheckpoint`, `EarlyStopping`,
+        `TensorBoard`), `verbose` and distribution work as for `fit`. The
+        update is a Keras training step (dropout on); sampling runs in
+        inference mode. Afterwards the captioner is compiled as before,
+        with its optimizer and that optimizer's state.
+
+        Args:
+            x: images `(n, height, width, 3)`, or a `tf.data.Dataset` /
+                `keras.utils.PyDataset` of `(images, references)` batches.
+            references: one list of caption strings per image; `None` with
+                a dataset (its references are read in one pass before
+                training, for the document frequencies).
+            epochs: int. Passes over the images.
+            batch_size: int. Images per step; each step trains on
+                `batch_size * num_samples` captions. With arrays, the last
+                batch of an epoch is filled up from the epoch's start, so
+                every step has one shape.
+            num_samples: int. Captions sampled per image.
+            baseline: `"mean"` (the mean reward of the image's other
+                samples, ruotianluo's "new self-critical") or `"greedy"`
+                (the reward of the greedy caption, Rennie et al.).
+            **kwargs: `validation_data=(images, references)` (adds
+                `val_CIDEr-D` to the logs, greedy captions),
+                `keep_best_weights` (default `True`: with validation data,
+                the phase ends with the weights of its best
+                `val_CIDEr-D`, the starting weights included), `callbacks`,
+                `verbose`, `shuffle`, `optimizer` (default: a fresh
+                `Adam(5e-5, clipnorm=5.0)`; pass `captioner.optimizer` to
+                continue with the one of `compile()`), `temperature` of the
+                sampler, `initial_epoch`, `validation_batch_size`, and
+                `reward`: a callable `reward(hypotheses, references) ->
+                array` replacing CIDEr-D.
+
+        Returns:
+            A `keras.callbacks.History` whose logs hold `loss`, `reward`
+            (mean reward of the samples), `baseline_reward` and
+            `val_CIDEr-D`.
+
+        Reference:
+            Rennie et al., "Self-critical Sequence Training for Image
+            Captioning", CVPR 2017.
+
+        Example:
+
+        >>> captioner = keras_captioning.models.ImageCaptioner(
+        ...     ["a", "red", "blue", "circle"], max_length=4,
+        ...     decoder={"embedding_dim": 8, "units": 8},
+        ...     feature_to_sequence={"units": 8},
+        ... )
+        >>> captioner.compile()
+        >>> images = np.zeros((2, 32, 32, 3), "uint8")
+        >>> references = [["a red circle"], ["a blue circle"]]
+        >>> history = captioner.fit_self_critical(
+        ...     images, references, batch_size=2, num_samples=2, verbose=0
+        ... )
+        >>> sorted(history.history)
+        ['baseline_reward', 'loss', 'reward']
+        """
+        from keras_captioning.models import _self_critical
+
+        return _self_critical.fit_self_critical(
+            self,
+            x,
+            references,
+            epochs=epochs,
+            batch_size=batch_size,
+            num_samples=num_samples,
+            baseline=baseline,
+            **kwargs,
+        )
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves like `keras.Model.save`, but a kill never loses the file.
+
+        The model is written to a temporary name beside `filepath`, then
+        renamed over it: the previous file stays intact until the new one
+        is complete. In a multi-process job only process 0 writes.
+        """
+        return _atomic.save_model(super().save, filepath, overwrite, **kwargs)
+
+    # ----------------------------------------------------------- export
+
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",
+        strategy="greedy",
+        beam_width=3,
+        max_length=None,
+        quantize=None,
+        **generation_options,
+    ):
+        """Exports the captioner with generation inside, for serving.
+
+        Overrides `keras.Model.export`, which would export only `call()`
+        (the teacher-forced logits). The SavedModel returns caption
+        strings; LiteRT and ONNX files return token ids, with the
+        vocabulary beside them. Needs the TensorFlow backend. See
+        `keras_captioning.export.export_captioner` for every argument.
+        """
+        from keras_captioning.export import export_captioner
+
+        return export_captioner(
+            self,
+            filepath,
+            format=format,
+            strategy=strategy,
+            beam_width=beam_width,
+            max_length=max_length,
+            quantize=quantize,
+            **generation_options,
         )
 
     def _cached_generate_function(

@@ -1,14 +1,12 @@
 import keras
 from keras import ops
 
-from keras_captioning import _atomic
-from keras_captioning import _distribution
 from keras_captioning import _validation
 from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
-from keras_captioning.models import _training_data
+from keras_captioning.models import _feature_training
 from keras_captioning.models._encoders import build_component
 from keras_captioning.models._encoders import build_image_path
 from keras_captioning.models.captioning_task import CaptioningTask
@@ -191,26 +189,6 @@ class ImageCaptioner(CaptioningTask):
             image_features=self.encoder is None,
         )
 
-    # ------------------------------------------------------------- text
-
-    @property
-    def tokenizer(self):
-        """The `CaptionTokenizer`, `preprocessor.tokenizer`."""
-        return self.preprocessor.tokenizer
-
-    @property
-    def vocabulary(self):
-        """The vocabulary, special tokens first."""
-        return self.preprocessor.vocabulary
-
-    def tokenize(self, captions):
-        """Captions to token ids; see `ImageCaptionerPreprocessor.tokenize`."""
-        return self.preprocessor.tokenize(captions)
-
-    def detokenize(self, token_ids):
-        """Token ids to strings; see `ImageCaptionerPreprocessor.detokenize`."""
-        return self.preprocessor.detokenize(token_ids)
-
     # ---------------------------------------------------------- forward
 
     def build(self, input_shape):
@@ -239,14 +217,6 @@ class ImageCaptioner(CaptioningTask):
             "token_ids": tuple(token_ids_shape),
         }
         self.built = True
-
-    def get_build_config(self):
-        if not self.built:
-            return None
-        return {"input_shape": self._build_shapes}
-
-    def build_from_config(self, config):
-        self.build(config["input_shape"])
 
     def encode_images(self, images, training=None):
         """Images (or precomputed features) to the decoder's image sequence.
@@ -313,45 +283,6 @@ class ImageCaptioner(CaptioningTask):
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
 
-    def compile_from_config(self, config):
-        # `compile` is overridden, so Keras leaves restoring it to the model:
-        # a loaded captioner comes back compiled, optimizer state included.
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
-        if self.built:
-            self.optimizer.build(self.trainable_variables)
-
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        """Trains on images with their token ids (see the class docstring).
-
-        `x` is images (`uint8` or float; a stacked array, a list of images
-        of any sizes or file paths, resized by `preprocessor`) and `y` the
-        rows of `tokenize`, or
-        `x` is a `tf.data.Dataset` / `keras.utils.PyDataset` / generator of
-        `(images, token_ids)` batches. `validation_data` takes the same
-        forms. Other arguments are those of `keras.Model.fit`; `shuffle`
-        defaults to `False` for datasets and generators, which Keras cannot
-        shuffle (shuffle them when you build them).
-        """
-        _distribution.check_tf_config()
-        x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self.preprocessor.preprocess_images
-        )
-        if _training_data.yields_batches(x):
-            kwargs.setdefault("shuffle", False)
-        if validation_data is not None:
-            validation_data = _training_data.teacher_forcing_validation(
-                validation_data, self.preprocessor.preprocess_images
-            )
-        return super().fit(x, y, validation_data=validation_data, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        """Evaluates the loss and metrics on `(images, token_ids)` data."""
-        x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self.preprocessor.preprocess_images
-        )
-        return super().evaluate(x, y, **kwargs)
-
     # ----------------------------------------------------------- config
 
     def get_config(self):
@@ -390,142 +321,91 @@ class ImageCaptioner(CaptioningTask):
                 config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
 
-    # ---------------------------------------------------- self-critical
+    # ------------------------------------------------- cached features
 
-    def fit_self_critical(
+    def fit_on_features(
         self,
         x,
-        references=None,
+        references,
+        cache_dir,
+        validation_data=None,
+        batch_size=32,
         epochs=1,
-        batch_size=16,
-        num_samples=5,
-        baseline="mean",
+        seed=None,
+        verbose="auto",
         **kwargs,
     ):
-        """Self-critical sequence training: optimises CIDEr-D directly.
+        """Trains the decoder half on the frozen encoder's cached features.
 
-        After cross-entropy training (`fit`), samples `num_samples`
-        captions per image with the compiled sampler, rewards each with
-        CIDEr-D against the image's references (document frequencies from
-        the training references, computed once), and raises the
-        log-probability of the samples that beat the baseline (Rennie et
-        al. 2017). See `docs/self_critical.rst`.
+        The recipe of `keras-captioning train --freeze-encoder`, many times
+        faster than `fit` when the encoder is not trained: the encoder
+        (with `preprocessing`) runs once over the images, its features are
+        cached by `keras_captioning.data.cache_features` in `cache_dir` (a
+        later call with the same encoder and images reads them back), and
+        `feature_to_sequence` and `decoder` train on them for `epochs`,
+        one row per (image, caption) pair. A method rather than a second
+        model to build: the trained layers are this captioner's own, so it
+        captions from images straight afterwards, and `save` keeps them.
 
-        This is Keras training: `keras.Model.fit` of the captioner itself,
-        fed a `keras.utils.PyDataset` that samples each batch with the
-        current weights and computes its rewards, with
-        `keras_captioning.losses.SelfCriticalLoss` compiled for the phase.
-        Callbacks (`BackupAndRestore`, `ModelCheckpoint`, `EarlyStopping`,
-        `TensorBoard`), `verbose` and distribution work as for `fit`. The
-        update is a Keras training step (dropout on); sampling runs in
-        inference mode. Afterwards the captioner is compiled as before,
-        with its optimizer and that optimizer's state.
+        It is `keras.Model.fit` of an `encoder=None` captioner that shares
+        those two layers, so `callbacks` (`BackupAndRestore` resumes,
+        `EarlyStopping`, `ModelCheckpoint` of that model's weights) work as
+        for `fit`. It trains with a fresh optimizer of the compiled one's
+        configuration; the compiled optimizer is then built for this
+        model's variables, ready for fine-tuning end to end. The encoder is
+        not trained, whatever `encoder_trainable` says.
 
         Args:
-            x: images `(n, height, width, 3)`, or a `tf.data.Dataset` /
-                `keras.utils.PyDataset` of `(images, references)` batches.
-            references: one list of caption strings per image; `None` with
-                a dataset (its references are read in one pass before
-                training, for the document frequencies).
-            epochs: int. Passes over the images.
-            batch_size: int. Images per step; each step trains on
-                `batch_size * num_samples` captions. With arrays, the last
-                batch of an epoch is filled up from the epoch's start, so
-                every step has one shape.
-            num_samples: int. Captions sampled per image.
-            baseline: `"mean"` (the mean reward of the image's other
-                samples, ruotianluo's "new self-critical") or `"greedy"`
-                (the reward of the greedy caption, Rennie et al.).
-            **kwargs: `validation_data=(images, references)` (adds
-                `val_CIDEr-D` to the logs, greedy captions),
-                `keep_best_weights` (default `True`: with validation data,
-                the phase ends with the weights of its best
-                `val_CIDEr-D`, the starting weights included), `callbacks`,
-                `verbose`, `shuffle`, `optimizer` (default: a fresh
-                `Adam(5e-5, clipnorm=5.0)`; pass `captioner.optimizer` to
-                continue with the one of `compile()`), `temperature` of the
-                sampler, `initial_epoch`, `validation_batch_size`, and
-                `reward`: a callable `reward(hypotheses, references) ->
-                array` replacing CIDEr-D.
+            x: image file paths or a uint8 array `(n, height, width, 3)`,
+                as `cache_features` takes them; resized to the model's size.
+            references: one list of caption strings per image.
+            cache_dir: str or path-like. Where the features are cached.
+            validation_data: `None` or `(images, references)` like `x` and
+                `references`, for `val_loss`.
+            batch_size: int. (image, caption) rows per step, and images per
+                encoder call. Defaults to `32`.
+            epochs: int. Defaults to `1`.
+            seed: int or `None`. Seed of the shuffling of rows (epoch `e`
+                is shuffled by `(seed, e)`). Defaults to `None`.
+            verbose: as for `fit`; `0` also silences the caching.
+            **kwargs: other arguments of `keras.Model.fit`, such as
+                `callbacks` and `initial_epoch`.
 
         Returns:
-            A `keras.callbacks.History` whose logs hold `loss`, `reward`
-            (mean reward of the samples), `baseline_reward` and
-            `val_CIDEr-D`.
-
-        Reference:
-            Rennie et al., "Self-critical Sequence Training for Image
-            Captioning", CVPR 2017.
+            The `keras.callbacks.History` of the training.
 
         Example:
 
+        >>> import tempfile
         >>> captioner = keras_captioning.models.ImageCaptioner(
         ...     ["a", "red", "blue", "circle"], max_length=4,
+        ...     image_size=(32, 32), encoder_trainable=False,
         ...     decoder={"embedding_dim": 8, "units": 8},
         ...     feature_to_sequence={"units": 8},
         ... )
         >>> captioner.compile()
         >>> images = np.zeros((2, 32, 32, 3), "uint8")
-        >>> references = [["a red circle"], ["a blue circle"]]
-        >>> history = captioner.fit_self_critical(
-        ...     images, references, batch_size=2, num_samples=2, verbose=0
-        ... )
-        >>> sorted(history.history)
-        ['baseline_reward', 'loss', 'reward']
+        >>> references = [["a red circle"], ["a blue circle", "a circle"]]
+        >>> with tempfile.TemporaryDirectory() as cache_dir:
+        ...     history = captioner.fit_on_features(
+        ...         images, references, cache_dir, epochs=2, verbose=0
+        ...     )
+        >>> len(history.history["loss"])
+        2
+        >>> len(captioner.caption(images))
+        2
         """
-        from keras_captioning.models import _self_critical
-
-        return _self_critical.fit_self_critical(
+        return _feature_training.fit_on_features(
             self,
             x,
             references,
-            epochs=epochs,
+            cache_dir,
             batch_size=batch_size,
-            num_samples=num_samples,
-            baseline=baseline,
+            seed=seed,
+            validation_data=validation_data,
+            epochs=epochs,
+            verbose=verbose,
             **kwargs,
-        )
-
-    def save(self, filepath, overwrite=True, **kwargs):
-        """Saves like `keras.Model.save`, but a kill never loses the file.
-
-        The model is written to a temporary name beside `filepath`, then
-        renamed over it: the previous file stays intact until the new one
-        is complete. In a multi-process job only process 0 writes.
-        """
-        return _atomic.save_model(super().save, filepath, overwrite, **kwargs)
-
-    # ----------------------------------------------------------- export
-
-    def export(
-        self,
-        filepath,
-        format="tf_saved_model",
-        strategy="greedy",
-        beam_width=3,
-        max_length=None,
-        quantize=None,
-        **generation_options,
-    ):
-        """Exports the captioner with generation inside, for serving.
-
-        Overrides `keras.Model.export`, which would export only `call()`
-        (the teacher-forced logits). The SavedModel returns caption
-        strings; LiteRT and ONNX files return token ids, with the
-        vocabulary beside them. Needs the TensorFlow backend. See
-        `keras_captioning.export.export_captioner` for every argument.
-        """
-        from keras_captioning.export import export_captioner
-
-        return export_captioner(
-            self,
-            filepath,
-            format=format,
-            strategy=strategy,
-            beam_width=beam_width,
-            max_length=max_length,
-            quantize=quantize,
-            **generation_options,
         )
 
 

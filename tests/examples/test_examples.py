@@ -11,16 +11,13 @@ import pathlib
 import subprocess
 import sys
 
-import hypothesis
 import keras
 import numpy as np
 import pytest
-from hypothesis import strategies as st
 from PIL import Image
 
 import keras_captioning
 import keras_captioning.cli.train
-from keras_captioning.cli._feature_batches import FeatureBatches
 from keras_captioning.datasets import shapes
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
@@ -443,41 +440,6 @@ def test_train_karpathy_trains_scores_and_saves(tiny_flickr, source):
             + loaded.decoder.trainable_variables
         )
         assert len(loaded.trainable_variables) == len(head_variables)
-
-
-@hypothesis.settings(deadline=None)
-@hypothesis.given(
-    counts=st.lists(st.integers(1, 5), min_size=1, max_size=8),
-    batch_size=st.integers(1, 7),
-    seed=st.one_of(st.none(), st.integers(0, 100)),
-)
-def test_train_karpathy_feature_batches_pair_features_and_captions(
-    counts, batch_size, seed
-):
-    vocabulary = [f"w{image}" for image in range(len(counts))]
-    tokenizer = keras_captioning.text.CaptionTokenizer(vocabulary, 5)
-    # Caption k of image i is the word "wi" written k + 1 times.
-    references = [
-        [" ".join([f"w{image}"] * (k + 1)) for k in range(count)]
-        for image, count in enumerate(counts)
-    ]
-    features = np.arange(len(counts), dtype="float32")[:, None] + np.zeros(
-        (1, 3), "float32"
-    )
-    batches = FeatureBatches(features, references, tokenizer, batch_size, seed)
-    assert len(batches) == -(-sum(counts) // batch_size)
-    seen = []
-    for index in range(len(batches)):
-        batch_features, token_ids = batches[index]
-        assert len(batch_features) == len(token_ids) <= batch_size
-        for row, caption in zip(
-            batch_features, tokenizer.detokenize(token_ids)
-        ):
-            # Every caption comes with the features of its own image.
-            assert set(caption.split()) == {f"w{int(row[0])}"}
-            seen.append(caption)
-    # One epoch serves every (image, caption) pair exactly once.
-    assert sorted(seen) == sorted(c for cs in references for c in cs)
 
 
 def test_train_karpathy_needs_one_caption_source(tmp_path, capsys):

@@ -1,0 +1,173 @@
+"""`ImageCaptioner.fit_on_features`: train the decoder on cached features.
+
+With a frozen encoder, an image's features never change, so they are
+computed once (`keras_captioning.data.cache_features`) and the decoder
+half of the captioner trains on them, many times faster than running the
+CNN every step. The decoder half is a second `ImageCaptioner` with
+`encoder=None` that holds the captioner's own `feature_to_sequence` and
+`decoder` layers: training it trains them, so nothing is copied back and
+a `BackupAndRestore` of that model restores the captioner's layers.
+"""
+
+import math
+
+import keras
+import numpy as np
+
+from keras_captioning import _validation
+
+
+def fit_on_features(
+    captioner,
+    x,
+    references,
+    cache_dir,
+    *,
+    batch_size,
+    seed,
+    validation_data=None,
+    verbose="auto",
+    **fit_kwargs,
+):
+    if captioner.encoder is None:
+        raise ValueError(
+            "`fit_on_features` computes features with the captioner's "
+            "encoder; this captioner has `encoder=None` and reads features "
+            "already: call `fit(features, token_ids)` instead."
+        )
+    if getattr(captioner, "optimizer", None) is None:
+        raise ValueError(
+            "The captioner must be compiled before `fit_on_features`: call "
+            "`captioner.compile()` first."
+        )
+    _validation.check_int("batch_size", batch_size)
+    if validation_data is not None and (
+        not isinstance(validation_data, (tuple, list))
+        or len(validation_data) != 2
+    ):
+        raise ValueError(
+            "`validation_data` must be a pair `(images, references)`. "
+            f"Received: validation_data={validation_data!r}"
+        )
+    image_size = captioner.preprocessor.target_size
+    if image_size is not None:
+        image_size = tuple(image_size)
+    if image_size is not None and not captioner.built:
+        captioner.build(
+            {"images": (None, *image_size, 3), "token_ids": (None, None)}
+        )
+    # `cache_features` feeds uint8 images, so the scaling runs inside.
+    extractor = keras.Sequential(
+        [captioner.preprocessing, captioner.encoder], name="feature_extractor"
+    )
+
+    def rows(images, captions, shuffle):
+        from keras_captioning import data
+
+        features = data.cache_features(
+            extractor,
+            images,
+            cache_dir,
+            batch_size=batch_size,
+            image_size=image_size,
+            mmap_mode="r",
+            verbose=1 if verbose else 0,
+        )
+        return FeatureRows(
+            features, captions, captioner.tokenizer, batch_size, shuffle, seed
+        )
+
+    train_rows = rows(x, references, shuffle=True)
+    head = type(captioner)(
+        captioner.vocabulary,
+        encoder=None,
+        feature_to_sequence=captioner.feature_to_sequence,
+        decoder=captioner.decoder,
+        max_length=captioner.max_length,
+        name=f"{captioner.name}_head",
+    )
+    # A fresh optimizer of the same configuration: the captioner's own
+    # then gets slots for all of its variables, encoder included.
+    optimizer = type(captioner.optimizer).from_config(
+        captioner.optimizer.get_config()
+    )
+    head.compile(optimizer=optimizer, loss=captioner.loss)
+    head.build(
+        {
+            "images": (None, *train_rows.features.shape[1:]),
+            "token_ids": (None, None),
+        }
+    )
+    if validation_data is not None:
+        validation_data = rows(*validation_data, shuffle=False)
+    history = head.fit(
+        train_rows,
+        validation_data=validation_data,
+        verbose=verbose,
+        # Rows are shuffled by `FeatureRows`, seeded; Keras would reorder
+        # whole batches on top of that.
+        shuffle=False,
+        **fit_kwargs,
+    )
+    if captioner.built and not captioner.optimizer.built:
+        # So the saved file holds an optimizer matching the model, and
+        # fine-tuning end to end can continue from it.
+        captioner.optimizer.build(captioner.trainable_variables)
+    return history
+
+
+class FeatureRows(keras.utils.PyDataset):
+    """`(features, token_ids)` batches, one row per (image, caption) pair.
+
+    Features are gathered batch by batch rather than repeated once per
+    caption up front, which would multiply their memory by the number of
+    captions. Epoch `e` is shuffled by a generator seeded by `(seed, e)`,
+    as `keras_captioning.data.CaptionPyDataset` shuffles.
+    """
+
+    def __init__(
+        self, features, references, tokenizer, batch_size, shuffle, seed
+    ):
+        super().__init__()
+        if len(references) != len(features):
+            raise ValueError(
+                "`references` needs one list of captions per image. "
+                f"Received: {len(references)} lists for {len(features)} images"
+            )
+        self.features = features
+        counts = [len(captions) for captions in references]
+        self.token_ids = tokenizer.tokenize(
+            [caption for captions in references for caption in captions]
+        )
+        self.feature_rows = np.repeat(np.arange(len(references)), counts)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = (
+            np.random.SeedSequence().entropy if seed is None else int(seed)
+        )
+        self.epoch = 0
+        self.order = self._draw_order()
+
+    def _draw_order(self):
+        order = np.arange(len(self.token_ids))
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(
+                order
+            )
+        return order
+
+    def __len__(self):
+        return math.ceil(len(self.order) / self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self.order[
+            index * self.batch_size : (index + 1) * self.batch_size
+        ]
+        # Sorted rows keep reads from a memory-mapped cache sequential.
+        rows = rows[np.argsort(self.feature_rows[rows], kind="stable")]
+        features = self.features[self.feature_rows[rows]]
+        return np.asarray(features), self.token_ids[rows]
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self.order = self._draw_order()
