@@ -63,7 +63,12 @@ def convert_to_onnx(caption_ids, path, description):
         tflite_path = os.path.join(folder, "captioner.tflite")
         with open(tflite_path, "wb") as file:
             file.write(flatbuffer)
-        model_proto, _ = tf2onnx.convert.from_tflite(tflite_path)
+        model_proto, _ = tf2onnx.convert.from_tflite(
+            tflite_path,
+            custom_op_handlers={
+                op: (_select_as_where, []) for op in ("Select", "SelectV2")
+            },
+        )
     _name_like_the_signature(model_proto, _signature_names(flatbuffer))
     unknown = sorted(
         {op for op in _op_types(model_proto.graph) if op.startswith("TFL_")}
@@ -75,6 +80,26 @@ def convert_to_onnx(caption_ids, path, description):
         )
     with open(path, "wb") as file:
         file.write(model_proto.SerializeToString())
+
+
+def _select_as_where(ctx, node, name, args):
+    """Converts a `Select` to ONNX `Where`, never to tf2onnx's arithmetic.
+
+    tf2onnx 1.17 writes a float `Select` as `cast(c) * x + cast(!c) * y`
+    (faster in onnxruntime) unless one branch is a constant holding an
+    infinity. The generation loop selects between tensors that hold
+    `-inf` (forbidden tokens, finished beams) and finite ones, and
+    `-inf * 0` is NaN: beam search with decoding controls returned NaN
+    scores and padding. `Where` keeps `Select`'s semantics exactly.
+    """
+    from onnx import TensorProto
+    from tf2onnx.onnx_opset.controlflow import Select
+
+    # Integer selects keep the arithmetic: no infinities, and onnxruntime
+    # has no `Where` kernel for some integer types.
+    if ctx.get_dtype(node.output[0]) in (TensorProto.FLOAT, TensorProto.DOUBLE):
+        node.set_attr("handles_nan", True)
+    Select.version_9(ctx, node)
 
 
 def _signature_names(flatbuffer):

@@ -29,6 +29,10 @@ def write_saved_model(captioner, path, caption_ids, image_size):
         return tf.strings.strip(tf.strings.reduce_join(words, axis=-1))
 
     def serve(images):
+        if image_size is not None:
+            # `caption` resizes on the host with Pillow; the preprocessing
+            # layer's own bilinear resize is then an identity.
+            images = resize_batch_like_pillow(images, image_size)
         outputs = caption_ids(images)
         return {
             "captions": to_text(outputs["token_ids"]),
@@ -71,6 +75,25 @@ def write_saved_model(captioner, path, caption_ids, image_size):
         ],
     )
     archive.write_out(str(path), verbose=False)
+
+
+def resize_batch_like_pillow(images, image_size):
+    """`resize_like_pillow` for a uint8 batch `(batch, height, width, 3)`.
+
+    The batch's images share one size, so they are resized together as
+    one `(height, width, batch * 3)` image: the filter works per channel.
+    """
+    import tensorflow as tf
+
+    shape = tf.shape(images)
+    stacked = tf.reshape(
+        tf.transpose(images, [1, 2, 0, 3]), [shape[1], shape[2], -1]
+    )
+    resized = resize_like_pillow(stacked, image_size)
+    height, width = image_size
+    return tf.transpose(
+        tf.reshape(resized, [height, width, shape[0], 3]), [2, 0, 1, 3]
+    )
 
 
 # Pillow's fixed-point precision for 8-bit images (`Resample.c`).

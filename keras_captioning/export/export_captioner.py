@@ -125,18 +125,6 @@ def export_captioner(
             "The captioner must be built before export: train it, load it, "
             "or call `caption` once."
         )
-    if format == "onnx" and strategy == "beam" and generation_options:
-        # Measured: the tf2onnx graph of beam search with decoding controls
-        # gives other captions than `caption` (greedy, and beam without
-        # controls, agree); refused rather than served wrong.
-        raise ValueError(
-            "ONNX export of beam search with decoding controls is not "
-            "supported: the converted graph does not reproduce `caption`'s "
-            "captions. Use format='tf_saved_model' or 'litert', or "
-            "strategy='greedy', with these options. Received: "
-            f"format='onnx', strategy='beam', "
-            f"options={sorted(generation_options)}"
-        )
     if max_length is None:
         max_length = captioner.max_length
     path = os.fspath(path)

@@ -39,11 +39,12 @@ CONTROLS = {
 FORMATS = ("tf_saved_model", "litert", "onnx")
 # Every mode and format with both strategies; a few run by default, the
 # whole matrix with `KERAS_CAPTIONING_EXPORT_MATRIX=1` (each case is one
-# export and conversion). ONNX beam search with controls is refused (below).
+# export and conversion).
 FULL_MATRIX = os.environ.get("KERAS_CAPTIONING_EXPORT_MATRIX") == "1"
 FAST = {
     ("attention", "litert", "beam"),
     ("attention", "litert", "greedy"),
+    ("attention", "onnx", "beam"),
     ("attention", "onnx", "greedy"),
     ("attention", "tf_saved_model", "beam"),
 }
@@ -52,8 +53,7 @@ CASES = [
     for mode in MODES
     for format in FORMATS
     for strategy in ("greedy", "beam")
-    if (FULL_MATRIX or (mode, format, strategy) in FAST)
-    and (format, strategy) != ("onnx", "beam")
+    if FULL_MATRIX or (mode, format, strategy) in FAST
 ]
 
 
@@ -133,14 +133,3 @@ def test_export_refuses_unknown_and_misplaced_options(captioners, tmp_path):
         captioner.export(str(tmp_path / "c"), bad_words=["zebra"])
     with pytest.raises(ValueError, match="min_length=9.*max_length=7"):
         captioner.export(str(tmp_path / "d"), min_length=9)
-
-
-def test_onnx_beam_search_with_controls_is_refused(captioners, tmp_path):
-    captioner = captioners["attention"]
-    with pytest.raises(ValueError, match="ONNX export of beam search"):
-        captioner.export(
-            str(tmp_path / "captioner.onnx"),
-            format="onnx",
-            strategy="beam",
-            **CONTROLS["beam"],
-        )
