@@ -451,6 +451,16 @@ def describe_loss(captioner, image_size):
 BACKUP_FOLDER = "backup"
 
 
+def backed_up_epoch(metadata, default):
+    """The epochs finished in a backup's `training_metadata.json`, or
+    `default` when it is absent or unreadable."""
+    try:
+        with open(metadata) as file:
+            return int(json.load(file)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
 def fit_with_backup(fit, args, data, **kwargs):
     """`fit(data, **kwargs)` (`fit` or `fit_on_features` of the captioner)
     with a `BackupAndRestore` callback in
@@ -493,9 +503,7 @@ def fit_with_backup(fit, args, data, **kwargs):
                 )
             if not found:
                 return
-            if os.path.exists(metadata):
-                with open(metadata) as file:
-                    self.kept = json.load(file)["epoch"]
+            self.kept = backed_up_epoch(metadata, self.kept)
             where = (
                 f"epoch {self.kept + 1} of {epochs}"
                 if self.kept < epochs
@@ -516,6 +524,9 @@ def fit_with_backup(fit, args, data, **kwargs):
     try:
         return fit(data, callbacks=[backup], **kwargs)
     except KeyboardInterrupt:
+        # Ctrl-C can land after the backup is written but before
+        # `on_epoch_end` returns: what resumes is what the backup holds.
+        backup.kept = backed_up_epoch(metadata, backup.kept)
         if not backup.kept:
             raise KeyboardInterrupt(
                 "no epoch had finished, so there is nothing to resume from"
