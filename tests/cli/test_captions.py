@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import keras_captioning
 from keras_captioning import cli
+from tests.cli._tiny_captioner import save_tiny_captioner
 from tests.cli.test_error_policy import TRAIN_TINY
 from tests.cli.test_error_policy import assert_one_error_line
 from tests.cli.test_error_policy import run_in_process
@@ -89,16 +89,7 @@ def test_train_with_skip_missing_trains_without_them(photos, tmp_path, capsys):
 
 def test_evaluate_scores_a_coco_file(photos, tmp_path, capsys):
     model = tmp_path / "captioner.keras"
-    captioner = keras_captioning.models.ImageCaptioner(
-        ["red", "blue", "square", "a"],
-        encoder=keras_captioning.models.SimpleCNN(filters=(4,)),
-        image_size=(16, 16),
-        feature_to_sequence={"units": 8},
-        decoder={"units": 8, "embedding_dim": 4},
-        max_length=5,
-    )
-    captioner.build({"images": (None, 16, 16, 3), "token_ids": (None, None)})
-    captioner.save(model)
+    save_tiny_captioner(model, ["red", "blue", "square", "a"])
     argv = [
         "evaluate",
         str(model),

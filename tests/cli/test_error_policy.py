@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import keras_captioning
 from keras_captioning import cli
 from keras_captioning.cli import _errors
 from keras_captioning.cli.main import build_parser
+from tests.cli._tiny_captioner import save_tiny_captioner
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 SUBCOMMANDS = ("caption", "evaluate", "train", "export")
@@ -30,17 +30,9 @@ SUBCOMMANDS = ("caption", "evaluate", "train", "export")
 def files(tmp_path_factory):
     """An untrained tiny captioner, two images, a Karpathy file, bad files."""
     root = tmp_path_factory.mktemp("policy")
-    captioner = keras_captioning.models.ImageCaptioner(
-        ["red", "blue", "square"],
-        encoder=keras_captioning.models.SimpleCNN(filters=(4,)),
-        image_size=(16, 16),
-        feature_to_sequence={"units": 8},
-        decoder={"units": 8, "embedding_dim": 4},
-        max_length=5,
+    model = save_tiny_captioner(
+        root / "captioner.keras", ["red", "blue", "square"]
     )
-    captioner.build({"images": (None, 16, 16, 3), "token_ids": (None, None)})
-    model = root / "captioner.keras"
-    captioner.save(model)
     images = root / "images"
     images.mkdir()
     records = []

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import keras_captioning
 from keras_captioning import cli
+from tests.cli._tiny_captioner import save_tiny_captioner
 from tests.cli.test_error_policy import assert_one_error_line
 
 CAPTIONS = ["a red square", "a blue square", "a red circle", "a blue circle"]
@@ -19,17 +19,9 @@ CAPTIONS = ["a red square", "a blue square", "a red circle", "a blue circle"]
 @pytest.fixture(scope="module")
 def model_and_images(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluate_bad")
-    captioner = keras_captioning.models.ImageCaptioner(
-        ["red", "blue", "square", "circle", "a"],
-        encoder=keras_captioning.models.SimpleCNN(filters=(4,)),
-        image_size=(16, 16),
-        feature_to_sequence={"units": 8},
-        decoder={"units": 8, "embedding_dim": 4},
-        max_length=5,
+    model = save_tiny_captioner(
+        root / "captioner.keras", ["red", "blue", "square", "circle", "a"]
     )
-    captioner.build({"images": (None, 16, 16, 3), "token_ids": (None, None)})
-    model = root / "captioner.keras"
-    captioner.save(model)
     images = root / "images"
     images.mkdir()
     rng = np.random.default_rng(0)
