@@ -11,6 +11,8 @@ BLEU-1..4, ROUGE-L and CIDEr-D (METEOR with `--meteor`) and saves
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 import warnings
 
@@ -461,6 +463,43 @@ def backed_up_epoch(metadata, default):
         return default
 
 
+class _InterruptLatch:
+    """Remembers a Ctrl-C, so that it is not lost.
+
+    Python raises `KeyboardInterrupt` wherever the main thread happens to
+    be; when that is a finalizer (TensorFlow frees an epoch's data iterator
+    in one at every epoch's end), Python prints "Exception ignored" and
+    carries on, and the run would finish as if never interrupted. The latch
+    records the signal, and `check` raises it again from ordinary code.
+    Installed only over Python's default handler, in the main thread.
+    """
+
+    def __init__(self):
+        self.interrupted = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+    def check(self):
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+
 def fit_with_backup(fit, args, data, **kwargs):
     """`fit(data, **kwargs)` (`fit` or `fit_on_features` of the captioner)
     with a `BackupAndRestore` callback in
@@ -514,7 +553,12 @@ def fit_with_backup(fit, args, data, **kwargs):
                 "starts over."
             )
 
+        def on_train_batch_end(self, batch, logs=None):
+            latch.check()
+            super().on_train_batch_end(batch, logs)
+
         def on_epoch_end(self, epoch, logs=None):
+            latch.check()
             super().on_epoch_end(epoch, logs)
             self.kept = epoch + 1
 
@@ -522,7 +566,10 @@ def fit_with_backup(fit, args, data, **kwargs):
         shutil.rmtree(path)
     backup = Backup(path, double_checkpoint=True)
     try:
-        return fit(data, callbacks=[backup], **kwargs)
+        with _InterruptLatch() as latch:
+            history = fit(data, callbacks=[backup], **kwargs)
+            latch.check()
+        return history
     except KeyboardInterrupt:
         # Ctrl-C can land after the backup is written but before
         # `on_epoch_end` returns: what resumes is what the backup holds.

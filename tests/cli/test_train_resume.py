@@ -157,12 +157,6 @@ def test_sigkill_then_the_same_command_resumes(dataset, tmp_path, freeze):
     assert not os.path.exists(backup)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known flake, cause not found: a SIGINT sent just after the "
-    "first backup sometimes ends the run with exit 0 instead of 130 "
-    "(1 of 4 runs on 2026-12-02; see that session's closing note)",
-)
 def test_ctrl_c_keeps_the_last_epoch_and_says_how_to_resume(dataset, tmp_path):
     output = tmp_path / "out"
     backup = str(output / "backup")
