@@ -401,8 +401,9 @@ class ProgressBar:
 _BAD_SHOWN = 3
 
 
-def captions_arguments(parser):
-    """`--captions`, `--captions-format` and `--skip-missing`."""
+def captions_arguments(parser, skip_missing_help=None):
+    """`--captions`, `--captions-format` and `--skip-missing` (with
+    `skip_missing_help` as its help, when given)."""
     parser.add_argument(
         "--captions-format",
         default="auto",
@@ -410,14 +411,15 @@ def captions_arguments(parser):
         "karpathy, coco, flickr8k, flickr30k, csv, tsv, jsonl or "
         "imagefolder (default: auto).",
     )
-    add_skip_missing_argument(parser)
+    add_skip_missing_argument(parser, help=skip_missing_help)
 
 
-def add_skip_missing_argument(parser):
+def add_skip_missing_argument(parser, help=None):
     parser.add_argument(
         "--skip-missing",
         action="store_true",
-        help="Go on without the listed images that are missing or not "
+        help=help
+        or "Go on without the listed images that are missing or not "
         "readable images, saying how many were skipped (by default the "
         "run stops before it starts, naming them; default: off).",
     )

@@ -51,11 +51,8 @@ def add_parser(subparsers):
         "--karpathy-json; with --captions the form's usual place when not "
         "given; default: none).",
     )
-    _common.captions_arguments(parser)
     # The shared help says the run stops; evaluate goes on (as `caption`).
-    for action in parser._actions:
-        if action.dest == "skip_missing":
-            action.help = SKIP_MISSING_HELP
+    _common.captions_arguments(parser, skip_missing_help=SKIP_MISSING_HELP)
     parser.add_argument(
         "--split",
         choices=("train", "validation", "test"),
