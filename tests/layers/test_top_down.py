@@ -185,8 +185,15 @@ def test_projected_attention_input_is_the_cells_own_step(cell):
     h2 = rng.normal(size=(3, units)).astype("float32")
     image_mean = rng.normal(size=(3, feature_dim)).astype("float32")
     words = rng.normal(size=(3, mode.embedding_dim)).astype("float32")
+    # Backend tensors: a NumPy state times a torch tensor that requires
+    # grad would be computed by NumPy, which torch refuses.
     states = [
-        [rng.normal(size=(3, units)).astype("float32") for _ in state]
+        [
+            keras.ops.convert_to_tensor(
+                rng.normal(size=(3, units)).astype("float32")
+            )
+            for _ in state
+        ]
         for state in stack.initial_state(checks.features())
     ]
     expected, expected_states = stack.step(
