@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 
@@ -42,8 +43,10 @@ def export_captioner(
       input `images`, outputs the token ids and scores.
 
     LiteRT and ONNX files return ids; `<file stem>.vocabulary.json` is
-    written beside them, and `captions_from_ids` (or a few lines of plain
-    Python, see the docs) turns ids into text.
+    written beside them (with the file's SHA-256), `load_vocabulary`
+    reads it and checks that it belongs to the file, and
+    `captions_from_ids` (or a few lines of plain Python, see the docs)
+    turns ids into text.
 
     Args:
         captioner: a built `keras_captioning.models.ImageCaptioner` that
@@ -161,7 +164,18 @@ def export_captioner(
                 file.write(flatbuffer)
         else:
             _converters.convert_to_onnx(caption_ids, temporary, description)
-    _write_vocabulary(captioner, path, strategy, sampler, max_length)
+        # The two files are renamed one after the other, so a kill between
+        # the renames pairs one export's file with the other's vocabulary;
+        # the vocabulary records its file's hash, and `load_vocabulary`
+        # refuses such a pair instead of decoding ids with the wrong words.
+        _write_vocabulary(
+            captioner,
+            path,
+            strategy,
+            sampler,
+            max_length,
+            artifact_sha256=_sha256(temporary),
+        )
     return path
 
 
@@ -180,6 +194,61 @@ def vocabulary_path(path):
     """
     stem, _ = os.path.splitext(os.fspath(path))
     return f"{stem}.vocabulary.json"
+
+
+def load_vocabulary(path):
+    """Reads the vocabulary file of a LiteRT or ONNX artifact, checked.
+
+    The file records the SHA-256 of the artifact it was written with. A
+    kill in the instant between the two renames of `export`, or a file
+    copied from another export, leaves a pair that would decode ids with
+    the wrong words; this raises instead. A vocabulary file written before
+    the hash was recorded is read unchecked.
+
+    Args:
+        path: str or path-like, the `.tflite` or `.onnx` file (not the
+            vocabulary file, which sits beside it).
+
+    Returns:
+        The parsed content, a dict (for `captions_from_ids`).
+
+    Raises:
+        ValueError: the vocabulary file is missing, or belongs to another
+            export.
+
+    Example:
+    >>> import json
+    >>> export = keras_captioning.export
+    >>> with open("captioner.tflite", "wb") as file:
+    ...     _ = file.write(b"a flatbuffer")
+    >>> with open(export.vocabulary_path("captioner.tflite"), "w") as file:
+    ...     json.dump({"vocabulary": ["<pad>"], "artifact_sha256": "0" * 64},
+    ...               file)
+    >>> export.load_vocabulary("captioner.tflite")
+    Traceback (most recent call last):
+    ...
+    ValueError: captioner.vocabulary.json was written with another export
+    than captioner.tflite ...
+    """
+    path = os.fspath(path)
+    vocabulary_file = vocabulary_path(path)
+    if not os.path.isfile(vocabulary_file):
+        raise ValueError(
+            f"{vocabulary_file}: no vocabulary file beside {path} (export "
+            "writes `<file stem>.vocabulary.json` next to a LiteRT or ONNX "
+            "file; copy both together)."
+        )
+    with open(vocabulary_file, encoding="utf-8") as file:
+        content = json.load(file)
+    recorded = content.get("artifact_sha256")
+    if recorded is not None and recorded != _sha256(path):
+        raise ValueError(
+            f"{vocabulary_file} was written with another export than {path} "
+            "(its recorded SHA-256 does not match the file: an export killed "
+            "between writing the two, or files copied from different "
+            "exports). Export the model again."
+        )
+    return content
 
 
 def captions_from_ids(token_ids, vocabulary):
@@ -217,7 +286,17 @@ def captions_from_ids(token_ids, vocabulary):
     return captions
 
 
-def _write_vocabulary(captioner, path, strategy, sampler, max_length):
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_vocabulary(
+    captioner, path, strategy, sampler, max_length, artifact_sha256
+):
     tokenizer = captioner.tokenizer
     content = {
         "vocabulary": list(tokenizer.vocabulary),
@@ -228,6 +307,7 @@ def _write_vocabulary(captioner, path, strategy, sampler, max_length):
         "sampler": sampler.get_config(),
         "max_length": max_length,
         "image_size": _image_size(captioner),
+        "artifact_sha256": artifact_sha256,
     }
     _atomic.write_text(vocabulary_path(path), json.dumps(content, indent=1))
 

@@ -1,6 +1,6 @@
 """Saves (or exports) a small captioner over a path, again and again.
 
-    python _save_run.py save|export PATH
+    python _save_run.py save|export|litert|onnx PATH
 
 Prints "writing" before the first write, so the test can SIGKILL it at a
 random moment during one of the writes. `make_captioner(seed)` is
@@ -42,8 +42,10 @@ def main(kind, path):
     for _ in range(100):
         if kind == "save":
             captioner.save(path)
-        else:
+        elif kind == "export":
             captioner.export(path)
+        else:
+            captioner.export(path, format=kind)
 
 
 if __name__ == "__main__":
