@@ -118,8 +118,8 @@ def stop_after_first_epoch(argv, backup, sig):
     return process.returncode, stdout, stderr
 
 
-def rerun(argv):
-    result = subprocess.run(
+def run_command(argv):
+    return subprocess.run(
         argv,
         env=env(),
         cwd=PACKAGE_ROOT,
@@ -127,6 +127,10 @@ def rerun(argv):
         text=True,
         timeout=300,
     )
+
+
+def rerun(argv):
+    result = run_command(argv)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -135,6 +139,18 @@ def resume_line(stdout):
     lines = [line for line in stdout.splitlines() if "Resuming" in line]
     assert len(lines) == 1, stdout
     return lines[0]
+
+
+def refused_in_one_line(argv, backup):
+    result = run_command(argv)
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        f"keras-captioning train: error: cannot resume from the backup in "
+        f"{backup}: it does not fit this model"
+    )
+    assert lines[0].endswith("Add --fresh to start over.")
 
 
 @pytest.mark.parametrize("freeze", [False, True], ids=["images", "cached"])
@@ -146,6 +162,10 @@ def test_sigkill_then_the_same_command_resumes(dataset, tmp_path, freeze):
     assert code == -signal.SIGKILL, stderr[-3000:]
     kept = kept_epoch(backup)
     assert 1 <= kept < EPOCHS
+    if not freeze:
+        # A backup of other options is refused and left as it was.
+        refused_in_one_line([*argv, "--units=16"], backup)
+        assert kept_epoch(backup) == kept
     stdout = rerun(argv)
     assert re.search(
         rf"Resuming from the backup in .*backup at epoch {kept + 1} of "
@@ -185,28 +205,3 @@ def test_fresh_starts_over(dataset, tmp_path):
     stdout = rerun([*argv, "--fresh"])
     assert "Resuming" not in stdout
     assert not os.path.exists(backup)
-
-
-def test_a_backup_of_other_options_is_refused_in_one_line(dataset, tmp_path):
-    output = tmp_path / "out"
-    backup = str(output / "backup")
-    code, _, _ = stop_after_first_epoch(
-        command(dataset, output), backup, signal.SIGKILL
-    )
-    assert code == -signal.SIGKILL
-    result = subprocess.run(
-        command(dataset, output, "--units=16"),
-        env=env(),
-        cwd=PACKAGE_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 2, result.stderr[-3000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(
-        f"keras-captioning train: error: cannot resume from the backup in "
-        f"{backup}: it does not fit this model"
-    )
-    assert lines[0].endswith("Add --fresh to start over.")

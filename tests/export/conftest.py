@@ -1,5 +1,7 @@
 """Tiny captioners trained to say six different things, one per mode."""
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -115,16 +117,55 @@ def train_captioner(conditioning):
 
 
 class _TrainedCaptioners(dict):
-    """Trains each mode's captioner the first time a test asks for it."""
+    """Trains each mode's captioner the first time a test asks for it.
+
+    Under pytest-xdist every worker has its own session, so the export
+    modules on different workers would each train all modes (about two
+    minutes of CPU apiece). The first worker to ask trains and saves to a
+    folder the workers share, holding a lock on the mode meanwhile; the
+    others load that file, which holds the same weights.
+    """
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
 
     def __missing__(self, mode):
-        captioner = self[mode] = train_captioner(mode)
+        path = self.folder / f"{mode}.keras"
+        with _locked(self.folder / f"{mode}.lock"):
+            if path.exists():
+                captioner = keras.saving.load_model(path)
+            else:
+                captioner = train_captioner(mode)
+                captioner.save(path)
+        self[mode] = captioner
         return captioner
 
 
+@contextlib.contextmanager
+def _locked(path):
+    """An exclusive lock on `path` between processes (POSIX `flock`)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock; at worst two workers train.
+        yield
+        return
+    with open(path, "w") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def captioners():
+def captioners(tmp_path_factory, worker_id):
     """`{mode: captioner}`, each captioning the six images differently."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("export runs on the tensorflow backend only")
-    return _TrainedCaptioners()
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # pytest-xdist: the workers' common parent
+        root = root.parent
+    folder = root / "export_captioners"
+    folder.mkdir(exist_ok=True)
+    return _TrainedCaptioners(folder)
