@@ -7,6 +7,7 @@ Each case runs in a fresh interpreter, whose SIGINT handler is Python's own.
 """
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -39,6 +40,13 @@ else:
 """
 
 
+def default_sigint():
+    # A shell's background job starts with SIGINT ignored, and Python then
+    # keeps it ignored; a user's Ctrl-C reaches a foreground process, so the
+    # child gets the default disposition whoever launched pytest.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run(mode):
     return subprocess.run(
         [sys.executable, "-c", SCRIPT, mode],
@@ -47,6 +55,7 @@ def run(mode):
         timeout=120,
         cwd=PACKAGE_ROOT,
         env=dict(os.environ, PYTHONPATH=PACKAGE_ROOT),
+        preexec_fn=default_sigint,
     )
 
 

@@ -99,6 +99,13 @@ def kept_epoch(backup):
         return 0
 
 
+def default_sigint():
+    # A shell's background job starts with SIGINT ignored, and Python then
+    # keeps it ignored; a user's Ctrl-C reaches a foreground process, so the
+    # child gets the default disposition whoever launched pytest.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop_after_first_epoch(argv, backup, sig):
     process = subprocess.Popen(
         argv,
@@ -107,6 +114,7 @@ def stop_after_first_epoch(argv, backup, sig):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 240
     while kept_epoch(backup) < 1:
