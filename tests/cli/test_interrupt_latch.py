@@ -7,9 +7,10 @@ Each case runs in a fresh interpreter, whose SIGINT handler is Python's own.
 """
 
 import os
-import signal
 import subprocess
 import sys
+
+from tests.cli._signals import default_sigint
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -38,13 +39,6 @@ else:
     epoch()
     print("carried on")
 """
-
-
-def default_sigint():
-    # A shell's background job starts with SIGINT ignored, and Python then
-    # keeps it ignored; a user's Ctrl-C reaches a foreground process, so the
-    # child gets the default disposition whoever launched pytest.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run(mode):

@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.cli._signals import default_sigint
+
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 EPOCHS = 3
 
@@ -97,13 +99,6 @@ def kept_epoch(backup):
             return json.load(file)["epoch"]
     except (OSError, ValueError, KeyError):
         return 0
-
-
-def default_sigint():
-    # A shell's background job starts with SIGINT ignored, and Python then
-    # keeps it ignored; a user's Ctrl-C reaches a foreground process, so the
-    # child gets the default disposition whoever launched pytest.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def stop_after_first_epoch(argv, backup, sig):
