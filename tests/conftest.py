@@ -10,6 +10,11 @@ their own processes on the default backend), and the export formats, which
 are TensorFlow's. Those run once, on the default (tensorflow) backend; on
 jax and torch they are deselected (the summary says how many), except
 tests marked `every_backend` (the ones that feed a dataset to `fit`).
+
+Tests marked `large` repeat, for more cases, what a cheaper test of the
+default run already checks (every mode and strategy of each export format,
+the biggest backbones, every caption form through the command). They are
+skipped unless `--run_large` is given, as in KerasHub's suite.
 """
 
 import os
@@ -55,7 +60,24 @@ BACKEND_INDEPENDENT = (
 _TESTS = pathlib.Path(__file__).parent
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run_large",
+        action="store_true",
+        default=False,
+        help="also run the tests marked `large` (skipped by default)",
+    )
+
+
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--run_large"):
+        skip_large = pytest.mark.skip(
+            reason="a `large` case of a test the default run covers; "
+            "run it with --run_large"
+        )
+        for item in items:
+            if item.get_closest_marker("large"):
+                item.add_marker(skip_large)
     if keras.backend.backend() == "tensorflow":
         return
     kept, once = [], []

@@ -133,6 +133,10 @@ FORMS = [
     jsonl,
     imagefolder,
 ]
+# The command's path after `load_captions` is the same for every form, and
+# tests/datasets/test_load_captions.py reads each one; by default a CSV, a
+# COCO file and a folder go through the command, the rest with --run_large.
+BY_DEFAULT = (kaggle_csv, coco, imagefolder)
 
 
 def listed_images(path, images, form):
@@ -151,7 +155,17 @@ def run(argv, capsys):
     return code, captured.out + captured.err
 
 
-@pytest.mark.parametrize("make", FORMS, ids=[make.__name__ for make in FORMS])
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            make,
+            id=make.__name__,
+            marks=() if make in BY_DEFAULT else pytest.mark.large,
+        )
+        for make in FORMS
+    ],
+)
 def test_form_trains_and_scores_through_the_command(make, tmp_path, capsys):
     path, images, form = make(tmp_path)
     write_images(images, listed_images(path, images, form))

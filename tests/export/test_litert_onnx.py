@@ -17,14 +17,14 @@ pytestmark = needs_tensorflow
 
 # Greedy search runs as a beam search of width 1 in these formats, so beam
 # search in every mode and greedy in two cover the converted code; the rest
-# run with `-m slow`.
+# run with `--run_large`.
 CASES = [
     pytest.param(
         mode,
         strategy,
         marks=()
         if strategy == "beam" or mode in ("init_inject", "attention")
-        else pytest.mark.slow,
+        else pytest.mark.large,
     )
     for mode in MODES
     for strategy in ("greedy", "beam")
@@ -112,7 +112,7 @@ def test_litert_dynamic_range_quantisation(captioners, tmp_path):
             strategy,
             marks=()
             if (mode, strategy) in (("attention", "beam"), ("merge", "greedy"))
-            else pytest.mark.slow,
+            else pytest.mark.large,
         )
         for mode in MODES
         for strategy in ("greedy", "beam")

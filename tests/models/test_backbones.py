@@ -34,8 +34,9 @@ ON_TENSORFLOW_ONLY = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="backend-independent logic; building is slow on this backend",
 )
-# The slowest to build and run (10 to 35 s each on a busy 2-core machine);
-# `-m "not slow"` leaves them out of a local run, the CI runs them.
+# The slowest to build and run (10 to 35 s each on a busy 2-core machine),
+# each the larger sibling of a network built by default; `--run_large`
+# builds them too.
 BIG = (
     "resnet101",
     "resnet152",
@@ -57,7 +58,7 @@ BIG = (
 def _names_for_this_backend():
     if keras.backend.backend() == "tensorflow":
         return [
-            pytest.param(name, marks=pytest.mark.slow) if name in BIG else name
+            pytest.param(name, marks=pytest.mark.large) if name in BIG else name
             for name in BACKBONES
         ]
     return list(OTHER_BACKENDS)
