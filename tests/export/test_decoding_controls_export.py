@@ -7,7 +7,6 @@ that ignored them would fail.
 """
 
 import json
-import os
 
 import pytest
 
@@ -38,9 +37,7 @@ CONTROLS = {
 }
 FORMATS = ("tf_saved_model", "litert", "onnx")
 # Every mode and format with both strategies; a few run by default, the
-# whole matrix with `KERAS_CAPTIONING_EXPORT_MATRIX=1` (each case is one
-# export and conversion).
-FULL_MATRIX = os.environ.get("KERAS_CAPTIONING_EXPORT_MATRIX") == "1"
+# whole matrix with `--run_large` (each case is one export and conversion).
 FAST = {
     ("attention", "litert", "beam"),
     ("attention", "litert", "greedy"),
@@ -49,11 +46,15 @@ FAST = {
     ("attention", "tf_saved_model", "beam"),
 }
 CASES = [
-    (mode, format, strategy)
+    pytest.param(
+        mode,
+        format,
+        strategy,
+        marks=() if (mode, format, strategy) in FAST else pytest.mark.large,
+    )
     for mode in MODES
     for format in FORMATS
     for strategy in ("greedy", "beam")
-    if FULL_MATRIX or (mode, format, strategy) in FAST
 ]
 
 
