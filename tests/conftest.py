@@ -9,7 +9,15 @@ text, the COCO metrics, plots, the command and the examples (which run in
 their own processes on the default backend), and the export formats, which
 are TensorFlow's. Those run once, on the default (tensorflow) backend; on
 jax and torch they are deselected (the summary says how many), except
-tests marked `every_backend` (the ones that feed a dataset to `fit`).
+tests marked `every_backend` (the ones that feed a dataset to `fit`). Tests
+elsewhere whose subject is such code are marked `backend_independent` and
+run once too: the docstring examples (documentation; the behaviour they show
+is tested on every backend by the tests of each layer and model), the
+preprocessor (file reading, resizing and input checks, on the host), and the
+runs killed and resumed in other processes (the variables they restore are
+saved and loaded on every backend by the saving tests; one
+`BackupAndRestore` resume, in tests/models/test_fit_on_features.py, runs on
+every backend).
 
 Tests marked `large` repeat, for more cases, what a cheaper test of the
 default run already checks (every mode and strategy of each export format,
@@ -86,9 +94,10 @@ def pytest_collection_modifyitems(config, items):
             folder = item.path.relative_to(_TESTS).parts[0]
         except ValueError:
             folder = None
-        if folder in BACKEND_INDEPENDENT and not item.get_closest_marker(
-            "every_backend"
-        ):
+        in_folder = folder in BACKEND_INDEPENDENT and not (
+            item.get_closest_marker("every_backend")
+        )
+        if in_folder or item.get_closest_marker("backend_independent"):
             once.append(item)
         else:
             kept.append(item)
@@ -103,8 +112,9 @@ def pytest_terminal_summary(terminalreporter, config):
     if count:
         terminalreporter.write_line(
             f"{count} tests of backend-independent code "
-            f"({', '.join(BACKEND_INDEPENDENT)}) were deselected: they run "
-            "once, on the tensorflow backend (tests/conftest.py)."
+            f"({', '.join(BACKEND_INDEPENDENT)}, and those marked "
+            "backend_independent) were deselected: they run once, on the "
+            "tensorflow backend (tests/conftest.py)."
         )
 
 

@@ -1,8 +1,10 @@
 """Runs every `>>>` example in the docstrings of the package's modules.
 
 The docstrings are the documentation (the API reference renders them), so
-each example runs here, once per backend, as its own test case: an example
-that stops matching the code fails the suite instead of misleading a reader.
+each example runs here as its own test case: an example that stops matching
+the code fails the suite instead of misleading a reader. They run once, on
+the default backend (`backend_independent`, tests/conftest.py): what they
+show is tested on every backend by the tests of each layer and model.
 Private modules (`_self_critical.py`, ...) are collected too: an example a
 reader of the source finds must run as well.
 """
@@ -17,6 +19,8 @@ import numpy as np
 import pytest
 
 import keras_captioning
+
+pytestmark = pytest.mark.backend_independent
 
 OPTION_FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

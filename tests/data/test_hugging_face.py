@@ -148,7 +148,6 @@ def toy_dataset(count=8):
     ).cast_column("image", datasets.Image())
 
 
-@pytest.mark.every_backend
 def test_fit_self_critical_and_evaluation_train_and_score():
     captioner = tiny_captioner()
     dataset = toy_dataset()

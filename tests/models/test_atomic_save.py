@@ -25,6 +25,8 @@ SCRIPT = pathlib.Path(__file__).with_name("_save_run.py")
 sys.path.insert(0, str(SCRIPT.parent))
 import _save_run as run  # noqa: E402
 
+pytestmark = pytest.mark.backend_independent
+
 
 def kill_while_writing(kind, path, delay):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -85,11 +87,6 @@ def test_killed_save_keeps_the_previous_model(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="five kills at random points test file writing, not the "
-    "backend: once, in the default-backend suite",
-)
 def test_five_random_save_kills(tmp_path):
     rng = random.Random(22)
     save_kills(tmp_path, [rng.uniform(0.0, 2.0) for _ in range(5)])

@@ -23,6 +23,8 @@ SCRIPT = pathlib.Path(__file__).with_name("_backup_and_restore_run.py")
 sys.path.insert(0, str(SCRIPT.parent))
 import _backup_and_restore_run as run  # noqa: E402
 
+pytestmark = pytest.mark.backend_independent
+
 STEPS_PER_EPOCH = run.NUM_EXAMPLES // run.BATCH_SIZE
 
 

@@ -16,6 +16,8 @@ import keras_captioning
 from keras_captioning.models import ImageCaptionerPreprocessor
 from keras_captioning.text import CaptionTokenizer
 
+pytestmark = pytest.mark.backend_independent
+
 LEGACY = pathlib.Path(__file__).parents[1] / "layers" / "legacy_models"
 # Sizes the legacy captioner's 48x48 input is reached from by shrinking.
 FILE_SIZES = [(96, 96), (96, 144), (96, 192), (120, 120)]
@@ -278,10 +280,6 @@ MEMORY_SCRIPT = textwrap.dedent(
 
 # The preprocessor reads and resizes each photo with Pillow on the host,
 # before any backend sees it: the memory bound is the same on every backend.
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="host-side resizing: runs once, in the default-backend suite",
-)
 @pytest.mark.parametrize("kind", ["array", "file"])
 def test_a_6000_by_4000_photo_captions_in_bounded_memory(kind, tmp_path):
     environment = dict(os.environ, CUDA_VISIBLE_DEVICES="")

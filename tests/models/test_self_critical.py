@@ -192,6 +192,7 @@ def test_training_raises_the_reward():
     assert (model.generate(images) == red).any()
 
 
+@pytest.mark.backend_independent
 def test_cider_d_logs_validation_and_early_stopping(captioner):
     images, references = toy_data()
     stopper = keras.callbacks.EarlyStopping(
@@ -219,6 +220,7 @@ def test_cider_d_logs_validation_and_early_stopping(captioner):
     assert all(value >= 0 for value in history.history["val_CIDEr-D"])
 
 
+@pytest.mark.backend_independent
 def test_datasets_of_images_and_references(captioner):
     images, references = toy_data()
     dataset = tf.data.Dataset.from_tensor_slices(
@@ -305,6 +307,7 @@ captioner.fit_self_critical(
 """
 
 
+@pytest.mark.backend_independent
 def test_backup_and_restore_resumes_a_killed_run(tmp_path):
     import os
     import signal
@@ -356,6 +359,7 @@ def cider_of(captioner, images, references):
     )
 
 
+@pytest.mark.backend_independent
 def test_the_best_weights_by_validation_reward_are_kept(captioner):
     images, references = toy_data()
     before = cider_of(captioner, images, references)
@@ -377,6 +381,7 @@ def test_the_best_weights_by_validation_reward_are_kept(captioner):
     assert cider_of(captioner, images, references) == pytest.approx(best)
 
 
+@pytest.mark.backend_independent
 def test_model_checkpoint_saves_a_captioner_and_compile_comes_back(
     captioner, tmp_path
 ):
