@@ -157,7 +157,13 @@ def refused_in_one_line(argv, backup):
     assert lines[0].endswith("Add --fresh to start over.")
 
 
-@pytest.mark.parametrize("freeze", [False, True], ids=["images", "cached"])
+# The cached-features run resumes through the same backup code; it is a
+# large case (fit_on_features's in-process resume runs by default).
+@pytest.mark.parametrize(
+    "freeze",
+    [False, pytest.param(True, marks=pytest.mark.large)],
+    ids=["images", "cached"],
+)
 def test_sigkill_then_the_same_command_resumes(dataset, tmp_path, freeze):
     output = tmp_path / "out"
     backup = str(output / "backup")

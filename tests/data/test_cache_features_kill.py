@@ -126,7 +126,8 @@ def test_killed_at_90_percent_resumes(tmp_path, reference, monkeypatch):
     resume_and_check(cache_dir, finished, reference, monkeypatch)
 
 
-@pytest.mark.slow
+# A large case of test_killed_at_90_percent_resumes (one kill).
+@pytest.mark.large
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="five kills at random points test file writing, not the "

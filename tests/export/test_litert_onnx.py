@@ -16,14 +16,23 @@ from tests.export.conftest import needs_tensorflow
 pytestmark = needs_tensorflow
 
 # Greedy search runs as a beam search of width 1 in these formats, so beam
-# search in every mode and greedy in two cover the converted code; the rest
-# run with `--run_large`.
+# search in every mode but pre_inject and par_inject (whose converted ops,
+# concatenation and addition, init_inject and merge have too) and greedy in
+# two cover the converted code; the rest run with `--run_large`.
+DEFAULT_BEAM_MODES = (
+    "init_inject",
+    "merge",
+    "attention",
+    "top_down",
+    "adaptive_attention",
+)
 CASES = [
     pytest.param(
         mode,
         strategy,
         marks=()
-        if strategy == "beam" or mode in ("init_inject", "attention")
+        if (strategy == "beam" and mode in DEFAULT_BEAM_MODES)
+        or (strategy == "greedy" and mode in ("init_inject", "attention"))
         else pytest.mark.large,
     )
     for mode in MODES

@@ -86,7 +86,7 @@ def test_killed_save_keeps_the_previous_model(tmp_path):
     save_kills(tmp_path, [0.5])
 
 
-@pytest.mark.slow
+@pytest.mark.large
 def test_five_random_save_kills(tmp_path):
     rng = random.Random(22)
     save_kills(tmp_path, [rng.uniform(0.0, 2.0) for _ in range(5)])
@@ -96,13 +96,16 @@ def test_five_random_save_kills(tmp_path):
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="export needs tensorflow"
 )
-def test_five_random_export_kills(tmp_path):
+# One kill by default, at the first of the random points; five with
+# --run_large.
+@pytest.mark.parametrize("kills", [1, pytest.param(5, marks=pytest.mark.large)])
+def test_random_export_kills(tmp_path, kills):
     import tensorflow as tf
 
     path = tmp_path / "served"
     run.make_captioner(seed=0).export(path)
     rng = random.Random(22)
-    for _ in range(5):
+    for _ in range(kills):
         kill_while_writing("export", path, rng.uniform(0.0, 6.0))
         # A whole SavedModel, the previous or the new one.
         served = tf.saved_model.load(str(path))

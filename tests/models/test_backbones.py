@@ -34,13 +34,21 @@ ON_TENSORFLOW_ONLY = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="backend-independent logic; building is slow on this backend",
 )
-# The slowest to build and run (10 to 35 s each on a busy 2-core machine),
+# The slowest to build and run (4 to 35 s each on a busy 2-core machine),
 # each the larger sibling of a network built by default; `--run_large`
 # builds them too.
 BIG = (
     "resnet101",
     "resnet152",
     "resnet101_v2",
+    "resnet152_v2",
+    "densenet169",
+    "densenet201",
+    "efficientnet_b2",
+    "efficientnet_b3",
+    "efficientnet_b4",
+    "efficientnet_v2_b3",
+    "convnext_small",
     "nasnet_mobile",
     "nasnet_large",
     "efficientnet_b5",
@@ -196,7 +204,7 @@ def test_default_image_size_is_the_backbone_size():
     "name",
     [
         "convnext_tiny",
-        pytest.param("inception_resnet_v2", marks=pytest.mark.slow),
+        pytest.param("inception_resnet_v2", marks=pytest.mark.large),
     ],
 )
 @ON_TENSORFLOW_ONLY

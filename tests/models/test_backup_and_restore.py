@@ -80,7 +80,8 @@ def test_resumes_after_the_last_epoch_backup(tmp_path, uninterrupted):
     )
 
 
-@pytest.mark.slow
+# Step backups go through the same resume as epoch backups (above).
+@pytest.mark.large
 def test_save_freq_resumes_from_the_last_step_backup(tmp_path, uninterrupted):
     # Backups every 4 steps; killed after step 10 of 30 (epoch 2, batch 4):
     # the last backup is after step 8 (epoch 2, batch 2).

@@ -51,7 +51,12 @@ def test_compile_defaults_mask_padding():
     assert set(history.history) == {"loss", "accuracy"}
 
 
-@pytest.mark.parametrize("conditioning", ["init_inject", "attention"])
+# The default mode by default; tests/layers/test_caption_decoder.py trains
+# every mode's decoder with its CNN.
+@pytest.mark.parametrize(
+    "conditioning",
+    [pytest.param("init_inject", marks=pytest.mark.large), "attention"],
+)
 def test_overfits_a_handful_of_pairs_and_captions_them(conditioning):
     keras.utils.set_random_seed(3)
     captioner = small_captioner(conditioning)
