@@ -307,9 +307,6 @@ captioner.fit_self_critical(
 """
 
 
-# A large case of tests/models/test_backup_and_restore.py: self-critical
-# training runs through the same `fit`.
-@pytest.mark.large
 @pytest.mark.backend_independent
 def test_backup_and_restore_resumes_a_killed_run(tmp_path):
     import os
