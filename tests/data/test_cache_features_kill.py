@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 
-import keras
 import numpy as np
 import pytest
 
@@ -128,11 +127,6 @@ def test_killed_at_90_percent_resumes(tmp_path, reference, monkeypatch):
 
 # A large case of test_killed_at_90_percent_resumes (one kill).
 @pytest.mark.large
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="five kills at random points test file writing, not the "
-    "backend: once, in the default-backend suite",
-)
 def test_five_random_kill_points(tmp_path, reference, monkeypatch):
     rng = random.Random(22)
     for attempt in range(5):

@@ -8,6 +8,7 @@ import pytest
 
 from keras_captioning.export import captions_from_ids
 from keras_captioning.export import vocabulary_path
+from tests.export.conftest import GREEDY_MODES
 from tests.export.conftest import MIN_DISTINCT_CAPTIONS
 from tests.export.conftest import MODES
 from tests.export.conftest import colour_images
@@ -32,7 +33,7 @@ CASES = [
         strategy,
         marks=()
         if (strategy == "beam" and mode in DEFAULT_BEAM_MODES)
-        or (strategy == "greedy" and mode in ("init_inject", "attention"))
+        or (strategy == "greedy" and mode in GREEDY_MODES)
         else pytest.mark.large,
     )
     for mode in MODES

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from keras_captioning.export import export_captioner
+from tests.export.conftest import GREEDY_MODES
 from tests.export.conftest import MIN_DISTINCT_CAPTIONS
 from tests.export.conftest import MODES
 from tests.export.conftest import colour_images
@@ -110,7 +111,7 @@ def serve_in_fresh_process(artifacts, images, files):
 # Beam search in every mode, greedy search in two (the same graph with
 # another loop); every pair with --run_large.
 def by_default(mode, strategy):
-    return strategy == "beam" or mode in ("init_inject", "attention")
+    return strategy == "beam" or mode in GREEDY_MODES
 
 
 CASES = [
