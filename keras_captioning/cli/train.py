@@ -464,14 +464,18 @@ def backed_up_epoch(metadata, default):
 
 
 class _InterruptLatch:
-    """Remembers a Ctrl-C, so that it is not lost.
+    """Turns a Ctrl-C during `fit` into a stop at the next batch's end.
 
-    Python raises `KeyboardInterrupt` wherever the main thread happens to
-    be; when that is a finalizer (TensorFlow frees an epoch's data iterator
-    in one at every epoch's end), Python prints "Exception ignored" and
-    carries on, and the run would finish as if never interrupted. The latch
-    records the signal, and `check` raises it again from ordinary code.
-    Installed only over Python's default handler, in the main thread.
+    Python's own handler raises `KeyboardInterrupt` wherever the main
+    thread happens to be: in a finalizer (TensorFlow frees an epoch's data
+    iterator in one), where Python prints "Exception ignored" and carries
+    on as if never interrupted, or in a callback that TensorFlow's C++ code
+    makes, which it does not expect to fail (a run killed that way with
+    SIGSEGV in CI). The latch's handler only records the signal; `check`,
+    called by the backup callback after every batch, raises it from
+    ordinary code. A second Ctrl-C gets the previous handler back, so it
+    stops the run at once. Installed only over Python's default handler,
+    in the main thread.
     """
 
     def __init__(self):
@@ -480,7 +484,7 @@ class _InterruptLatch:
 
     def _handle(self, signum, frame):
         self.interrupted = True
-        raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, self._previous)
 
     def __enter__(self):
         if (
@@ -556,6 +560,9 @@ def fit_with_backup(fit, args, data, **kwargs):
         def on_train_batch_end(self, batch, logs=None):
             latch.check()
             super().on_train_batch_end(batch, logs)
+
+        def on_test_batch_end(self, batch, logs=None):
+            latch.check()
 
         def on_epoch_end(self, epoch, logs=None):
             latch.check()

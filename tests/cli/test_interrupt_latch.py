@@ -1,9 +1,12 @@
-"""A Ctrl-C that Python raises inside a finalizer is not lost.
+"""A Ctrl-C during `keras-captioning train` is neither lost nor raised
+inside code that cannot take it.
 
 Python prints "Exception ignored" for a `KeyboardInterrupt` raised in a
 `__del__` and goes on; TensorFlow frees each epoch's data iterator in one,
 so `keras-captioning train` could finish a run the user had interrupted.
-Each case runs in a fresh interpreter, whose SIGINT handler is Python's own.
+The latch raises nothing in the handler: it records the first Ctrl-C for
+`check`, and a second one stops at once. Each case runs in a fresh
+interpreter, whose SIGINT handler is Python's own.
 """
 
 import os
@@ -35,6 +38,16 @@ if sys.argv[1] == "latch":
             print("raised again")
     print("handler restored:",
           signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+elif sys.argv[1] == "twice":
+    with _InterruptLatch() as latch:
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10))
+        print("first recorded:", latch.interrupted)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(10))
+        except KeyboardInterrupt:
+            print("second raised at once")
 else:
     epoch()
     print("carried on")
@@ -68,3 +81,13 @@ def test_the_latch_raises_a_swallowed_interrupt_again():
         "raised again",
         "handler restored: True",
     ]
+
+
+def test_the_first_ctrl_c_is_recorded_and_a_second_stops_at_once():
+    result = run("twice")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "first recorded: True",
+        "second raised at once",
+    ]
+    assert "KeyboardInterrupt" not in result.stderr
