@@ -19,8 +19,9 @@ captions phrased in different ways. The script
 3b. with `--self-critical MINUTES`, continues with self-critical sequence
    training (`ImageCaptioner.fit_self_critical`, CIDEr-D reward, the mean
    reward of five samples per image as baseline) for that many minutes of
-   wall clock, with the cross-entropy phase's optimizer, and prints the
-   same figures again;
+   wall clock, with the phase's defaults (a fresh Adam at 5e-5; the
+   weights of the best validation CIDEr-D are kept), and prints the same
+   figures again;
 4. saves into `--output-dir` (default `outputs/shapes`): the model
    (`captioner.keras`, loadable with `keras.saving.load_model` after
    `import keras_captioning`), sample captions (`captions.png`), training
