@@ -4,15 +4,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import keras
 import pytest
 from PIL import Image
 
 from keras_captioning import cli
-from tests.export.conftest import colour_images
-from tests.export.conftest import train_captioner
+from tests.captioners import colour_images
+from tests.captioners import untrained_captioner
 
 SUBCOMMANDS = ("caption", "evaluate", "train", "export")
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
@@ -20,9 +19,9 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """A tiny trained model, six PNGs in a folder, a truncated JPEG."""
+    """A tiny untrained model, six PNGs in a folder, a truncated JPEG."""
     root = tmp_path_factory.mktemp("cli")
-    captioner = train_captioner("init_inject")
+    captioner = untrained_captioner("init_inject")
     model_path = root / "captioner.keras"
     captioner.save(model_path)
     folder = root / "images"
@@ -51,32 +50,20 @@ def files(tmp_path_factory):
     }
 
 
-def run_command(*args):
-    env = {
-        **os.environ,
-        "PYTHONPATH": PACKAGE_ROOT,
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "keras_captioning.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
+def test_bad_images_are_reported_and_the_others_captioned(files, capsys):
+    code = cli.main(
+        [
+            "caption",
+            files["model"],
+            files["truncated"],
+            files["folder"],
+            files["missing"],
+            "--format=json",
+        ]
     )
-
-
-def test_bad_images_are_reported_and_the_others_captioned(files):
-    result = run_command(
-        "caption",
-        files["model"],
-        files["truncated"],
-        files["folder"],
-        files["missing"],
-        "--format=json",
-    )
-    assert result.returncode == cli.EXIT_FAILED, result.stderr[-2000:]
-    records = json.loads(result.stdout)
+    result = capsys.readouterr()
+    assert code == cli.EXIT_FAILED, result.err[-2000:]
+    records = json.loads(result.out)
     captioned = [r for r in records if "caption" in r]
     assert [r["image"] for r in captioned] == files["paths"]
     assert [r["caption"] for r in captioned] == files["captions"]
@@ -89,7 +76,7 @@ def test_bad_images_are_reported_and_the_others_captioned(files):
     # One stderr line per bad file, naming it.
     lines = [
         line
-        for line in result.stderr.splitlines()
+        for line in result.err.splitlines()
         if line.startswith("Cannot read the image file")
     ]
     assert len(lines) == 2
