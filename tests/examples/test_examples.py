@@ -324,10 +324,18 @@ def test_seed_architecture_step_loop_agrees_with_the_full_model():
         assert predicted[len(words)] == tokenizer.end_id
 
 
-def test_seed_architecture_rejects_too_many_blocks():
+def test_seed_architecture_rejects_too_many_blocks(capsys):
     module = load_example("seed_architecture")
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         module.parse_args(["--image-size=48", "--filters", *["4"] * 6])
+    # argparse's usage error: exit code 2, the usage and the reason.
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("usage: ")
+    assert (
+        "error: 6 pooling blocks shrink the image 64 times, more than "
+        "--image-size 48. Pass fewer --filters or a larger image." in error
+    )
 
 
 # --------------------------------------------------------- train_karpathy
