@@ -8,6 +8,7 @@ ImageNet download) run the real command in a fresh interpreter.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -218,8 +219,18 @@ def test_every_option_shows_its_default():
                 or action.dest == "help"
             ):
                 continue
-            text = formatter._expand_help(action)
-            assert "default" in text, (name, action.option_strings, text)
+            text = " ".join(formatter._expand_help(action).split())
+            # One "default: VALUE" closed by ")" or ";" ("no default" or a
+            # bare "default" would not do), and VALUE is the real default.
+            [shown] = re.findall(r"\bdefault: ([^;)]*)[;)]", text)
+            where = (name, action.option_strings, text)
+            if action.default is None:
+                # Said in words: "off", "none", "the model's own limit".
+                assert shown and shown != "None", where
+            elif action.default is False:
+                assert shown in ("False", "off"), where
+            else:
+                assert shown == str(action.default), where
 
 
 # ------------------------------------------------ fresh interpreters
