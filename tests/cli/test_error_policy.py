@@ -181,12 +181,27 @@ def test_policy_codes_for_each_kind_of_error(capsys):
 
         return run
 
+    # The public codes have the values the command's documentation gives.
+    assert (cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE) == (0, 1, 2)
+    assert cli.EXIT_INTERRUPTED == 130  # 128 + SIGINT, as shells report it
     cases = [
-        (_errors.UsageError("bad option"), 2, "bad option"),
-        (_errors.DataError("bad data"), 1, "bad data"),
-        (ValueError("a\nmultiline\n  message"), 1, "a multiline message"),
-        (RuntimeError("boom"), 1, "RuntimeError: boom (--debug prints"),
-        (KeyboardInterrupt(), 130, "keras-captioning: interrupted"),
+        (_errors.UsageError("bad option"), cli.EXIT_USAGE, "bad option"),
+        (_errors.DataError("bad data"), cli.EXIT_FAILED, "bad data"),
+        (
+            ValueError("a\nmultiline\n  message"),
+            cli.EXIT_FAILED,
+            "a multiline message",
+        ),
+        (
+            RuntimeError("boom"),
+            cli.EXIT_FAILED,
+            "RuntimeError: boom (--debug prints",
+        ),
+        (
+            KeyboardInterrupt(),
+            cli.EXIT_INTERRUPTED,
+            "keras-captioning: interrupted",
+        ),
     ]
     for error, code, text in cases:
         assert _errors.run_subcommand("train", raising(error), None) == code
