@@ -15,6 +15,7 @@ from keras_captioning.layers import CaptionDecoder
 from keras_captioning.layers import FeatureToSequence
 from keras_captioning.layers.caption_decoder import CONDITIONING_MODES
 from keras_captioning.losses import CaptionCrossentropy
+from keras_captioning.models import CaptioningTask
 from keras_captioning.models import ImageCaptioner
 from tests.models.conftest import CAPTIONS
 from tests.models.conftest import VOCABULARY
@@ -39,6 +40,15 @@ def test_call_on_a_dict_gives_teacher_forced_logits():
     ids = captioner.tokenize(CAPTIONS)
     logits = captioner({"images": colour_images(), "token_ids": ids[:, :-1]})
     assert tuple(logits.shape) == (4, 7, len(captioner.vocabulary))
+
+
+def test_image_captioner_generates_through_captioning_task():
+    # ImageCaptioner is a CaptioningTask and adds no generation of its own:
+    # `generate`, `caption` and the compiled-function hooks are the base's.
+    assert issubclass(ImageCaptioner, CaptioningTask)
+    assert isinstance(small_captioner(), CaptioningTask)
+    for name in ("generate", "caption", "make_generate_function"):
+        assert getattr(ImageCaptioner, name) is getattr(CaptioningTask, name)
 
 
 def test_compile_defaults_mask_padding():
