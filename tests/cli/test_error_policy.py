@@ -8,6 +8,7 @@ ImageNet download) run the real command in a fresh interpreter.
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -180,12 +181,27 @@ def test_policy_codes_for_each_kind_of_error(capsys):
 
         return run
 
+    # The public codes have the values the command's documentation gives.
+    assert (cli.EXIT_OK, cli.EXIT_FAILED, cli.EXIT_USAGE) == (0, 1, 2)
+    assert cli.EXIT_INTERRUPTED == 130  # 128 + SIGINT, as shells report it
     cases = [
-        (_errors.UsageError("bad option"), 2, "bad option"),
-        (_errors.DataError("bad data"), 1, "bad data"),
-        (ValueError("a\nmultiline\n  message"), 1, "a multiline message"),
-        (RuntimeError("boom"), 1, "RuntimeError: boom (--debug prints"),
-        (KeyboardInterrupt(), 130, "keras-captioning: interrupted"),
+        (_errors.UsageError("bad option"), cli.EXIT_USAGE, "bad option"),
+        (_errors.DataError("bad data"), cli.EXIT_FAILED, "bad data"),
+        (
+            ValueError("a\nmultiline\n  message"),
+            cli.EXIT_FAILED,
+            "a multiline message",
+        ),
+        (
+            RuntimeError("boom"),
+            cli.EXIT_FAILED,
+            "RuntimeError: boom (--debug prints",
+        ),
+        (
+            KeyboardInterrupt(),
+            cli.EXIT_INTERRUPTED,
+            "keras-captioning: interrupted",
+        ),
     ]
     for error, code, text in cases:
         assert _errors.run_subcommand("train", raising(error), None) == code
@@ -218,8 +234,18 @@ def test_every_option_shows_its_default():
                 or action.dest == "help"
             ):
                 continue
-            text = formatter._expand_help(action)
-            assert "default" in text, (name, action.option_strings, text)
+            text = " ".join(formatter._expand_help(action).split())
+            # One "default: VALUE" closed by ")" or ";" ("no default" or a
+            # bare "default" would not do), and VALUE is the real default.
+            [shown] = re.findall(r"\bdefault: ([^;)]*)[;)]", text)
+            where = (name, action.option_strings, text)
+            if action.default is None:
+                # Said in words: "off", "none", "the model's own limit".
+                assert shown and shown != "None", where
+            elif action.default is False:
+                assert shown in ("False", "off"), where
+            else:
+                assert shown == str(action.default), where
 
 
 # ------------------------------------------------ fresh interpreters

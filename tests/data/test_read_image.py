@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
-from PIL import ImageOps
 
 from keras_captioning.cli._common import ImageFiles
 from keras_captioning.data import CaptionPyDataset
@@ -309,14 +308,31 @@ def test_every_pipeline_gives_the_pixels_read_image_gives(
     np.testing.assert_array_equal(command[:], expected, err_msg="command")
 
 
+# The four quadrants of `_stored_jpeg`'s picture as stored, and where each
+# one is shown under an EXIF orientation (1: as stored; 3: turned 180
+# degrees; 6: turned 90 degrees clockwise; 8: turned 90 degrees
+# anticlockwise), as (top left, top right, bottom left, bottom right).
+QUADRANTS = np.array(
+    [(200, 40, 40), (40, 190, 40), (40, 40, 200), (200, 200, 40)]
+)
+SHOWN = {
+    1: (0, 1, 2, 3),
+    3: (3, 2, 1, 0),
+    6: (2, 0, 3, 1),
+    8: (1, 3, 0, 2),
+}
+
+
 def _stored_jpeg(path, width, height, orientation=None):
-    """A photo-like JPEG stored `width` x `height`, with an EXIF
-    orientation when given."""
+    """A JPEG stored `width` x `height`: four flat quadrants (`QUADRANTS`),
+    with a little noise, and an EXIF orientation when given."""
     rng = np.random.default_rng(width * height)
-    rows = np.linspace(0, 1, height)[:, None, None]
-    columns = np.linspace(0, 1, width)[None, :, None]
-    pixels = 127 + 90 * np.sin(5 * rows + 3 * columns + np.arange(3))
-    pixels[height // 4 : height // 2, width // 5 : width // 2] = 30
+    pixels = np.empty((height, width, 3))
+    top, left = height // 2, width // 2
+    pixels[:top, :left] = QUADRANTS[0]
+    pixels[:top, left:] = QUADRANTS[1]
+    pixels[top:, :left] = QUADRANTS[2]
+    pixels[top:, left:] = QUADRANTS[3]
     pixels += rng.normal(0, 6, (height, width, 1))
     image = Image.fromarray(np.clip(np.round(pixels), 0, 255).astype("uint8"))
     kwargs = {"quality": 90}
@@ -327,47 +343,49 @@ def _stored_jpeg(path, width, height, orientation=None):
     return save(image, path, **kwargs)
 
 
-def _decoded(path, scale, image_size):
-    """By hand: decode at 1/`scale` of the stored size, apply the EXIF
-    orientation, RGB, bilinear resize to `image_size`."""
-    height, width = image_size
-    with Image.open(path) as image:
-        stored = image.size
-        if scale > 1:
-            image.draft("RGB", (stored[0] // scale, stored[1] // scale))
-        image.load()
-        assert image.size == (-(-stored[0] // scale), -(-stored[1] // scale))
-        image = ImageOps.exif_transpose(image).convert("RGB")
-    return np.asarray(image.resize((width, height), Image.BILINEAR))
+def assert_shows_quadrants(pixels, orientation=1):
+    """The middle of each quarter of `pixels` has its quadrant's colour."""
+    height, width = pixels.shape[:2]
+    rows = [slice(height // 8, 3 * height // 8 + 1)]
+    rows.append(slice(5 * height // 8, 7 * height // 8 + 1))
+    columns = [slice(width // 8, 3 * width // 8 + 1)]
+    columns.append(slice(5 * width // 8, 7 * width // 8 + 1))
+    middles = [pixels[r, c] for r in rows for c in columns]
+    for place, (middle, shown) in enumerate(zip(middles, SHOWN[orientation])):
+        colour = middle.reshape(-1, 3).mean(axis=0)
+        assert np.abs(colour - QUADRANTS[shown]).max() < 12, (place, colour)
 
 
 @pytest.mark.parametrize(
-    "stored, image_size, scale",
+    "stored, image_size, scaled",
     [
-        ((640, 480), (224, 224), 2),  # COCO's typical photo at 224 px
-        ((640, 480), (160, 160), 2),
-        ((640, 480), (112, 112), 4),
-        ((640, 480), (48, 48), 8),
-        ((640, 480), (240, 320), 2),  # exactly half
-        ((640, 480), (241, 320), 1),  # a pixel more than half: full
-        ((100, 80), (64, 64), 1),  # too small for 1/2
+        ((640, 480), (224, 224), True),  # COCO's typical photo at 224 px
+        ((640, 480), (160, 160), True),
+        ((640, 480), (112, 112), True),
+        ((640, 480), (48, 48), True),
+        ((640, 480), (240, 320), True),  # exactly half
+        ((640, 480), (241, 320), False),  # a pixel more than half: full
+        ((100, 80), (64, 64), False),  # too small for 1/2
     ],
 )
 def test_a_jpeg_is_decoded_at_the_dct_scale_its_size_allows(
-    tmp_path, stored, image_size, scale
+    tmp_path, stored, image_size, scaled
 ):
     path = _stored_jpeg(tmp_path / "photo.jpg", *stored)
     pixels = read_image(path, image_size)
     assert pixels.shape == (*image_size, 3)
-    np.testing.assert_array_equal(pixels, _decoded(path, scale, image_size))
-    full = _decoded(path, 1, image_size)
-    np.testing.assert_array_equal(
-        read_image(path, image_size, full_size_decode=True), full
-    )
+    assert pixels.dtype == np.uint8
+    assert_shows_quadrants(pixels)
+    full = read_image(path, image_size, full_size_decode=True)
+    assert full.shape == (*image_size, 3)
+    assert_shows_quadrants(full)
     difference = np.abs(pixels.astype(int) - full)
-    assert difference.mean() < 3.0  # the same picture, slightly softer
-    if scale > 1:
-        assert difference.max() > 0
+    if scaled:
+        # Decoded smaller: the same picture, slightly softer.
+        assert 0 < difference.mean() < 3.0
+    else:
+        # The requested size needs every stored pixel.
+        assert difference.max() == 0
 
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])
@@ -375,11 +393,17 @@ def test_the_dct_scale_follows_the_exif_orientation(tmp_path, orientation):
     # Stored 640 wide, 160 high; orientations 6 and 8 show it 160 x 640.
     path = _stored_jpeg(tmp_path / "turned.jpg", 640, 160, orientation)
     image_size = (300, 60) if orientation in (6, 8) else (60, 300)
-    # Half the stored size still covers the request the right way round;
-    # read the wrong way round it would not (160 / 2 < 300).
-    np.testing.assert_array_equal(
-        read_image(path, image_size), _decoded(path, 2, image_size)
-    )
+    pixels = read_image(path, image_size)
+    # Shown the right way round...
+    assert pixels.shape == (*image_size, 3)
+    assert_shows_quadrants(pixels, orientation)
+    full = read_image(path, image_size, full_size_decode=True)
+    assert_shows_quadrants(full, orientation)
+    # ... and decoded at half size: half the stored size still covers the
+    # request the right way round; read the wrong way round it would not
+    # (160 / 2 < 300), and the whole file would be decoded.
+    difference = np.abs(pixels.astype(int) - full)
+    assert 0 < difference.mean() < 3.0
 
 
 def test_jpeg_modes_at_the_dct_scale(tmp_path):
@@ -408,7 +432,9 @@ def test_full_size_decode_setting_reaches_every_pipeline(
     ]
     size = (64, 80)
     scaled = np.stack([read_image(path, size) for path in paths])
-    full = np.stack([_decoded(path, 1, size) for path in paths])
+    full = np.stack(
+        [read_image(path, size, full_size_decode=True) for path in paths]
+    )
     assert np.abs(scaled.astype(int) - full).max() > 0
     assert not full_size_decode()
     set_full_size_decode(True)
@@ -441,7 +467,9 @@ def test_feature_cache_tells_the_decodes_apart(tmp_path, monkeypatch):
     )
     monkeypatch.setenv(FULL_SIZE_DECODE_VARIABLE, "1")
     full = np.asarray(cache_features(encoder, paths, tmp_path / "c", **options))
-    np.testing.assert_array_equal(full[0], _decoded(paths[0], 1, (64, 64)))
+    np.testing.assert_array_equal(
+        full[0], read_image(paths[0], (64, 64), full_size_decode=True)
+    )
     np.testing.assert_array_equal(
         scaled[0], read_image(paths[0], (64, 64), full_size_decode=False)
     )

@@ -115,8 +115,13 @@ def names_of(paths):
 def test_kaggle_flickr8k_captions_txt_with_quoted_commas(tmp_path):
     path = write(tmp_path / "captions.txt", KAGGLE_FLICKR8K)
     data = load_captions(path, tmp_path / "Images", check_files=False)
+    # The public result type: a `(paths, references)` tuple with what was
+    # read as attributes.
+    assert isinstance(data, datasets.LoadedCaptions)
+    assert isinstance(data, tuple) and len(data) == 2
     assert (data.format, data.detected) == ("csv", True)
     paths, references = data
+    assert (paths, references) == (data.image_paths, data.references)
     assert names_of(paths) == [
         "1000268201_693b08cb0e.jpg",
         "1001773457_577c3a7d70.jpg",

@@ -218,7 +218,7 @@ def test_caption_images_matches_the_model_on_the_same_images(
 
 
 def test_caption_images_resizes_to_the_training_size(
-    shapes_run, tmp_path, capsys
+    shapes_run, tmp_path, capsys, monkeypatch
 ):
     output_dir, _ = shapes_run
     module = load_example("caption_images")
@@ -228,12 +228,35 @@ def test_caption_images_resizes_to_the_training_size(
     large_path = tmp_path / "large.png"
     Image.fromarray(large[0]).save(large_path)
     model_path = str(output_dir / "captioner.keras")
+    # What the command hands the model. (The model takes any size, and one
+    # trained for an epoch says the same words of every scene, so its
+    # captions cannot show the resize.)
+    batches = []
+    caption = keras_captioning.models.ImageCaptioner.caption
+
+    def recording_caption(captioner, images, **options):
+        batches.append(np.array(images))
+        return caption(captioner, images, **options)
+
+    monkeypatch.setattr(
+        keras_captioning.models.ImageCaptioner, "caption", recording_caption
+    )
     # A 96x96 image is read at 48x48 and batched with a 48x48 one.
     code = module.main(
         [model_path, paths[0], str(large_path), "--strategy=beam"]
     )
     assert code == 0
-    assert len(printed_captions(capsys.readouterr().out)) == 2
+    output = capsys.readouterr().out
+    assert "Images resized to 48x48." in output
+    assert len(printed_captions(output)) == 2
+    [batch] = batches
+    assert batch.shape == (2, 48, 48, 3)
+    np.testing.assert_array_equal(batch[0], small[0])
+    # The whole 96x96 scene shrunk, not a corner of it: close to the same
+    # scene drawn at 48x48 (mean difference about 7 of 255; a 48x48 corner
+    # differs by 25, another scene by 20 to 31).
+    difference = np.abs(batch[1].astype("int32") - small[0]).mean()
+    assert difference < 12, difference
 
 
 def test_caption_images_reports_missing_files_and_goes_on(
@@ -324,10 +347,18 @@ def test_seed_architecture_step_loop_agrees_with_the_full_model():
         assert predicted[len(words)] == tokenizer.end_id
 
 
-def test_seed_architecture_rejects_too_many_blocks():
+def test_seed_architecture_rejects_too_many_blocks(capsys):
     module = load_example("seed_architecture")
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exit_info:
         module.parse_args(["--image-size=48", "--filters", *["4"] * 6])
+    # argparse's usage error: exit code 2, the usage and the reason.
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("usage: ")
+    assert (
+        "error: 6 pooling blocks shrink the image 64 times, more than "
+        "--image-size 48. Pass fewer --filters or a larger image." in error
+    )
 
 
 # --------------------------------------------------------- train_karpathy

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from keras_captioning.export import FORMATS
 from keras_captioning.export import captions_from_ids
 from keras_captioning.export import vocabulary_path
 from tests.export.conftest import MODES
@@ -35,8 +36,8 @@ CONTROLS = {
         bad_endings=True,
     ),
 }
-FORMATS = ("tf_saved_model", "litert", "onnx")
-# Every mode and format with both strategies; a few run by default, the
+# Every mode and format (the public list, so a new format is in the matrix
+# the day it is added) with both strategies; a few run by default, the
 # whole matrix with `--run_large` (each case is one export and conversion).
 # (Greedy search is a beam search of width 1 in LiteRT and ONNX.)
 FAST = {

@@ -1,6 +1,5 @@
 """The SavedModel export: captions as strings, served without Keras."""
 
-import importlib.util
 import io
 import json
 import os
@@ -227,31 +226,3 @@ def test_models_without_an_encoder_are_refused(tmp_path):
     captioner = ImageCaptioner(["a"], encoder=None, max_length=3)
     with pytest.raises(ValueError, match="encoder=None"):
         captioner.export(tmp_path / "m")
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("jax") is None,
-    reason="needs jax for a process on another backend (the `jax` extra)",
-)
-def test_other_backends_get_a_clear_error():
-    code = (
-        "import keras_captioning, numpy as np\n"
-        "c = keras_captioning.models.ImageCaptioner(['a'], max_length=3,"
-        " decoder={'units': 4, 'embedding_dim': 4},"
-        " feature_to_sequence={'units': 4})\n"
-        "c.caption(np.zeros((1, 16, 16, 3), 'uint8'))\n"
-        "try:\n"
-        "    c.export('unused')\n"
-        "except RuntimeError as error:\n"
-        "    print('ERROR', error)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "KERAS_BACKEND": "jax"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "needs the TensorFlow backend" in result.stdout
-    assert "KERAS_BACKEND=tensorflow" in result.stdout

@@ -160,6 +160,9 @@ def test_top_p_samples_lie_in_the_teacher_forced_nucleus(
 
 def test_controls_combine_with_diverse_beams_and_scores(captioners):
     captioner = captioners["trained"]
+    # "circle" ends two of the captions the model was trained on, so without
+    # the control some beams would end on it.
+    bad_endings = ["a", "the", "circle"]
     outputs = captioner.generate(
         images(seed=3),
         strategy="beam",
@@ -167,7 +170,7 @@ def test_controls_combine_with_diverse_beams_and_scores(captioners):
         num_beam_groups=2,
         diversity_penalty=1.0,
         no_repeat_ngram_size=2,
-        bad_endings=["a", "the"],
+        bad_endings=bad_endings,
         return_all_beams=True,
         return_scores=True,
     )
@@ -176,6 +179,17 @@ def test_controls_combine_with_diverse_beams_and_scores(captioners):
         for words in captioner.detokenize(beams):
             words = words.split()
             assert len(set(ngrams(words, 2))) == len(ngrams(words, 2))
+            # A caption ends on a bad ending only when it reaches
+            # `max_length` there (docs/generation.rst).
+            if 0 < len(words) < MAX_LENGTH:
+                assert words[-1] not in bad_endings, words
+    # One log-probability per beam, best first (the ranking uses the
+    # log-probabilities alone, without the diversity penalty).
+    scores = outputs["scores"]
+    assert scores.shape == (4, 4)
+    assert np.all(np.isfinite(scores))
+    assert np.all(scores <= 0.0)
+    assert np.all(np.diff(scores, axis=1) <= 0.0)
 
 
 def test_word_options_are_checked(captioners):

@@ -379,6 +379,37 @@ def test_registry_lists_the_built_in_modes_first():
     assert "gated_merge" in MODES
 
 
+# The public classes of the four classic modes (Tanti et al.'s names).
+CLASSIC = {
+    "init_inject": conditioning.InitInject,
+    "pre_inject": conditioning.PreInject,
+    "par_inject": conditioning.ParInject,
+    "merge": conditioning.Merge,
+}
+
+
+@pytest.mark.parametrize("mode", sorted(CLASSIC))
+def test_a_mode_name_and_its_class_give_the_same_decoder(mode):
+    # The registry maps the name to the public class...
+    assert type(conditioning.get(mode)) is CLASSIC[mode]
+    # ... and an instance of the class passed as `conditioning=` builds a
+    # decoder with the same weights and outputs as the name.
+    inputs = [_captions(2, 4), np.random.rand(2, 3, 5).astype("float32")]
+    options = {"vocabulary_size": VOCABULARY_SIZE, "embedding_dim": 4}
+    by_name = CaptionDecoder(units=5, conditioning=mode, **options)
+    by_class = CaptionDecoder(units=5, conditioning=CLASSIC[mode](), **options)
+    assert isinstance(by_class.conditioning_layer, CLASSIC[mode])
+    expected = _to_numpy(by_name(*inputs))
+    by_class(*inputs)
+    assert [w.shape for w in by_class.weights] == [
+        w.shape for w in by_name.weights
+    ]
+    by_class.set_weights(by_name.get_weights())
+    np.testing.assert_allclose(
+        _to_numpy(by_class(*inputs)), expected, atol=1e-6
+    )
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_functional_model_saves_and_loads_with_equal_outputs(mode, tmp_path):
     images = keras.Input(shape=(8, 8, 3))

@@ -103,11 +103,30 @@ def test_random_export_kills(tmp_path, kills):
     import tensorflow as tf
 
     path = tmp_path / "served"
-    run.make_captioner(seed=0).export(path)
+    images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3), "uint8")
+    old = run.make_captioner(seed=0)
+    old.export(path)
+    candidates = []
+    for captioner in (old, run.make_captioner(seed=1)):
+        expected = captioner.generate(images, return_scores=True)
+        candidates.append(
+            (captioner.detokenize(expected["token_ids"]), expected["scores"])
+        )
+    # The two models caption these images differently, so the captions
+    # tell which one is served.
+    assert candidates[0][0] != candidates[1][0]
     rng = random.Random(22)
     for _ in range(kills):
         kill_while_writing("export", path, rng.uniform(0.0, 6.0))
-        # A whole SavedModel, the previous or the new one.
+        # A whole SavedModel, the previous or the new one: it serves the
+        # captions and scores of one of them.
         served = tf.saved_model.load(str(path))
-        assert list(served.signatures)
+        result = served.serve(images)
+        captions = [text.decode() for text in result["captions"].numpy()]
+        scores = result["scores"].numpy()
+        assert any(
+            captions == expected_captions
+            and np.allclose(scores, expected_scores, atol=1e-4)
+            for expected_captions, expected_scores in candidates
+        ), f"served {captions} {scores}, neither model's: {candidates}"
     assert not [n for n in os.listdir(tmp_path) if n.endswith("-old")]

@@ -15,6 +15,7 @@ from keras_captioning.layers import CaptionDecoder
 from keras_captioning.layers import FeatureToSequence
 from keras_captioning.layers.caption_decoder import CONDITIONING_MODES
 from keras_captioning.losses import CaptionCrossentropy
+from keras_captioning.models import CaptioningTask
 from keras_captioning.models import ImageCaptioner
 from tests.models.conftest import CAPTIONS
 from tests.models.conftest import VOCABULARY
@@ -41,13 +42,51 @@ def test_call_on_a_dict_gives_teacher_forced_logits():
     assert tuple(logits.shape) == (4, 7, len(captioner.vocabulary))
 
 
+def test_image_captioner_generates_through_captioning_task():
+    # ImageCaptioner is a CaptioningTask and adds no generation of its own:
+    # `generate`, `caption` and the compiled-function hooks are the base's.
+    assert issubclass(ImageCaptioner, CaptioningTask)
+    assert isinstance(small_captioner(), CaptioningTask)
+    for name in ("generate", "caption", "make_generate_function"):
+        assert getattr(ImageCaptioner, name) is getattr(CaptioningTask, name)
+
+
 def test_compile_defaults_mask_padding():
     captioner = small_captioner()
     captioner.compile()
     assert isinstance(captioner.loss, CaptionCrossentropy)
-    history = captioner.fit(
-        colour_images(), captioner.tokenize(CAPTIONS), epochs=1, verbose=0
+    images, token_ids = colour_images(), captioner.tokenize(CAPTIONS)
+    targets = token_ids[:, 1:]
+    real = targets != PAD
+    # "a green circle" is padded after its end token.
+    assert real.sum() == 25 and not real.all()
+    # The model favours the pad token everywhere: counting the padded
+    # positions would lower the loss and raise the accuracy.
+    captioner.build({"images": images.shape, "token_ids": (None, None)})
+    [bias] = [w for w in captioner.weights if w.path.endswith("logits/bias")]
+    bias.assign(np.eye(len(captioner.vocabulary))[PAD] * 20.0)
+    # The loss and accuracy by hand, over the real target tokens only.
+    logits = keras.ops.convert_to_numpy(
+        captioner({"images": images, "token_ids": token_ids[:, :-1]})
+    ).astype("float64")
+    log_probabilities = logits - np.log(
+        np.exp(logits).sum(axis=-1, keepdims=True)
     )
+    picked = np.take_along_axis(log_probabilities, targets[..., None], -1)
+    correct = logits.argmax(axis=-1) == targets
+    results = captioner.evaluate(
+        images, token_ids, batch_size=4, verbose=0, return_dict=True
+    )
+    assert set(results) == {"loss", "accuracy"}
+    np.testing.assert_allclose(
+        results["loss"], -picked[..., 0][real].mean(), rtol=1e-5
+    )
+    np.testing.assert_allclose(results["accuracy"], correct[real].mean())
+    # Averaging over every position, padding included, would give
+    # something else.
+    assert -picked[..., 0].mean() < results["loss"] - 1.0
+    assert correct.mean() > results["accuracy"]
+    history = captioner.fit(images, token_ids, epochs=1, verbose=0)
     assert set(history.history) == {"loss", "accuracy"}
 
 

@@ -363,6 +363,11 @@ def cider_of(captioner, images, references):
 def test_the_best_weights_by_validation_reward_are_kept(captioner):
     images, references = toy_data()
     before = cider_of(captioner, images, references)
+    # The weights at the start and at the end of each epoch.
+    weights = [weights_of(captioner)]
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: weights.append(weights_of(captioner))
+    )
     history = captioner.fit_self_critical(
         images,
         references,
@@ -375,9 +380,19 @@ def test_the_best_weights_by_validation_reward_are_kept(captioner):
         ),
         optimizer=keras.optimizers.Adam(0.05),
         validation_data=(images, references),
+        callbacks=[record],
         verbose=0,
     )
-    best = max([before, *history.history["val_CIDEr-D"]])
+    rewards = [before, *history.history["val_CIDEr-D"]]
+    # The phase changed the weights (a phase that changes nothing would
+    # end with the best weights too), and the last epoch is not the best,
+    # so ending with the last weights fails.
+    assert any(reward != pytest.approx(before) for reward in rewards[1:])
+    best = max(rewards)
+    assert rewards[-1] != pytest.approx(best)
+    # It ends with the weights of the first best reward (the start counts).
+    for kept, then in zip(weights_of(captioner), weights[rewards.index(best)]):
+        np.testing.assert_array_equal(kept, then)
     assert cider_of(captioner, images, references) == pytest.approx(best)
 
 
