@@ -176,6 +176,47 @@ def check_token_ids(token_ids, vocabulary_size, name="token_ids"):
         )
 
 
+def to_numpy(value, name, expected="an array or a tensor"):
+    """A NumPy array from an array, a backend tensor or (nested) lists.
+
+    The one conversion of user arrays in the package. A list or tuple is
+    stacked by NumPy (a ragged one raises a `ValueError`); anything else
+    that Keras cannot convert raises a `TypeError` saying that `name` must
+    be `expected`.
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (list, tuple)):
+        try:
+            return np.asarray(value)
+        except ValueError as error:
+            raise ValueError(
+                f"`{name}` must be {expected}; a list must hold same-shaped "
+                f"items. NumPy could not stack it: {error}"
+            ) from None
+    try:
+        return keras.ops.convert_to_numpy(value)
+    except Exception as error:  # noqa: BLE001 - re-raised with context
+        raise TypeError(
+            f"`{name}` must be {expected}. Received an object of type "
+            f"{type(value).__name__}."
+        ) from error
+
+
+def is_tf_dataset(value):
+    """Whether `value` is a `tf.data.Dataset`, without importing TensorFlow
+    when the backend is another and `value` does not come from it."""
+    if keras.backend.backend() != "tensorflow" and "tensorflow" not in str(
+        type(value).__module__
+    ):
+        return False
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return False
+    return isinstance(value, tf.data.Dataset)
+
+
 def check_token_id_list(name, value):
     """A sorted tuple of distinct token ids, from `None` or a list of ints."""
     if value is None:

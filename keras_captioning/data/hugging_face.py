@@ -6,6 +6,7 @@ import threading
 import keras
 import numpy as np
 
+from keras_captioning import _validation
 from keras_captioning.data._caption_inputs import CaptionInputs
 from keras_captioning.data._caption_inputs import check_options
 from keras_captioning.data._caption_inputs import prepare_caption_inputs
@@ -109,7 +110,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
         use_multiprocessing=False,
         max_queue_size=10,
     ):
-        tf_data = _is_tf_dataset(dataset)
+        tf_data = _validation.is_tf_dataset(dataset)
         datasets = None if tf_data else _import_datasets()
         super().__init__(
             workers=workers,
@@ -294,7 +295,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
                 if self._stream is None:
                     self._stream = iter(
                         self._encoded.as_numpy_iterator()
-                        if _is_tf_dataset(self._encoded)
+                        if _validation.is_tf_dataset(self._encoded)
                         else self._encoded
                     )
                     self._row = 0
@@ -400,12 +401,6 @@ def _captions(value, row, column):
             f"{value!r}"
         )
     return [item.strip() for item in value]
-
-
-def _is_tf_dataset(dataset):
-    return hasattr(dataset, "as_numpy_iterator") and hasattr(
-        dataset, "element_spec"
-    )
 
 
 def _import_datasets():

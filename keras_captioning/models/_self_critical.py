@@ -491,7 +491,7 @@ class _ArrayBatches:
     """
 
     def __init__(self, images, references, batch_size, shuffle):
-        self.images = _training_data.to_numpy(images, "x")
+        self.images = _validation.to_numpy(images, "x")
         if self.images.ndim < 2 or len(self.images) == 0:
             raise ValueError(
                 "`images` must be a non-empty batch of images. Received "
