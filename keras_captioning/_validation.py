@@ -217,6 +217,58 @@ def is_tf_dataset(value):
     return isinstance(value, tf.data.Dataset)
 
 
+def describe(value):
+    """A short description of `value` for an error message: the type and
+    length of a list or array (a corpus can hold thousands of captions),
+    else its repr, cut at 80 characters, and its type."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} of type {type(value).__name__}"
+
+
+def check_references(references, num_images=None, list_types=(list, tuple)):
+    """One non-empty list of caption strings (str) per image.
+
+    The one check of reference captions, for the input pipelines and the
+    metrics. `num_images`, when given, is the number of entries expected;
+    `list_types` are the types accepted as lists. Returns `references`.
+    """
+    if not isinstance(references, list_types):
+        raise TypeError(
+            "`references` must be a list with one entry per image, each a "
+            "list of reference captions (str). Received: "
+            f"{describe(references)}"
+        )
+    if num_images is not None and len(references) != num_images:
+        raise ValueError(
+            "`images` and `references` must have the same length, one list "
+            f"of references per image. Received {num_images} images and "
+            f"{len(references)} reference lists"
+        )
+    for index, captions in enumerate(references):
+        if not isinstance(captions, list_types):
+            raise TypeError(
+                "Every entry of `references` must be a list of str, the "
+                "reference captions of one image (wrap a single caption in "
+                f"a list). Received: references[{index}]={describe(captions)}"
+            )
+        if len(captions) == 0:
+            raise ValueError(
+                "Every image needs at least one reference caption. "
+                f"Received: references[{index}]=[]"
+            )
+        for position, caption in enumerate(captions):
+            if not isinstance(caption, str):
+                raise TypeError(
+                    "Every reference caption must be a str. Received: "
+                    f"references[{index}][{position}]={describe(caption)}"
+                )
+    return references
+
+
 def check_token_id_list(name, value):
     """A sorted tuple of distinct token ids, from `None` or a list of ints."""
     if value is None:
