@@ -159,7 +159,7 @@ class BeamSampler(Sampler):
                 )
                 flat_indices = ops.cast(flat_indices, "int32")
                 if steered:
-                    scores = _pick(
+                    scores = _loop.pick(
                         ops.reshape(candidates, (-1, width * vocabulary_size)),
                         flat_indices,
                     )
@@ -281,7 +281,7 @@ class BeamSampler(Sampler):
             chosen_keys.append(group_keys)
             chosen_indices.append(flat)
             chosen_scores.append(
-                _pick(
+                _loop.pick(
                     ops.reshape(
                         candidates[:, beams],
                         (-1, group_width * vocabulary_size),
@@ -312,13 +312,3 @@ class BeamSampler(Sampler):
             ops.concatenate(chosen_indices, axis=1),
             ops.concatenate(chosen_scores, axis=1),
         )
-
-
-def _pick(values, indices):
-    """`values[b, indices[b, k]]` `(batch, k)`, by a masked sum (no gather
-    along an axis, which the converters handle less well)."""
-    hits = ops.equal(
-        ops.arange(ops.shape(values)[-1], dtype="int32")[None, None, :],
-        indices[:, :, None],
-    )
-    return ops.sum(ops.where(hits, values[:, None, :], 0.0), axis=-1)

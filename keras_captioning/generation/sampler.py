@@ -388,17 +388,7 @@ class Sampler:
             step_noise = None if noise is None else ops.take(noise, index, 1)
             chosen = self.get_next_token(probabilities, step_noise)
             chosen = ops.cast(chosen, "int32")
-            chosen_log_probs = ops.sum(
-                ops.where(
-                    ops.equal(
-                        ops.arange(ops.shape(log_probs)[-1], dtype="int32"),
-                        chosen[:, None],
-                    ),
-                    log_probs,
-                    0.0,
-                ),
-                axis=-1,
-            )
+            chosen_log_probs = _loop.pick(log_probs, chosen[:, None])[:, 0]
             # Rows that have ended are frozen: pad, no score change, no
             # extras.
             done = carry["done"]
