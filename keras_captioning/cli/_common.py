@@ -206,15 +206,16 @@ def check_generation_options(captioner, options):
     """Raises `UsageError` (one line) unless the generation options suit
     the model: words in its vocabulary, options of the strategy, lengths."""
     from keras_captioning import generation
-    from keras_captioning.generation import _words
 
     options = dict(options)
     strategy = options.pop("strategy", "greedy")
     max_length = options.pop("max_length", None) or captioner.max_length
     try:
-        generation.get(
+        generation.get_sampler(
             strategy,
-            **_words.sampler_options(captioner.vocabulary, max_length, options),
+            vocabulary=captioner.vocabulary,
+            max_length=max_length,
+            **options,
         )
     except (TypeError, ValueError) as error:
         raise UsageError(str(error)) from error

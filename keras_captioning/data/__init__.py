@@ -18,11 +18,13 @@ from keras_captioning.data.read_image import ImageFileError
 from keras_captioning.data.read_image import full_size_decode
 from keras_captioning.data.read_image import read_image
 from keras_captioning.data.read_image import set_full_size_decode
+from keras_captioning.data.row_batcher import RowBatcher
 
 __all__ = [
     "CaptionPyDataset",
     "HuggingFaceCaptions",
     "ImageFileError",
+    "RowBatcher",
     "cache_features",
     "full_size_decode",
     "find_bad_images",

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from keras_captioning import _validation
 from keras_captioning.text import CaptionTokenizer
 from keras_captioning.text import standardize_caption
 
@@ -150,43 +151,9 @@ def check_images(images):
 
 def check_references(references, num_images):
     """Returns every caption in one flat list and the count per image."""
-    if not isinstance(references, (list, tuple)):
-        raise TypeError(
-            "`references` must be a list with one list of captions (str) per "
-            f"image. Received: references={_short_repr(references)} of type "
-            f"{type(references).__name__}"
-        )
-    if len(references) != num_images:
-        raise ValueError(
-            "`images` and `references` must have the same length, one list "
-            f"of references per image. Received {num_images} images and "
-            f"{len(references)} reference lists"
-        )
-    flat = []
-    num_references = np.empty(num_images, "int64")
-    for index, captions in enumerate(references):
-        if not isinstance(captions, (list, tuple)):
-            raise TypeError(
-                "Every entry of `references` must be a list of captions "
-                "(str); wrap a single caption in a list. Received: "
-                f"references[{index}]={captions!r} of type "
-                f"{type(captions).__name__}"
-            )
-        if not captions:
-            raise ValueError(
-                "Every image needs at least one reference caption. Received: "
-                f"references[{index}]=[]"
-            )
-        for position, caption in enumerate(captions):
-            if not isinstance(caption, str):
-                raise TypeError(
-                    "Every reference caption must be a str. Received: "
-                    f"references[{index}][{position}]={caption!r} of type "
-                    f"{type(caption).__name__}"
-                )
-        flat.extend(captions)
-        num_references[index] = len(captions)
-    return flat, num_references
+    _validation.check_references(references, num_images)
+    flat = [caption for captions in references for caption in captions]
+    return flat, np.array([len(captions) for captions in references], "int64")
 
 
 def check_options(batch_size, image_size, reference_mode, shuffle, seed):

@@ -1,7 +1,4 @@
-import math
-
 import keras
-import numpy as np
 
 from keras_captioning.data._caption_inputs import check_options
 from keras_captioning.data._caption_inputs import prepare_caption_inputs
@@ -9,6 +6,7 @@ from keras_captioning.data._image_files import image_file_size
 from keras_captioning.data._image_files import load_images
 from keras_captioning.data._image_files import resize_images
 from keras_captioning.data._sharding import check_shard
+from keras_captioning.data.row_batcher import RowBatcher
 
 
 class CaptionPyDataset(keras.utils.PyDataset):
@@ -143,16 +141,9 @@ class CaptionPyDataset(keras.utils.PyDataset):
         self._expected_size = None
         if self._inputs.paths is not None and image_size is None:
             self._expected_size = image_file_size(self._inputs.paths[0])
-        # Each epoch gets its own generator seeded by (seed, epoch), so any
-        # epoch can be reproduced without replaying the ones before it.
-        self._seed = (
-            int(seed) if seed is not None else np.random.SeedSequence().entropy
-        )
-        self._epoch = 0
-        self._rows = self._draw_rows()
+        self._batches = RowBatcher(self._draw_rows, batch_size, seed=seed)
 
-    def _draw_rows(self):
-        rng = np.random.default_rng([self._seed, self._epoch])
+    def _draw_rows(self, rng):
         rows = self._inputs.epoch_rows(self.reference_mode, self.shuffle, rng)
         if self.num_shards == 1:
             return rows
@@ -160,18 +151,10 @@ class CaptionPyDataset(keras.utils.PyDataset):
         return rows[self.shard_index :: self.num_shards]
 
     def __len__(self):
-        return math.ceil(len(self._rows) / self.batch_size)
+        return len(self._batches)
 
     def __getitem__(self, index):
-        if not -len(self) <= index < len(self):
-            raise IndexError(
-                f"Batch index out of range: the dataset has {len(self)} "
-                f"batches. Received: index={index}"
-            )
-        index %= len(self)
-        rows = self._rows[
-            index * self.batch_size : (index + 1) * self.batch_size
-        ]
+        rows = self._batches[index]
         image_indices = self._inputs.reference_image[rows]
         if self._inputs.paths is not None:
             images = load_images(
@@ -186,5 +169,4 @@ class CaptionPyDataset(keras.utils.PyDataset):
         return images, self._inputs.token_ids[rows]
 
     def on_epoch_end(self):
-        self._epoch += 1
-        self._rows = self._draw_rows()
+        self._batches.on_epoch_end()

@@ -1,16 +1,17 @@
 """Hugging Face `datasets` (and TFDS splits) to batches, without files."""
 
-import math
 import threading
 
 import keras
 import numpy as np
 
+from keras_captioning import _validation
 from keras_captioning.data._caption_inputs import CaptionInputs
 from keras_captioning.data._caption_inputs import check_options
 from keras_captioning.data._caption_inputs import prepare_caption_inputs
 from keras_captioning.data._image_files import _decode_pool
 from keras_captioning.data._image_files import load_encoded_image
+from keras_captioning.data.row_batcher import RowBatcher
 from keras_captioning.text import CaptionTokenizer
 
 TARGETS = ("token_ids", "references")
@@ -109,7 +110,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
         use_multiprocessing=False,
         max_queue_size=10,
     ):
-        tf_data = _is_tf_dataset(dataset)
+        tf_data = _validation.is_tf_dataset(dataset)
         datasets = None if tf_data else _import_datasets()
         super().__init__(
             workers=workers,
@@ -194,11 +195,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
             self._inputs = CaptionInputs(
                 None, None, np.zeros((len(counts), 0), "int32"), counts
             )
-        self._seed = (
-            int(seed) if seed is not None else np.random.SeedSequence().entropy
-        )
-        self._epoch = 0
-        self._rows = self._draw_rows()
+        self._batches = RowBatcher(self._draw_rows, batch_size, seed=seed)
 
     @property
     def references(self):
@@ -225,8 +222,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
                 "dataset.take(n)))`)."
             )
 
-    def _draw_rows(self):
-        rng = np.random.default_rng([self._seed, self._epoch])
+    def _draw_rows(self, rng):
         mode = "random" if self.targets == "references" else self.reference_mode
         return self._inputs.epoch_rows(mode, self.shuffle, rng)
 
@@ -260,7 +256,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
     def num_batches(self):
         if self.streaming:
             return None
-        return math.ceil(len(self._rows) / self.batch_size)
+        return len(self._batches)
 
     def __len__(self):
         if self.streaming:
@@ -273,15 +269,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
     def __getitem__(self, index):
         if self.streaming:
             return self._next_streamed()
-        if not -len(self) <= index < len(self):
-            raise IndexError(
-                f"Batch index out of range: the dataset has {len(self)} "
-                f"batches. Received: index={index}"
-            )
-        index %= len(self)
-        rows = self._rows[
-            index * self.batch_size : (index + 1) * self.batch_size
-        ]
+        rows = self._batches[index]
         image_rows = self._inputs.reference_image[rows]
         images = self.load_images(image_rows)
         if self.targets == "references":
@@ -294,7 +282,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
                 if self._stream is None:
                     self._stream = iter(
                         self._encoded.as_numpy_iterator()
-                        if _is_tf_dataset(self._encoded)
+                        if _validation.is_tf_dataset(self._encoded)
                         else self._encoded
                     )
                     self._row = 0
@@ -330,8 +318,7 @@ class HuggingFaceCaptions(keras.utils.PyDataset):
     def on_epoch_end(self):
         if self.streaming:
             return
-        self._epoch += 1
-        self._rows = self._draw_rows()
+        self._batches.on_epoch_end()
 
 
 class _Images:
@@ -400,12 +387,6 @@ def _captions(value, row, column):
             f"{value!r}"
         )
     return [item.strip() for item in value]
-
-
-def _is_tf_dataset(dataset):
-    return hasattr(dataset, "as_numpy_iterator") and hasattr(
-        dataset, "element_spec"
-    )
 
 
 def _import_datasets():

@@ -1,7 +1,6 @@
 """The captioning function an artifact runs: images in, token ids out."""
 
 from keras_captioning import generation
-from keras_captioning.generation import _words
 
 # The generation options an artifact can bake in, besides the strategy.
 OPTIONS = {
@@ -29,10 +28,14 @@ def make_sampler(captioner, strategy, beam_width, max_length, options):
             f"Its options are {list(OPTIONS[strategy])}. "
             f"Received: {options}"
         )
-    options = _words.sampler_options(captioner.vocabulary, max_length, options)
     if strategy == "beam":
-        return generation.get("beam", beam_width=beam_width, **options)
-    return generation.get("greedy", **options)
+        options = {"beam_width": beam_width, **options}
+    return generation.get_sampler(
+        strategy,
+        vocabulary=captioner.vocabulary,
+        max_length=max_length,
+        **options,
+    )
 
 
 def make_caption_function(captioner, sampler, max_length):

@@ -112,3 +112,13 @@ def best_indices(values, k=1):
     LiteRT has no built-in for. Ties go to the lowest index.
     """
     return ops.top_k(values, k=k)[1]
+
+
+def pick(values, indices):
+    """`values[b, indices[b, k]]` `(batch, k)`, by a masked sum (no gather
+    along an axis, which the converters handle less well)."""
+    hits = ops.equal(
+        ops.arange(ops.shape(values)[-1], dtype="int32")[None, None, :],
+        indices[:, :, None],
+    )
+    return ops.sum(ops.where(hits, values[:, None, :], 0.0), axis=-1)

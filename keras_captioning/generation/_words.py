@@ -1,45 +1,17 @@
 """Decoding controls given as words, turned into a sampler's token ids.
 
 `ImageCaptioner.generate`, `caption` and `export` take `bad_words` and
-`bad_endings` as words; samplers take token ids. `sampler_options` does the
-translation (and the checks that need the vocabulary or the caption length)
-once, for all of them.
+`bad_endings` as words; samplers take token ids. `get_sampler` translates
+them with `word_controls`, once, for all of them.
 """
 
 # The function words a caption should not end on: articles, prepositions,
 # conjunctions, possessives and auxiliaries. `bad_endings=True` uses the ones
 # the vocabulary has.
-DEFAULT_BAD_ENDINGS = (
-    "a",
-    "an",
-    "the",
-    "of",
-    "in",
-    "on",
-    "at",
-    "to",
-    "for",
-    "from",
-    "by",
-    "with",
-    "into",
-    "onto",
-    "over",
-    "under",
-    "near",
-    "and",
-    "or",
-    "but",
-    "its",
-    "their",
-    "his",
-    "her",
-    "is",
-    "are",
-    "some",
+DEFAULT_BAD_ENDINGS = tuple(
+    "a an the of in on at to for from by with into onto over under near "
+    "and or but its their his her is are some".split()
 )
-
-WORD_CONTROLS = ("bad_words", "bad_endings")
 
 
 def word_controls(vocabulary, bad_words=None, bad_endings=None):
@@ -106,57 +78,6 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
             f"These are not: {sorted(set(missing))}"
         )
     return {"bad_words_ids": bad_words_ids, "bad_endings_ids": bad_endings_ids}
-
-
-def sampler_options(vocabulary, max_length, options):
-    """A captioner's generation options as sampler options.
-
-    Replaces `bad_words` and `bad_endings` (words) by their token ids, and
-    checks `min_length` against `max_length` (both in words, as a
-    captioner counts them).
-
-    Args:
-        vocabulary: list of str.
-        max_length: int, the most words per caption.
-        options: dict of keyword options (not modified).
-
-    Returns:
-        A new dict for `keras_captioning.generation.get`.
-    """
-    options = dict(options)
-    words = {
-        name: options.pop(name) for name in WORD_CONTROLS if name in options
-    }
-    if "bad_words_ids" in options and "bad_words" in words:
-        raise ValueError(
-            "Pass `bad_words` (words) or `bad_words_ids` (token ids), not both."
-        )
-    if "bad_endings_ids" in options and "bad_endings" in words:
-        raise ValueError(
-            "Pass `bad_endings` (words) or `bad_endings_ids` (token ids), "
-            "not both."
-        )
-    if words:
-        translated = word_controls(vocabulary, **words)
-        options.update(
-            {
-                name: value
-                for name, value in translated.items()
-                if value is not None
-            }
-        )
-    min_length = options.get("min_length", 0)
-    if (
-        isinstance(min_length, int)
-        and not isinstance(min_length, bool)
-        and min_length > max_length
-    ):
-        raise ValueError(
-            "`min_length` may not exceed `max_length`: no caption could be "
-            f"long enough. Received: min_length={min_length}, "
-            f"max_length={max_length}"
-        )
-    return options
 
 
 def _check_words(name, words):

@@ -1,7 +1,6 @@
 import keras
 from keras import ops
 
-from keras_captioning import _validation
 from keras_captioning.generation import _loop
 from keras_captioning.generation.sampler import Sampler
 
@@ -58,21 +57,10 @@ class BeamSampler(Sampler):
             on its own tokens.
 
     Call arguments:
-        step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
-            extras)`, see `keras_captioning.generation.Sampler`. It receives
-            `batch * beam_width` rows: row `b * beam_width + j` is beam `j`
-            of image `b`.
-        initial_state: tensor or nested structure of tensors with the batch
-            as leading dimension; each is repeated `beam_width` times along
-            axis 0 before the first step.
-        start_token_id: int. Defaults to `1`.
-        end_token_id: int. Defaults to `2`.
-        max_length: int. Defaults to `21`.
-        banned_token_ids: sequence of ints or `None` (bans the pad and start
-            tokens). Defaults to `None`.
-        pad_token_id: int. Defaults to `0`.
-        force_end_token: bool. Only the end token at the last position.
-            Defaults to `False`.
+        The arguments of `keras_captioning.generation.Sampler`. `step_fn`
+        receives `batch * beam_width` rows: row `b * beam_width + j` is
+        beam `j` of image `b`; each tensor of `initial_state` is repeated
+        `beam_width` times along axis 0 before the first step.
 
     Returns:
         A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
@@ -84,15 +72,9 @@ class BeamSampler(Sampler):
         first.
 
     Example:
-    >>> import numpy as np
-    >>> # A bigram model over 5 tokens: pad, start, end, "a", "b".
-    >>> table = np.log(np.array([
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.15, 0.6, 0.05],
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.2, 0.1, 0.5],
-    ...     [0.1, 0.1, 0.7, 0.05, 0.05],
-    ... ], "float32"))
+    >>> # Two beams on a bigram model over pad, start, end, "a" and "b".
+    >>> table = np.log(np.array([[.2] * 5, [.1, .1, .15, .6, .05], [.2] * 5,
+    ...     [.1, .1, .2, .1, .5], [.1, .1, .7, .05, .05]], "float32"))
     >>> def step_fn(token_ids, state):
     ...     return keras.ops.take(table, token_ids, axis=0), state, None
     >>> sampler = keras_captioning.generation.BeamSampler(
@@ -114,71 +96,21 @@ class BeamSampler(Sampler):
         diversity_penalty=0.0,
         **controls,
     ):
+        self._set_options(locals())
         super().__init__(**controls)
-        self.beam_width = _validation.check_int("beam_width", beam_width)
-        self.num_beam_groups = _validation.check_int(
-            "num_beam_groups", num_beam_groups
-        )
-        if self.beam_width % self.num_beam_groups:
-            raise ValueError(
-                "`num_beam_groups` must divide `beam_width`. Received: "
-                f"num_beam_groups={num_beam_groups}, beam_width={beam_width}"
-            )
-        self.diversity_penalty = _validation.check_float(
-            "diversity_penalty", diversity_penalty, minimum=0.0
-        )
-        if self.diversity_penalty and self.num_beam_groups == 1:
-            raise ValueError(
-                "`diversity_penalty` acts between beam groups: it needs "
-                "`num_beam_groups > 1`. Received: "
-                f"diversity_penalty={diversity_penalty}, num_beam_groups=1"
-            )
-        self.length_penalty = _validation.check_float(
-            "length_penalty", length_penalty
-        )
-        self.return_all_beams = _validation.check_bool(
-            "return_all_beams", return_all_beams
-        )
 
-    def get_config(self):
-        return {
-            "beam_width": self.beam_width,
-            "length_penalty": self.length_penalty,
-            "return_all_beams": self.return_all_beams,
-            "num_beam_groups": self.num_beam_groups,
-            "diversity_penalty": self.diversity_penalty,
-            **super().get_config(),
-        }
-
-    def generate(
-        self,
-        step_fn,
-        initial_state,
-        start_token_id,
-        end_token_id,
-        max_length,
-        banned_token_ids,
-        pad_token_id,
-        force_end_token,
-    ):
+    def generate(self, step_fn, initial_state, **arguments):
+        max_length = arguments["max_length"]
+        end_token_id = arguments["end_token_id"]
+        pad_token_id = arguments["pad_token_id"]
         width = self.beam_width
         # Row `b * width + j` is beam `j` of image `b`.
         state = keras.tree.map_structure(
             lambda x: ops.repeat(x, width, axis=0), initial_state
         )
         rows = self._batch_size(initial_state) * width
-
-        first_token_ids = ops.full((rows,), start_token_id, "int32")
-        logits, state, extras = self._call_step_fn(
-            step_fn,
-            first_token_ids,
-            state,
-            end_token_id=end_token_id,
-            banned_token_ids=banned_token_ids,
-            pad_token_id=pad_token_id,
-        )
-        mask = _loop.token_mask(
-            logits, banned_token_ids, end_token_id, force_end_token
+        logits, state, extras, mask, controls, carry = self._first_step(
+            step_fn, state, rows, **arguments
         )
         vocabulary_size = logits.shape[-1]
         if vocabulary_size is None:
@@ -193,7 +125,6 @@ class BeamSampler(Sampler):
             ops.equal(vocabulary, pad_token_id), 0.0, _loop.IMPOSSIBLE
         )[None, :]
         image_offsets = ops.arange(rows, dtype="int32") // width * width
-        controls = self.make_controls(end_token_id, vocabulary_size, max_length)
         groups = self.num_beam_groups
         group_width = width // groups
         positions = ops.arange(max_length, dtype="int32")[None, :]
@@ -228,7 +159,7 @@ class BeamSampler(Sampler):
                 )
                 flat_indices = ops.cast(flat_indices, "int32")
                 if steered:
-                    scores = _pick(
+                    scores = _loop.pick(
                         ops.reshape(candidates, (-1, width * vocabulary_size)),
                         flat_indices,
                     )
@@ -287,18 +218,10 @@ class BeamSampler(Sampler):
         is_first_beam = ops.equal(
             ops.arange(rows, dtype="int32") % group_width, 0
         )
-        carry = {
-            "token_ids": _loop.empty_buffer(
-                first_token_ids, max_length, fill=pad_token_id
-            ),
-            "last": first_token_ids,
-            "done": ops.zeros((rows,), "bool"),
-            "scores": ops.cast(
-                ops.where(is_first_beam, 0.0, _loop.IMPOSSIBLE), "float32"
-            ),
-            "lengths": ops.zeros((rows,), "int32"),
-            "extras": _loop.empty_buffer(extras, max_length),
-        }
+        carry["scores"] = ops.cast(
+            ops.where(is_first_beam, 0.0, _loop.IMPOSSIBLE), "float32"
+        )
+        carry["lengths"] = ops.zeros((rows,), "int32")
         carry = _loop.run_loop(
             step_fn, logits, state, extras, carry, advance, max_length
         )
@@ -358,7 +281,7 @@ class BeamSampler(Sampler):
             chosen_keys.append(group_keys)
             chosen_indices.append(flat)
             chosen_scores.append(
-                _pick(
+                _loop.pick(
                     ops.reshape(
                         candidates[:, beams],
                         (-1, group_width * vocabulary_size),
@@ -389,13 +312,3 @@ class BeamSampler(Sampler):
             ops.concatenate(chosen_indices, axis=1),
             ops.concatenate(chosen_scores, axis=1),
         )
-
-
-def _pick(values, indices):
-    """`values[b, indices[b, k]]` `(batch, k)`, by a masked sum (no gather
-    along an axis, which the converters handle less well)."""
-    hits = ops.equal(
-        ops.arange(ops.shape(values)[-1], dtype="int32")[None, None, :],
-        indices[:, :, None],
-    )
-    return ops.sum(ops.where(hits, values[:, None, :], 0.0), axis=-1)

@@ -11,18 +11,7 @@ class GreedySampler(Sampler):
     as soon as every caption has ended, after `max_length` steps at most.
 
     Call arguments:
-        step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
-            extras)`, see `keras_captioning.generation.Sampler`.
-        initial_state: tensor or nested structure of tensors with the batch
-            as leading dimension.
-        start_token_id: int. Defaults to `1`.
-        end_token_id: int. Defaults to `2`.
-        max_length: int. Defaults to `21`.
-        banned_token_ids: sequence of ints or `None` (bans the pad and start
-            tokens). Defaults to `None`.
-        pad_token_id: int. Defaults to `0`.
-        force_end_token: bool. Only the end token at the last position.
-            Defaults to `False`.
+        The arguments of `keras_captioning.generation.Sampler`.
 
     Returns:
         A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
@@ -30,15 +19,9 @@ class GreedySampler(Sampler):
         returns extras, `"extras"` `(batch, max_length, ...)`.
 
     Example:
-    >>> import numpy as np
-    >>> # A bigram model over 5 tokens: pad, start, end, "a", "b".
-    >>> table = np.log(np.array([
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.15, 0.6, 0.05],
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.2, 0.1, 0.5],
-    ...     [0.1, 0.1, 0.7, 0.05, 0.05],
-    ... ], "float32"))
+    >>> # The bigram model of `Sampler`'s example: pad, start, end, "a", "b".
+    >>> table = np.log(np.array([[.2] * 5, [.1, .1, .15, .6, .05], [.2] * 5,
+    ...     [.1, .1, .2, .1, .5], [.1, .1, .7, .05, .05]], "float32"))
     >>> def step_fn(token_ids, state):
     ...     return keras.ops.take(table, token_ids, axis=0), state, None
     >>> sampler = keras_captioning.generation.GreedySampler()

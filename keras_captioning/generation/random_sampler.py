@@ -3,7 +3,6 @@ import math
 import keras
 from keras import ops
 
-from keras_captioning import _validation
 from keras_captioning.generation.sampler import Sampler
 
 
@@ -47,18 +46,7 @@ class RandomSampler(Sampler):
             temperature, `top_k` and `top_p`.
 
     Call arguments:
-        step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
-            extras)`, see `keras_captioning.generation.Sampler`.
-        initial_state: tensor or nested structure of tensors with the batch
-            as leading dimension.
-        start_token_id: int. Defaults to `1`.
-        end_token_id: int. Defaults to `2`.
-        max_length: int. Defaults to `21`.
-        banned_token_ids: sequence of ints or `None` (bans the pad and start
-            tokens). Defaults to `None`.
-        pad_token_id: int. Defaults to `0`.
-        force_end_token: bool. Only the end token at the last position.
-            Defaults to `False`.
+        The arguments of `keras_captioning.generation.Sampler`.
 
     Returns:
         A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
@@ -69,15 +57,9 @@ class RandomSampler(Sampler):
         compare with the scores of the other samplers.
 
     Example:
-    >>> import numpy as np
-    >>> # A bigram model over 5 tokens: pad, start, end, "a", "b".
-    >>> table = np.log(np.array([
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.15, 0.6, 0.05],
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.2, 0.1, 0.5],
-    ...     [0.1, 0.1, 0.7, 0.05, 0.05],
-    ... ], "float32"))
+    >>> # Draws from a bigram model over pad, start, end, "a" and "b".
+    >>> table = np.log(np.array([[.2] * 5, [.1, .1, .15, .6, .05], [.2] * 5,
+    ...     [.1, .1, .2, .1, .5], [.1, .1, .7, .05, .05]], "float32"))
     >>> def step_fn(token_ids, state):
     ...     return keras.ops.take(table, token_ids, axis=0), state, None
     >>> sampler = keras_captioning.generation.RandomSampler(
@@ -95,37 +77,11 @@ class RandomSampler(Sampler):
     def __init__(
         self, temperature=1.0, top_k=None, seed=None, top_p=None, **controls
     ):
+        self._set_options(locals())
         super().__init__(**controls)
-        temperature = _validation.check_float("temperature", temperature)
-        if temperature <= 0:
-            raise ValueError(
-                "`temperature` must be a positive finite number. "
-                f"Received: temperature={temperature}"
-            )
-        self.temperature = temperature
-        self.top_k = _validation.check_int("top_k", top_k, allow_none=True)
-        top_p = _validation.check_float("top_p", top_p, allow_none=True)
-        if top_p is not None and not 0.0 < top_p <= 1.0:
-            raise ValueError(
-                "`top_p` must be a float in (0, 1] or None. "
-                f"Received: top_p={top_p}"
-            )
-        self.top_p = top_p
-        self.seed = _validation.check_int(
-            "seed", seed, minimum=0, allow_none=True
-        )
         self.seed_generator = (
             keras.random.SeedGenerator() if seed is None else None
         )
-
-    def get_config(self):
-        return {
-            "temperature": self.temperature,
-            "top_k": self.top_k,
-            "top_p": self.top_p,
-            "seed": self.seed,
-            **super().get_config(),
-        }
 
     def draw_noise(self, batch_size, max_length):
         return keras.random.uniform(

@@ -42,9 +42,9 @@ class Sampler:
 
     Use one of the subclasses, `GreedySampler`, `BeamSampler` or
     `RandomSampler`, or pick one by name with
-    `keras_captioning.generation.get`. A subclass with options keeps them in
-    `get_config`: `ImageCaptioner` caches one compiled function per sampler
-    configuration.
+    `keras_captioning.generation.get_sampler`. A subclass with options keeps
+    them in `get_config`: `ImageCaptioner` caches one compiled function per
+    sampler configuration.
 
     Every sampler takes the decoding controls below (the Hugging Face
     names). They act inside the compiled loop on the token buffer, on every
@@ -149,6 +149,7 @@ class Sampler:
     repetition_penalty = 1.0
     bad_words_ids = ()
     bad_endings_ids = ()
+    _options = tuple(CONTROL_DEFAULTS)
 
     def __init__(
         self,
@@ -158,19 +159,22 @@ class Sampler:
         bad_words_ids=None,
         bad_endings_ids=None,
     ):
-        self.min_length = _validation.check_int(
-            "min_length", min_length, minimum=0
+        self._set_options(locals())
+
+    def _set_options(self, arguments):
+        """Checks the options among a constructor's `arguments` (its
+        `locals()`) with `_validation.SAMPLER_OPTIONS`, keeps each as an
+        attribute and lists it in `get_config`, in the order set."""
+        options = _validation.check_options(
+            _validation.SAMPLER_OPTIONS,
+            **{
+                name: value
+                for name, value in arguments.items()
+                if name not in ("self", "controls", "__class__")
+            },
         )
-        self.no_repeat_ngram_size = _validation.check_int(
-            "no_repeat_ngram_size", no_repeat_ngram_size, minimum=0
-        )
-        self.repetition_penalty = _validation.check_float(
-            "repetition_penalty", repetition_penalty, minimum=1.0
-        )
-        self.bad_words_ids = _bad_words_ids(bad_words_ids)
-        self.bad_endings_ids = _token_id_list(
-            "bad_endings_ids", bad_endings_ids
-        )
+        vars(self).update(options)
+        self._options = vars(self).get("_options", ()) + tuple(options)
 
     def __call__(
         self,
@@ -189,37 +193,28 @@ class Sampler:
                 "(logits, new_state, extras)`. "
                 f"Received: step_fn={step_fn!r}"
             )
-        start_token_id = _validation.check_token_id(
-            "start_token_id", start_token_id
-        )
-        end_token_id = _validation.check_token_id("end_token_id", end_token_id)
-        pad_token_id = _validation.check_token_id("pad_token_id", pad_token_id)
-        max_length = _validation.check_int("max_length", max_length)
-        force_end_token = _validation.check_bool(
-            "force_end_token", force_end_token
+        arguments = _validation.check_options(
+            _validation.SAMPLER_CALL_ARGUMENTS,
+            start_token_id=start_token_id,
+            end_token_id=end_token_id,
+            pad_token_id=pad_token_id,
+            max_length=max_length,
+            force_end_token=force_end_token,
         )
         if banned_token_ids is None:
-            banned_token_ids = (pad_token_id, start_token_id)
-        if isinstance(banned_token_ids, (str, bytes)) or not hasattr(
-            banned_token_ids, "__iter__"
-        ):
-            raise TypeError(
-                "`banned_token_ids` must be a sequence of token ids or None. "
-                f"Received: banned_token_ids={banned_token_ids!r}"
+            banned_token_ids = (
+                arguments["pad_token_id"],
+                arguments["start_token_id"],
             )
-        banned_token_ids = tuple(
-            sorted(
-                {
-                    _validation.check_token_id("banned_token_ids", token_id)
-                    for token_id in banned_token_ids
-                }
-            )
+        arguments["banned_token_ids"] = _validation.check_token_id_list(
+            "banned_token_ids", banned_token_ids
         )
-        if end_token_id in banned_token_ids:
+        end_token_id = arguments["end_token_id"]
+        if end_token_id in arguments["banned_token_ids"]:
             raise ValueError(
                 "`end_token_id` may not be banned, or no caption could end. "
                 f"Received: end_token_id={end_token_id}, "
-                f"banned_token_ids={banned_token_ids}"
+                f"banned_token_ids={arguments['banned_token_ids']}"
             )
         if (end_token_id,) in self.bad_words_ids:
             raise ValueError(
@@ -227,35 +222,25 @@ class Sampler:
                 f"could end. Received: end_token_id={end_token_id}, "
                 f"bad_words_ids={self.bad_words_ids}"
             )
-        most_words = max_length - 1 if force_end_token else max_length
+        force_end_token = arguments["force_end_token"]
+        most_words = arguments["max_length"] - force_end_token
         if self.min_length > most_words:
             raise ValueError(
                 "`min_length` must not exceed the words `max_length` leaves "
                 f"room for ({most_words}"
                 f"{' with force_end_token' if force_end_token else ''}). "
                 f"Received: min_length={self.min_length}, "
-                f"max_length={max_length}"
+                f"max_length={arguments['max_length']}"
             )
-        initial_state = self._prepare_state(initial_state)
-        return self.generate(
-            step_fn,
-            initial_state,
-            start_token_id=start_token_id,
-            end_token_id=end_token_id,
-            max_length=max_length,
-            banned_token_ids=banned_token_ids,
-            pad_token_id=pad_token_id,
-            force_end_token=force_end_token,
+        initial_state = _validation.check_batch_structure(
+            "initial_state", initial_state
         )
+        return self.generate(step_fn, initial_state, **arguments)
 
     def get_config(self):
         """The options, decoding controls included."""
         return {
-            "min_length": self.min_length,
-            "no_repeat_ngram_size": self.no_repeat_ngram_size,
-            "repetition_penalty": self.repetition_penalty,
-            "bad_words_ids": [list(ids) for ids in self.bad_words_ids] or None,
-            "bad_endings_ids": list(self.bad_endings_ids) or None,
+            name: _config_value(getattr(self, name)) for name in self._options
         }
 
     @classmethod
@@ -273,21 +258,12 @@ class Sampler:
 
     def make_controls(self, end_token_id, vocabulary_size, max_length):
         """The `Controls` of one call (token ids and buffer size known)."""
-        out_of_range = sorted(
-            {
-                token_id
-                for ids in self.bad_words_ids + (self.bad_endings_ids,)
-                for token_id in ids
-                if isinstance(vocabulary_size, int)
-                and token_id >= vocabulary_size
-            }
+        _validation.check_below(
+            "bad_words_ids", sum(self.bad_words_ids, ()), vocabulary_size
         )
-        if out_of_range:
-            raise ValueError(
-                "`bad_words_ids` and `bad_endings_ids` must be smaller than "
-                f"the vocabulary size {vocabulary_size} of the logits. "
-                f"Received ids {out_of_range}"
-            )
+        _validation.check_below(
+            "bad_endings_ids", self.bad_endings_ids, vocabulary_size
+        )
         return _controls.Controls(
             min_length=self.min_length,
             no_repeat_ngram_size=self.no_repeat_ngram_size,
@@ -376,40 +352,27 @@ class Sampler:
             f"{type(self).__name__} must implement `get_next_token`."
         )
 
-    def generate(
-        self,
-        step_fn,
-        initial_state,
-        start_token_id,
-        end_token_id,
-        max_length,
-        banned_token_ids,
-        pad_token_id,
-        force_end_token,
-    ):
-        """The loop, on arguments `__call__` has checked; see the class.
+    def generate(self, step_fn, initial_state, **arguments):
+        """The loop; see the class.
 
         The default keeps one candidate per row and asks the hooks for each
         token. `BeamSampler` overrides it.
+
+        Args:
+            step_fn: the `step_fn` of the call.
+            initial_state: the call's `initial_state`, as tensors.
+            **arguments: the other call arguments (`start_token_id`,
+                `end_token_id`, `max_length`, `banned_token_ids`,
+                `pad_token_id`, `force_end_token`), checked by `__call__`.
         """
+        max_length = arguments["max_length"]
+        end_token_id = arguments["end_token_id"]
+        pad_token_id = arguments["pad_token_id"]
         batch_size = self._batch_size(initial_state)
         noise = self.draw_noise(batch_size, max_length)
-        first_token_ids = ops.full((batch_size,), start_token_id, "int32")
-        logits, state, extras = self._call_step_fn(
-            step_fn,
-            first_token_ids,
-            initial_state,
-            end_token_id=end_token_id,
-            banned_token_ids=banned_token_ids,
-            pad_token_id=pad_token_id,
+        logits, state, extras, mask, controls, carry = self._first_step(
+            step_fn, initial_state, batch_size, **arguments
         )
-        mask = _loop.token_mask(
-            logits, banned_token_ids, end_token_id, force_end_token
-        )
-        vocabulary_size = logits.shape[-1]
-        if vocabulary_size is None:
-            vocabulary_size = ops.shape(logits)[-1]
-        controls = self.make_controls(end_token_id, vocabulary_size, max_length)
         positions = ops.arange(max_length, dtype="int32")[None, :]
 
         def advance(index, logits, extras, carry, state):
@@ -425,17 +388,7 @@ class Sampler:
             step_noise = None if noise is None else ops.take(noise, index, 1)
             chosen = self.get_next_token(probabilities, step_noise)
             chosen = ops.cast(chosen, "int32")
-            chosen_log_probs = ops.sum(
-                ops.where(
-                    ops.equal(
-                        ops.arange(ops.shape(log_probs)[-1], dtype="int32"),
-                        chosen[:, None],
-                    ),
-                    log_probs,
-                    0.0,
-                ),
-                axis=-1,
-            )
+            chosen_log_probs = _loop.pick(log_probs, chosen[:, None])[:, 0]
             # Rows that have ended are frozen: pad, no score change, no
             # extras.
             done = carry["done"]
@@ -454,15 +407,7 @@ class Sampler:
             }
             return carry, state
 
-        carry = {
-            "token_ids": _loop.empty_buffer(
-                first_token_ids, max_length, fill=pad_token_id
-            ),
-            "last": first_token_ids,
-            "done": ops.zeros((batch_size,), "bool"),
-            "scores": ops.zeros((batch_size,), "float32"),
-            "extras": _loop.empty_buffer(extras, max_length),
-        }
+        carry["scores"] = ops.zeros((batch_size,), "float32")
         carry = _loop.run_loop(
             step_fn, logits, state, extras, carry, advance, max_length
         )
@@ -473,169 +418,59 @@ class Sampler:
 
     # Helpers shared by every loop.
 
-    def _prepare_state(self, initial_state):
-        leaves = keras.tree.flatten(initial_state)
-        if not leaves:
-            raise ValueError(
-                "`initial_state` must hold at least one tensor whose leading "
-                "dimension is the batch size. Received: "
-                f"initial_state={initial_state!r}"
-            )
-        state = keras.tree.map_structure(ops.convert_to_tensor, initial_state)
-        batch_sizes = set()
-        for leaf in keras.tree.flatten(state):
-            if len(leaf.shape) == 0:
-                raise ValueError(
-                    "Every tensor of `initial_state` must have the batch as "
-                    "leading dimension; found a scalar. Received: "
-                    f"initial_state={initial_state!r}"
-                )
-            if leaf.shape[0] is not None:
-                batch_sizes.add(leaf.shape[0])
-        if len(batch_sizes) > 1:
-            shapes = keras.tree.map_structure(lambda x: tuple(x.shape), state)
-            raise ValueError(
-                "Every tensor of `initial_state` must have the same leading "
-                f"(batch) dimension. Received shapes: {shapes}"
-            )
-        return state
-
     def _batch_size(self, state):
         leaf = keras.tree.flatten(state)[0]
         static = leaf.shape[0]
         return static if static is not None else ops.shape(leaf)[0]
 
-    def _call_step_fn(
+    def _first_step(
         self,
         step_fn,
-        token_ids,
         state,
+        rows,
+        start_token_id,
         end_token_id,
+        max_length,
         banned_token_ids,
         pad_token_id,
+        force_end_token,
     ):
-        """First call of `step_fn`, checked, so the loop gets clear errors."""
-        outputs = step_fn(token_ids, state)
-        if not isinstance(outputs, (tuple, list)) or len(outputs) != 3:
-            raise TypeError(
-                "`step_fn` must return a tuple `(logits, new_state, extras)`. "
-                f"Received: {outputs!r}"
-            )
-        logits, new_state, extras = outputs
-        logits = ops.convert_to_tensor(logits)
-        rows = token_ids.shape[0]
-        if len(logits.shape) != 2 or (
-            rows is not None
-            and logits.shape[0] is not None
-            and logits.shape[0] != rows
-        ):
-            raise ValueError(
-                "`step_fn` must return logits of shape (rows, "
-                f"vocabulary_size) with rows={rows}. Received logits of "
-                f"shape {tuple(logits.shape)}"
-            )
-        if not keras.backend.is_float_dtype(logits.dtype):
-            raise TypeError(
-                "`step_fn` must return float logits. Received logits of "
-                f"dtype {keras.backend.standardize_dtype(logits.dtype)}"
-            )
-        try:
-            keras.tree.assert_same_structure(state, new_state)
-        except (TypeError, ValueError) as error:
-            raise ValueError(
-                "`step_fn` must return the new state with the same nested "
-                "structure (same containers, same keys) as the state it "
-                f"receives. Received state {state!r} and new state "
-                f"{new_state!r}"
-            ) from error
-        new_state = keras.tree.map_structure(ops.convert_to_tensor, new_state)
-        for old, new in zip(
-            keras.tree.flatten(state),
-            keras.tree.flatten(new_state),
-            strict=True,
-        ):
-            if tuple(old.shape) != tuple(new.shape):
-                raise ValueError(
-                    "`step_fn` must keep the shape of every state tensor. "
-                    f"Received a state tensor of shape {tuple(old.shape)} "
-                    f"returned with shape {tuple(new.shape)}"
-                )
-        if extras is not None:
-            extras = ops.convert_to_tensor(extras)
-            if len(extras.shape) < 2 or (
-                rows is not None
-                and extras.shape[0] is not None
-                and extras.shape[0] != rows
-            ):
-                raise ValueError(
-                    "`step_fn` must return `extras` as None or a tensor of "
-                    f"shape (rows, ...) with rows={rows}. Received extras of "
-                    f"shape {tuple(extras.shape)}"
-                )
+        """Calls `step_fn` on the start tokens, checked, so the loop gets
+        clear errors; returns `(logits, state, extras, mask, controls,
+        carry)`: the token mask of `_loop.token_mask`, the call's
+        `Controls`, and the loop's buffers (`token_ids`, `last`, `done`,
+        `extras`)."""
+        first_token_ids = ops.full((rows,), start_token_id, "int32")
+        logits, state, extras = _validation.check_step_outputs(
+            step_fn(first_token_ids, state), state, first_token_ids.shape[0]
+        )
         vocabulary_size = logits.shape[-1]
-        if vocabulary_size is not None:
-            for name, token_id in (
-                ("end_token_id", end_token_id),
-                ("pad_token_id", pad_token_id),
-            ):
-                if token_id >= vocabulary_size:
-                    raise ValueError(
-                        f"`{name}` must be smaller than the vocabulary size "
-                        f"{vocabulary_size} of the logits. Received: "
-                        f"{name}={token_id}"
-                    )
-            out_of_range = [t for t in banned_token_ids if t >= vocabulary_size]
-            if out_of_range:
-                raise ValueError(
-                    "`banned_token_ids` must be smaller than the vocabulary "
-                    f"size {vocabulary_size} of the logits. Received: "
-                    f"banned_token_ids={banned_token_ids}"
-                )
-        return logits, new_state, extras
-
-
-def _token_id_list(name, values):
-    """A tuple of token ids from `None` or a list of ints."""
-    if values is None:
-        return ()
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(
-            f"`{name}` must be a list of token ids or None. "
-            f"Received: {name}={values!r}"
+        for name, ids in (
+            ("end_token_id", [end_token_id]),
+            ("pad_token_id", [pad_token_id]),
+            ("banned_token_ids", banned_token_ids),
+        ):
+            _validation.check_below(name, ids, vocabulary_size)
+        mask = _loop.token_mask(
+            logits, banned_token_ids, end_token_id, force_end_token
         )
-    return tuple(
-        sorted({_validation.check_token_id(name, value) for value in values})
-    )
+        if vocabulary_size is None:
+            vocabulary_size = ops.shape(logits)[-1]
+        controls = self.make_controls(end_token_id, vocabulary_size, max_length)
+        carry = {
+            "token_ids": _loop.empty_buffer(
+                first_token_ids, max_length, fill=pad_token_id
+            ),
+            "last": first_token_ids,
+            "done": ops.zeros((rows,), "bool"),
+            "extras": _loop.empty_buffer(extras, max_length),
+        }
+        return logits, state, extras, mask, controls, carry
 
 
-def _bad_words_ids(values):
-    """A tuple of token-id tuples from ints and lists of ints."""
-    if values is None:
-        return ()
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(
-            "`bad_words_ids` must be a list of token ids or of lists of "
-            f"token ids, or None. Received: bad_words_ids={values!r}"
-        )
-    sequences = []
-    for value in values:
-        if isinstance(value, (str, bytes)):
-            raise TypeError(
-                "`bad_words_ids` must hold token ids or lists of token ids. "
-                f"Received an item {value!r} in bad_words_ids={values!r}"
-            )
-        if hasattr(value, "__iter__"):
-            ids = tuple(
-                _validation.check_token_id("bad_words_ids", token_id)
-                for token_id in value
-            )
-            if not ids:
-                raise ValueError(
-                    "`bad_words_ids` may not hold an empty list. "
-                    f"Received: bad_words_ids={values!r}"
-                )
-        else:
-            ids = (_validation.check_token_id("bad_words_ids", value),)
-        if ids not in sequences:
-            sequences.append(ids)
-    return tuple(sequences)
+def _config_value(value):
+    """An option as `get_config` gives it: the token-id tuples as lists,
+    `None` when empty."""
+    if isinstance(value, tuple):
+        return [_config_value(item) for item in value] or None
+    return value

@@ -6,20 +6,10 @@ user's own metric) checks a corpus the way the metrics do.
 
 import numpy as np
 
+from keras_captioning import _validation
 from keras_captioning.metrics.tokenization import tokenize_caption
 
 _LIST_TYPES = (list, tuple, np.ndarray)
-
-
-def _describe(value):
-    # A corpus can hold thousands of captions: name its type and size rather
-    # than printing it whole in an error message.
-    if isinstance(value, _LIST_TYPES):
-        return f"a {type(value).__name__} of length {len(value)}"
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} of type {type(value).__name__}"
 
 
 def tokenize_corpus(references, hypotheses):
@@ -39,15 +29,11 @@ def tokenize_corpus(references, hypotheses):
     >>> tokenize_corpus([["A red circle."]], ["a circle"])
     ([[['a', 'red', 'circle']]], [['a', 'circle']])
     """
-    if not isinstance(references, _LIST_TYPES):
-        raise TypeError(
-            "`references` must be a list with one entry per image, each a "
-            f"list of reference captions. Received: {_describe(references)}"
-        )
+    _validation.check_references(references, list_types=_LIST_TYPES)
     if not isinstance(hypotheses, _LIST_TYPES):
         raise TypeError(
             "`hypotheses` must be a list of str, one caption per image. "
-            f"Received: {_describe(hypotheses)}"
+            f"Received: {_validation.describe(hypotheses)}"
         )
     if len(references) != len(hypotheses):
         raise ValueError(
@@ -66,31 +52,14 @@ def tokenize_corpus(references, hypotheses):
         if not isinstance(hypothesis, str):
             raise TypeError(
                 "Every hypothesis must be a str. Received: "
-                f"hypotheses[{index}]={_describe(hypothesis)}"
+                f"hypotheses[{index}]={_validation.describe(hypothesis)}"
             )
         hypothesis_tokens.append(tokenize_caption(hypothesis))
 
     reference_tokens = []
     for index, image_references in enumerate(references):
-        if not isinstance(image_references, _LIST_TYPES):
-            raise TypeError(
-                "Every entry of `references` must be a list of str, the "
-                "reference captions of one image (wrap a single caption in a "
-                f"list). Received: references[{index}]="
-                f"{_describe(image_references)}"
-            )
-        if len(image_references) == 0:
-            raise ValueError(
-                "Every image needs at least one reference caption. Received: "
-                f"references[{index}]=[] (an image with no references)"
-            )
         image_tokens = []
         for position, reference in enumerate(image_references):
-            if not isinstance(reference, str):
-                raise TypeError(
-                    "Every reference caption must be a str. Received: "
-                    f"references[{index}][{position}]={_describe(reference)}"
-                )
             tokens = tokenize_caption(reference)
             if not tokens:
                 # An empty reference has no n-grams and a zero length: the

@@ -1,4 +1,4 @@
-from keras_captioning.text.standardize_caption import _standardized_words
+from keras_captioning.text.standardize_caption import standardized_words
 
 
 def tokenize_caption(text):
@@ -42,9 +42,4 @@ def tokenize_caption(text):
     >>> keras_captioning.metrics.tokenize_caption("A dog's ball, RED!")
     ['a', 'dogs', 'ball', 'red']
     """
-    if not isinstance(text, str):
-        raise TypeError(
-            "`text` must be a str. "
-            f"Received: text={text!r} of type {type(text).__name__}"
-        )
-    return _standardized_words(text)
+    return standardized_words(text)

@@ -9,12 +9,11 @@ CNN every step. The decoder half is a second `ImageCaptioner` with
 a `BackupAndRestore` of that model restores the captioner's layers.
 """
 
-import math
-
 import keras
 import numpy as np
 
 from keras_captioning import _validation
+from keras_captioning.data import RowBatcher
 
 
 def fit_on_features(
@@ -142,32 +141,20 @@ class FeatureRows(keras.utils.PyDataset):
         self.feature_rows = np.repeat(np.arange(len(references)), counts)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.seed = (
-            np.random.SeedSequence().entropy if seed is None else int(seed)
+        self.batches = RowBatcher(
+            len(self.token_ids), batch_size, shuffle, seed
         )
-        self.epoch = 0
-        self.order = self._draw_order()
-
-    def _draw_order(self):
-        order = np.arange(len(self.token_ids))
-        if self.shuffle:
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(
-                order
-            )
-        return order
+        self.seed = self.batches.seed
 
     def __len__(self):
-        return math.ceil(len(self.order) / self.batch_size)
+        return len(self.batches)
 
     def __getitem__(self, index):
-        rows = self.order[
-            index * self.batch_size : (index + 1) * self.batch_size
-        ]
+        rows = self.batches[index]
         # Sorted rows keep reads from a memory-mapped cache sequential.
         rows = rows[np.argsort(self.feature_rows[rows], kind="stable")]
         features = self.features[self.feature_rows[rows]]
         return np.asarray(features), self.token_ids[rows]
 
     def on_epoch_end(self):
-        self.epoch += 1
-        self.order = self._draw_order()
+        self.batches.on_epoch_end()

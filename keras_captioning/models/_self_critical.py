@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from keras_captioning import _validation
+from keras_captioning.data import RowBatcher
 from keras_captioning.generation.random_sampler import RandomSampler
 from keras_captioning.losses.self_critical_loss import SelfCriticalLoss
 from keras_captioning.metrics.cider import CiderD
@@ -491,7 +492,7 @@ class _ArrayBatches:
     """
 
     def __init__(self, images, references, batch_size, shuffle):
-        self.images = _training_data.to_numpy(images, "x")
+        self.images = _validation.to_numpy(images, "x")
         if self.images.ndim < 2 or len(self.images) == 0:
             raise ValueError(
                 "`images` must be a non-empty batch of images. Received "
@@ -499,20 +500,16 @@ class _ArrayBatches:
             )
         self.references = _reference_lists(references, len(self.images))
         self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.num_batches = -(-len(self.images) // batch_size)
-        self.on_epoch_end()
+        self.batches = RowBatcher(
+            len(self.images), batch_size, shuffle, fill_last=True
+        )
+        self.num_batches = len(self.batches)
 
     def on_epoch_end(self):
-        order = np.arange(len(self.images))
-        if self.shuffle:
-            np.random.shuffle(order)
-        self.order = np.resize(order, self.num_batches * self.batch_size)
+        self.batches.on_epoch_end()
 
     def batch(self, index):
-        part = self.order[
-            index * self.batch_size : (index + 1) * self.batch_size
-        ]
+        part = self.batches[index]
         return self.images[part], [self.references[i] for i in part]
 
     def all_references(self):

@@ -10,23 +10,11 @@ import inspect
 import keras
 import numpy as np
 
-
-def to_numpy(values, argument):
-    if isinstance(values, (list, tuple)):
-        values = np.asarray(values)
-    if not isinstance(values, np.ndarray):
-        try:
-            values = keras.ops.convert_to_numpy(values)
-        except Exception as error:  # noqa: BLE001 - re-raised with context
-            raise TypeError(
-                f"`{argument}` must be an array or tensor. Received an object "
-                f"of type {type(values).__name__}."
-            ) from error
-    return values
+from keras_captioning import _validation
 
 
 def check_token_ids(token_ids, argument="y"):
-    token_ids = to_numpy(token_ids, argument)
+    token_ids = _validation.to_numpy(token_ids, argument)
     if token_ids.ndim != 2 or token_ids.shape[1] < 2:
         raise ValueError(
             f"`{argument}` must be token ids of shape (batch, length) with "
@@ -58,7 +46,7 @@ def data_kind(x):
     """
     if isinstance(x, dict):
         return "inputs"
-    if _is_tf_dataset(x):
+    if _validation.is_tf_dataset(x):
         return "tf_dataset"
     if isinstance(x, keras.utils.PyDataset):
         return "py_dataset"
@@ -138,18 +126,6 @@ def _no_targets(y, kind):
             f"When `x` is {kind}, it must yield (images, token_ids) batches "
             f"and `y` must be None. Received y of type {type(y).__name__}."
         )
-
-
-def _is_tf_dataset(x):
-    if keras.backend.backend() != "tensorflow" and "tensorflow" not in str(
-        type(x).__module__
-    ):
-        return False
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return False
-    return isinstance(x, tf.data.Dataset)
 
 
 def _shift_tf_dataset(dataset):

@@ -14,7 +14,6 @@ from keras_captioning import _atomic
 from keras_captioning import _distribution
 from keras_captioning import _validation
 from keras_captioning import generation
-from keras_captioning.generation import _words
 from keras_captioning.layers import conditioning as conditioning_modes
 from keras_captioning.models import _compiled_generation
 from keras_captioning.models import _training_data
@@ -217,10 +216,12 @@ class CaptioningTask(keras.Model):
                 "This model's decoder uses "
                 f"conditioning={self.decoder.conditioning!r}."
             )
-        strategy_options = _words.sampler_options(
-            self.vocabulary, max_length, strategy_options
+        sampler = generation.get_sampler(
+            strategy,
+            vocabulary=self.vocabulary,
+            max_length=max_length,
+            **strategy_options,
         )
-        sampler = generation.get(strategy, **strategy_options)
         images = self.preprocessor.check_images(images)
         generate_function = None
         outputs = []

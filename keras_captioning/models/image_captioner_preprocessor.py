@@ -158,7 +158,7 @@ class ImageCaptionerPreprocessor:
             images = [images]
         if isinstance(images, (list, tuple)) and not self.image_features:
             return self._check_image_list(list(images), argument)
-        images = _to_numpy(images, argument)
+        images = _image_array(images, argument)
         if self.image_features:
             expected_rank = max(self._features_rank or images.ndim, 1)
             _validation.check_rank(
@@ -247,7 +247,7 @@ class ImageCaptionerPreprocessor:
             if isinstance(image, _PATH_TYPES):
                 checked.append(os.fsdecode(image))
                 continue
-            image = _to_numpy(image, name)
+            image = _image_array(image, name)
             if image.ndim != 3 or image.shape[-1] != 3:
                 raise ValueError(
                     f"`{name}` must be an image of shape (height, width, 3) "
@@ -318,26 +318,14 @@ def _image_size(image_size):
     return tuple(_validation.check_int("image_size", n) for n in image_size)
 
 
-def _to_numpy(values, argument):
-    if isinstance(values, (list, tuple)):
-        try:
-            return np.asarray(values)
-        except ValueError as error:
-            raise ValueError(
-                f"`{argument}` must be an array or a list of same-shaped "
-                f"arrays. NumPy could not stack it: {error}"
-            ) from None
-    message = (
-        f"`{argument}` must be an array, a tensor, a list of images or image "
-        f"file paths. Received an object of type {type(values).__name__}."
-    )
-    if not isinstance(values, np.ndarray):
-        try:
-            values = keras.ops.convert_to_numpy(values)
-        except Exception as error:  # noqa: BLE001 - re-raised with context
-            raise TypeError(message) from error
+def _image_array(values, argument):
+    expected = "an array, a tensor, a list of images or image file paths"
+    values = _validation.to_numpy(values, argument, expected)
     if values.dtype == object:
-        raise TypeError(message)
+        raise TypeError(
+            f"`{argument}` must be {expected}. Received an object of type "
+            f"{type(values).__name__}."
+        )
     return values
 
 

@@ -11,6 +11,7 @@ from keras_captioning.text.special_tokens import SPECIAL_TOKENS
 from keras_captioning.text.special_tokens import START_TOKEN
 from keras_captioning.text.special_tokens import UNKNOWN_TOKEN
 from keras_captioning.text.standardize_caption import standardize_caption
+from keras_captioning.text.standardize_caption import standardized_words
 
 __all__ = [
     "END_TOKEN",
@@ -21,4 +22,5 @@ __all__ = [
     "CaptionTokenizer",
     "build_vocabulary",
     "standardize_caption",
+    "standardized_words",
 ]

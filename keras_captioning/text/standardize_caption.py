@@ -102,12 +102,33 @@ def standardize_caption(text):
     >>> keras_captioning.text.standardize_caption("“Smart” dog—cat 🐶🐶…")
     'smart dog cat'
     """
+    return " ".join(standardized_words(text))
+
+
+def standardized_words(text):
+    """The words of `standardize_caption(text)`, as a list.
+
+    What the vocabulary counts, the tokenizer looks up and the caption
+    metrics compare (`keras_captioning.metrics.tokenize_caption`).
+
+    Args:
+        text: str. One caption.
+
+    Returns:
+        A list of str, empty when `text` holds only whitespace,
+        punctuation and symbols.
+
+    Example:
+
+    >>> keras_captioning.text.standardized_words("  A dog's ball,  RED! ")
+    ['a', 'dogs', 'ball', 'red']
+    """
     if not isinstance(text, str):
         raise TypeError(
             "`text` must be a str. "
             f"Received: text={text!r} of type {type(text).__name__}"
         )
-    return " ".join(_standardized_words(text))
+    return _standardized_words(text)
 
 
 def _standardized_words(text, name="text"):

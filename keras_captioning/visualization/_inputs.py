@@ -1,24 +1,15 @@
 """Validation and conversion of the arrays and strings the plots receive."""
 
 import numpy as np
-from keras import ops
+
+from keras_captioning import _validation
 
 
-def _to_numpy(value, name):
-    """A NumPy array from a NumPy array, a backend tensor or nested lists."""
-    if isinstance(value, np.ndarray):
-        array = value
-    elif ops.is_tensor(value):
-        array = ops.convert_to_numpy(value)
-    else:
-        try:
-            array = np.asarray(value)
-        except ValueError as error:
-            # Ragged nested lists fail here; say which argument was ragged.
-            raise ValueError(
-                f"`{name}` must be an array, a tensor or a rectangular "
-                f"nested list. Received a value NumPy cannot convert: {error}"
-            ) from error
+def _numeric_array(value, name):
+    """A NumPy array of numbers from an array, a tensor or nested lists."""
+    array = _validation.to_numpy(
+        value, name, "an array, a tensor or a rectangular nested list"
+    )
     if array.dtype.name == "bfloat16" or array.dtype.name.startswith("float8"):
         # Mixed-precision outputs arrive in ml_dtypes types that NumPy does
         # not class as floating point; float32 holds them exactly.
@@ -37,7 +28,7 @@ def _to_numpy(value, name):
 def _display_image(image, name):
     """An image as float32 in [0, 1], of shape `(h, w)`, `(h, w, 3)` or
     `(h, w, 4)`, ready for `imshow`."""
-    array = _to_numpy(image, name)
+    array = _numeric_array(image, name)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[-1] in (3, 4))):

@@ -13,7 +13,7 @@ from keras_captioning.visualization._figures import _new_figure
 from keras_captioning.visualization._figures import _save
 from keras_captioning.visualization._inputs import _check_strings
 from keras_captioning.visualization._inputs import _display_image
-from keras_captioning.visualization._inputs import _to_numpy
+from keras_captioning.visualization._inputs import _numeric_array
 
 # Panel width in inches; the height follows the image's aspect ratio.
 _PANEL_WIDTH = 2.5
@@ -110,7 +110,7 @@ def plot_attention(
     """
     display = _display_image(image, "image")
     words = _check_strings(words, "words")
-    weights = _to_numpy(attention_weights, "attention_weights")
+    weights = _numeric_array(attention_weights, "attention_weights")
     if weights.ndim != 2:
         raise ValueError(
             "`attention_weights` must have rank 2, shape "

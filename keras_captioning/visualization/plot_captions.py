@@ -11,7 +11,7 @@ from keras_captioning.visualization._figures import _save
 from keras_captioning.visualization._inputs import _check_strings
 from keras_captioning.visualization._inputs import _display_image
 from keras_captioning.visualization._inputs import _is_sequence
-from keras_captioning.visualization._inputs import _to_numpy
+from keras_captioning.visualization._inputs import _numeric_array
 from keras_captioning.visualization._inputs import _unit_scale
 
 _PANEL_SIZE = 3.0
@@ -113,7 +113,7 @@ def _split_images(images):
             _display_image(image, f"images[{index}]")
             for index, image in enumerate(images)
         ]
-    batch = _to_numpy(images, "images")
+    batch = _numeric_array(images, "images")
     if batch.ndim not in (3, 4):
         raise ValueError(
             "`images` must be a batch of shape (num_images, height, width) "

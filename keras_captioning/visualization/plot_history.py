@@ -6,7 +6,7 @@ from keras_captioning.visualization._figures import _check_path
 from keras_captioning.visualization._figures import _grid_shape
 from keras_captioning.visualization._figures import _new_figure
 from keras_captioning.visualization._figures import _save
-from keras_captioning.visualization._inputs import _to_numpy
+from keras_captioning.visualization._inputs import _numeric_array
 
 _PANEL_SIZE = (4.0, 3.0)
 _MAX_COLUMNS = 3
@@ -170,7 +170,7 @@ def _metric_names(records, metrics):
 
 
 def _series(values, key):
-    array = _to_numpy(values, f"history[{key!r}]")
+    array = _numeric_array(values, f"history[{key!r}]")
     if array.ndim != 1:
         raise ValueError(
             f"`history[{key!r}]` must be a flat list of one value per "

@@ -1,13 +1,120 @@
 """Pieces shared by the modes that attend at every step.
 
-Private to the package: `AttentionScorer` (additive attention scores) and
-`scan_steps` (a step function run over a caption with `keras.ops.scan`).
+Private to the package: `AttendingConditioning` (the base of `"attention"`,
+`"top_down"` and `"adaptive_attention"`), `AttentionScorer` (additive
+attention scores) and `scan_steps` (a step function run over a caption with
+`keras.ops.scan`).
 """
 
 import keras
 from keras import ops
 
+from keras_captioning import _validation
+from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
 from keras_captioning.layers.conditioning._scan import scan_carries
+from keras_captioning.layers.conditioning.conditioning import Conditioning
+
+
+class AttendingConditioning(Conditioning):
+    """What the modes that attend over the image share; not registered.
+
+    The `attention_units` option (checked, kept in `get_config`), the
+    unfused recurrent stacks a step-by-step loop needs (`recurrent_stack`),
+    the image entries of the state (`image_state`) and the scan of a whole
+    caption through one step function (`scan_attention`). A subclass
+    creates `self._scorer` (an `AttentionScorer`) in `configure` and keeps
+    its sub-layers' attribute names: `.keras` files store weights under
+    them.
+    """
+
+    returns_attention_scores = True
+    # Whether the vocabulary projection reads the attended image feature
+    # next to the recurrent output (`output_dim` is then `units +
+    # feature_dim`).
+    context_in_output = True
+
+    def __init__(self, attention_units=None, **kwargs):
+        super().__init__(**kwargs)
+        self.attention_units = _validation.check_int(
+            "attention_units", attention_units, allow_none=True
+        )
+        self._feature_dim = None
+
+    @property
+    def output_dim(self):
+        if not self.context_in_output:
+            return self.units
+        if self._feature_dim is None:
+            raise ValueError(
+                f"The {type(self).__name__} mode's `output_dim` (units + "
+                "feature size) is known once the layer is built."
+            )
+        return self.units + self._feature_dim
+
+    def build(self, embeddings_shape, image_features_shape):
+        """Keeps the feature size; a subclass then builds its layers."""
+        super().build(embeddings_shape, image_features_shape)
+        self._feature_dim = image_features_shape[-1]
+
+    def recurrent_stack(self, num_layers, dropout, name, **kwargs):
+        """A `RecurrentStack` of `units` cells run one step at a time."""
+        return RecurrentStack(
+            self.units,
+            num_layers,
+            self.cell,
+            dropout,
+            fused=False,
+            dtype=self.dtype_policy,
+            name=name,
+            **kwargs,
+        )
+
+    def image_state(self, features, **entries):
+        """`{"features", "keys", **entries}`: what is attended, its keys
+        (projected once per caption) and a mode's other image entries."""
+        return {
+            "features": features,
+            "keys": self._scorer.keys(features),
+            **entries,
+        }
+
+    def scan_attention(self, step_fn, inputs, state, stack, mask, training):
+        """`step_fn` over every step of a caption: `(outputs, weights)`.
+
+        Args:
+            step_fn: `step_fn(inputs, state, dropout_masks) -> (outputs,
+                new_state, weights)`, one step, as `call_with_cache` runs it.
+            inputs: `(batch, steps, ...)`, what `step_fn` reads per step.
+            state: `get_initial_state(image_features)`.
+            stack: the `RecurrentStack` whose dropout masks are drawn once
+                per caption.
+            mask, training: the call's.
+        """
+        batch_size = ops.shape(inputs)[0]
+        dropout_masks = stack.dropout_masks(batch_size, training)
+        image = state["image"]
+
+        def step(step_inputs, recurrent):
+            outputs, new_state, weights = step_fn(
+                step_inputs, {**recurrent, "image": image}, dropout_masks
+            )
+            return {key: new_state[key] for key in recurrent}, (
+                outputs,
+                weights,
+            )
+
+        initial_outputs = (
+            ops.zeros((batch_size, self.output_dim), self.compute_dtype),
+            ops.zeros_like(ops.cast(image["features"][..., 0], "float32")),
+        )
+        recurrent = {key: value for key, value in state.items()}
+        del recurrent["image"]
+        return scan_steps(step, recurrent, initial_outputs, inputs, mask)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"attention_units": self.attention_units})
+        return config
 
 
 class AttentionScorer(keras.layers.Layer):

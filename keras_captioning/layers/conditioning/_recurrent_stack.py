@@ -285,6 +285,14 @@ class StackedConditioning(Conditioning):
         """The projected mean image feature, `(batch, image_embedding_dim)`."""
         return self._image_embedding(ops.mean(image_features, axis=1))
 
+    def state_with_image(self, image_features):
+        """`{"layers": [...], "image": {"embedding": e}}`: the state of a
+        mode that reads the image vector `e` at every step."""
+        return {
+            "layers": self._stack.initial_state(image_features),
+            "image": {"embedding": self.image_vector(image_features)},
+        }
+
     def saved_weight_aliases(self):
         aliases = self._stack.saved_weight_aliases()
         if self._image_embedding is not None:

@@ -1,17 +1,17 @@
 import keras
 from keras import ops
 
-from keras_captioning import _validation
+from keras_captioning.layers.conditioning._attention_loop import (
+    AttendingConditioning,
+)
 from keras_captioning.layers.conditioning._attention_loop import AttentionScorer
 from keras_captioning.layers.conditioning._attention_loop import scan_steps
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning.conditioning import Conditioning
 from keras_captioning.layers.conditioning.registry import register
 
 
 @register("adaptive_attention")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class AdaptiveAttention(Conditioning):
+class AdaptiveAttention(AttendingConditioning):
     """Attention that may look at a visual sentinel instead of the image.
 
     The adaptive attention of Lu et al. ("Knowing When to Look"). The image
@@ -69,41 +69,27 @@ class AdaptiveAttention(Conditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
     >>> decoder = keras_captioning.layers.CaptionDecoder(
     ...     vocabulary_size=20, embedding_dim=4, units=6,
     ...     conditioning="adaptive_attention")
-    >>> logits, scores = decoder(
+    >>> _, scores = decoder(
     ...     np.array([[1, 5, 2]]), np.zeros((1, 9, 8)),
     ...     return_attention_scores=True)
-    >>> tuple(logits.shape), tuple(scores.shape)
-    ((1, 3, 20), (1, 3, 10))
+    >>> # The last of the 10 columns is the visual sentinel's weight.
+    >>> scores = keras.ops.convert_to_numpy(scores)
+    >>> scores.shape, bool(np.allclose(scores.sum(axis=-1), 1.0))
+    ((1, 3, 10), True)
 
     Reference:
         - Lu, Xiong, Parikh and Socher, 2017. Knowing When to Look: Adaptive
           Attention via a Visual Sentinel for Image Captioning.
     """
 
-    returns_attention_scores = True
-
-    def __init__(self, attention_units=None, **kwargs):
-        super().__init__(**kwargs)
-        self.attention_units = _validation.check_int(
-            "attention_units", attention_units, allow_none=True
-        )
-
     def configure(self, embedding_dim, units, num_layers, cell, dropout):
         super().configure(embedding_dim, units, num_layers, cell, dropout)
         policy = self.dtype_policy
-        self._stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            fused=False,
-            dtype=policy,
-            name="recurrent_stack",
+        self._stack = self.recurrent_stack(
+            num_layers, dropout, "recurrent_stack"
         )
         self._image_projection = keras.layers.Dense(
             units, activation="relu", dtype=policy, name="image_projection"
@@ -123,13 +109,12 @@ class AdaptiveAttention(Conditioning):
             hidden, use_bias=False, dtype=policy, name="sentinel_keys"
         )
 
-    @property
-    def output_dim(self):
-        return self.units
+    # The outputs are `c_hat + h`, of size `units`.
+    context_in_output = False
 
     def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        feature_dim = image_features_shape[-1]
+        super().build(embeddings_shape, image_features_shape)
+        feature_dim = self._feature_dim
         input_dim = self.embedding_dim + self.units
         self._stack.build(input_dim, feature_dim)
         self._image_projection.build((None, None, feature_dim))
@@ -159,13 +144,10 @@ class AdaptiveAttention(Conditioning):
         features = self._image_projection(image_features)
         return {
             "layers": self._stack.initial_state(image_features),
-            "image": {
-                "features": features,
-                "keys": self._scorer.keys(features),
-                "mean": self._global_projection(
-                    ops.mean(image_features, axis=1)
-                ),
-            },
+            "image": self.image_state(
+                features,
+                mean=self._global_projection(ops.mean(image_features, axis=1)),
+            ),
         }
 
     def call_with_cache(self, embeddings, state):
@@ -229,8 +211,3 @@ class AdaptiveAttention(Conditioning):
             None if image_steps is None else image_steps + 1,
         )
         return (batch, steps, self.output_dim), scores_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"attention_units": self.attention_units})
-        return config

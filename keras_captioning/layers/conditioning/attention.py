@@ -2,16 +2,16 @@ import keras
 from keras import ops
 
 from keras_captioning import _validation
+from keras_captioning.layers.conditioning._attention_loop import (
+    AttendingConditioning,
+)
 from keras_captioning.layers.conditioning._attention_loop import AttentionScorer
-from keras_captioning.layers.conditioning._attention_loop import scan_steps
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning.conditioning import Conditioning
 from keras_captioning.layers.conditioning.registry import register
 
 
 @register("attention")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class Attention(Conditioning):
+class Attention(AttendingConditioning):
     """Soft additive attention over the image at every step.
 
     As in Show, Attend and Tell: at each step the previous state of the last
@@ -49,23 +49,18 @@ class Attention(Conditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
-    >>> decoder = keras_captioning.layers.CaptionDecoder(
-    ...     vocabulary_size=20, embedding_dim=4, units=6,
-    ...     conditioning="attention", attention_units=5)
-    >>> logits, scores = decoder(
-    ...     np.array([[1, 5, 2]]), np.zeros((1, 3, 8)),
+    >>> decoder = keras_captioning.layers.CaptionDecoder(20,
+    ...     embedding_dim=4, units=6, conditioning="attention",
+    ...     attention_units=5, attention_regularization=0.02)
+    >>> logits, scores = decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8)),
     ...     return_attention_scores=True)
-    >>> tuple(logits.shape), tuple(scores.shape)
-    ((1, 3, 20), (1, 3, 3))
+    >>> tuple(logits.shape), tuple(scores.shape), len(decoder.losses)
+    ((1, 3, 20), (1, 3, 3), 1)
 
     Reference:
         - Xu et al., 2015. Show, Attend and Tell: Neural Image Caption
           Generation with Visual Attention.
     """
-
-    returns_attention_scores = True
 
     def __init__(
         self,
@@ -74,30 +69,19 @@ class Attention(Conditioning):
         attention_regularization=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.attention_units = _validation.check_int(
-            "attention_units", attention_units, allow_none=True
-        )
+        super().__init__(attention_units, **kwargs)
         self.attention_gate = _validation.check_bool(
             "attention_gate", attention_gate
         )
         self.attention_regularization = _validation.check_float(
             "attention_regularization", attention_regularization, minimum=0.0
         )
-        self._feature_dim = None
 
     def configure(self, embedding_dim, units, num_layers, cell, dropout):
         super().configure(embedding_dim, units, num_layers, cell, dropout)
         policy = self.dtype_policy
-        self._stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            fused=False,
-            state_from_image=True,
-            dtype=policy,
-            name="recurrent_stack",
+        self._stack = self.recurrent_stack(
+            num_layers, dropout, "recurrent_stack", state_from_image=True
         )
         self._scorer = AttentionScorer(
             self.attention_units or units,
@@ -123,43 +107,22 @@ class Attention(Conditioning):
             "_score": self._scorer.score,
         }
 
-    @property
-    def output_dim(self):
-        if self._feature_dim is None:
-            raise ValueError(
-                "The attention mode's `output_dim` (units + feature size) is "
-                "known once the layer is built."
-            )
-        return self.units + self._feature_dim
-
     def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        feature_dim = image_features_shape[-1]
-        self._feature_dim = feature_dim
+        super().build(embeddings_shape, image_features_shape)
+        feature_dim = self._feature_dim
         self._stack.build(self.embedding_dim + feature_dim, feature_dim)
         self._scorer.build(feature_dim, self.units)
         if self._gate is not None:
             self._gate.build((None, self.units))
 
     def call(self, embeddings, image_features, mask=None, training=None):
-        state = self.get_initial_state(image_features)
-        batch_size = ops.shape(embeddings)[0]
-        dropout_masks = self._stack.dropout_masks(batch_size, training)
-
-        def step(embedding, layers):
-            outputs, new_state, scores = self._attend_and_step(
-                embedding,
-                {"layers": layers, "image": state["image"]},
-                dropout_masks,
-            )
-            return new_state["layers"], (outputs, scores)
-
-        initial_outputs = (
-            ops.zeros((batch_size, self.output_dim), self.compute_dtype),
-            ops.zeros_like(ops.cast(image_features[..., 0], "float32")),
-        )
-        outputs, scores = scan_steps(
-            step, state["layers"], initial_outputs, embeddings, mask
+        outputs, scores = self.scan_attention(
+            self._attend_and_step,
+            embeddings,
+            self.get_initial_state(image_features),
+            self._stack,
+            mask,
+            training,
         )
         if self.attention_regularization > 0:
             if mask is None:
@@ -170,10 +133,7 @@ class Attention(Conditioning):
     def get_initial_state(self, image_features):
         return {
             "layers": self._stack.initial_state(image_features),
-            "image": {
-                "features": image_features,
-                "keys": self._scorer.keys(image_features),
-            },
+            "image": self.image_state(image_features),
         }
 
     def call_with_cache(self, embeddings, state):
@@ -219,7 +179,6 @@ class Attention(Conditioning):
         config = super().get_config()
         config.update(
             {
-                "attention_units": self.attention_units,
                 "attention_gate": self.attention_gate,
                 "attention_regularization": self.attention_regularization,
             }

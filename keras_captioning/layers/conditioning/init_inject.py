@@ -22,13 +22,14 @@ class InitInject(StackedConditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
     >>> decoder = keras_captioning.layers.CaptionDecoder(
-    ...     vocabulary_size=20, embedding_dim=4, units=6,
-    ...     conditioning="init_inject")
-    >>> tuple(decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8))).shape)
-    (1, 3, 20)
+    ...     20, embedding_dim=4, units=6, conditioning="init_inject")
+    >>> features = np.zeros((2, 3, 8))
+    >>> _ = decoder(np.array([[1, 5, 2], [1, 6, 2]]), features)
+    >>> h, c = decoder.conditioning_layer.get_initial_state(features)[
+    ...     "layers"][0]
+    >>> tuple(h.shape), tuple(c.shape)
+    ((2, 6), (2, 6))
 
     Reference:
         - Tanti, Gatt and Camilleri, 2018. Where to put the image in an

@@ -27,17 +27,14 @@ class Merge(StackedConditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
     >>> decoder = keras_captioning.layers.CaptionDecoder(
-    ...     vocabulary_size=20, embedding_dim=4, units=6,
-    ...     conditioning="merge")
-    >>> tuple(decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8))).shape)
-    (1, 3, 20)
+    ...     20, embedding_dim=4, units=6, conditioning="merge")
+    >>> decoder.conditioning_layer.output_dim  # the words' 6, the image's 6
+    12
 
     Reference:
         - Tanti, Gatt and Camilleri, 2018. Where to put the image in an
-          image caption generator.
+          image caption generator (the merge architecture).
     """
 
     image_embedding_dim = "units"
@@ -55,10 +52,7 @@ class Merge(StackedConditioning):
         return outputs, None
 
     def get_initial_state(self, image_features):
-        return {
-            "layers": self._stack.initial_state(image_features),
-            "image": {"embedding": self.image_vector(image_features)},
-        }
+        return self.state_with_image(image_features)
 
     def call_with_cache(self, embeddings, state):
         outputs, layer_states = self._stack.step(embeddings, state["layers"])

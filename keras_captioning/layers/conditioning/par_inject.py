@@ -27,24 +27,18 @@ class ParInject(StackedConditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
-    >>> decoder = keras_captioning.layers.CaptionDecoder(
-    ...     vocabulary_size=20, embedding_dim=4, units=6,
-    ...     conditioning="par_inject")
-    >>> tuple(decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8))).shape)
-    (1, 3, 20)
+    >>> mode = keras_captioning.layers.conditioning.get("par_inject")
+    >>> mode.configure(
+    ...     embedding_dim=4, units=6, num_layers=1, cell="gru", dropout=0.0)
+    >>> mode.input_dim  # each word's 4 and the image's 4
+    8
 
     Reference:
         - Tanti, Gatt and Camilleri, 2018. Where to put the image in an
-          image caption generator.
+          image caption generator (the par-inject architecture).
     """
 
     image_embedding_dim = "embedding_dim"
-
-    @property
-    def input_dim(self):
-        return 2 * self.embedding_dim
 
     def call(self, embeddings, image_features, mask=None, training=None):
         image = self.image_vector(image_features)
@@ -54,10 +48,7 @@ class ParInject(StackedConditioning):
         return self._stack.run(inputs, mask=mask, training=training), None
 
     def get_initial_state(self, image_features):
-        return {
-            "layers": self._stack.initial_state(image_features),
-            "image": {"embedding": self.image_vector(image_features)},
-        }
+        return self.state_with_image(image_features)
 
     def call_with_cache(self, embeddings, state):
         inputs = ops.concatenate(
@@ -65,3 +56,7 @@ class ParInject(StackedConditioning):
         )
         outputs, layer_states = self._stack.step(inputs, state["layers"])
         return outputs, {"layers": layer_states, "image": state["image"]}, None
+
+    @property
+    def input_dim(self):
+        return 2 * self.embedding_dim

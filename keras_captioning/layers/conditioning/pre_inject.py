@@ -25,11 +25,10 @@ class PreInject(StackedConditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
     >>> decoder = keras_captioning.layers.CaptionDecoder(
     ...     vocabulary_size=20, embedding_dim=4, units=6,
     ...     conditioning="pre_inject")
+    >>> # The image step's output is dropped: one output per token.
     >>> tuple(decoder(np.array([[1, 5, 2]]), np.zeros((1, 3, 8))).shape)
     (1, 3, 20)
 

@@ -2,16 +2,16 @@ import keras
 from keras import ops
 
 from keras_captioning import _validation
+from keras_captioning.layers.conditioning._attention_loop import (
+    AttendingConditioning,
+)
 from keras_captioning.layers.conditioning._attention_loop import AttentionScorer
-from keras_captioning.layers.conditioning._attention_loop import scan_steps
-from keras_captioning.layers.conditioning._recurrent_stack import RecurrentStack
-from keras_captioning.layers.conditioning.conditioning import Conditioning
 from keras_captioning.layers.conditioning.registry import register
 
 
 @register("top_down")
 @keras.saving.register_keras_serializable(package="keras_captioning")
-class TopDown(Conditioning):
+class TopDown(AttendingConditioning):
     """Two recurrent layers: one decides where to look, one writes the word.
 
     The top-down decoder of Anderson et al. At step `t`:
@@ -73,74 +73,45 @@ class TopDown(Conditioning):
 
     Example:
 
-    >>> import numpy as np
-    >>> import keras_captioning
-    >>> decoder = keras_captioning.layers.CaptionDecoder(
-    ...     vocabulary_size=20, embedding_dim=4, units=6,
-    ...     conditioning="top_down")
-    >>> logits, scores = decoder(
-    ...     np.array([[1, 5, 2]]), np.zeros((1, 9, 8)),
-    ...     return_attention_scores=True)
-    >>> tuple(logits.shape), tuple(scores.shape)
-    ((1, 3, 20), (1, 3, 9))
+    >>> mode = keras_captioning.layers.conditioning.get("top_down")
+    >>> mode.configure(
+    ...     embedding_dim=4, units=6, num_layers=2, cell="lstm", dropout=0.0)
+    >>> mode.build((1, 3, 4), (1, 9, 8))
+    >>> sorted(mode.get_initial_state(np.zeros((1, 9, 8))))
+    ['attention_layer', 'image', 'layers']
+    >>> outputs, scores = mode(np.zeros((1, 3, 4)), np.zeros((1, 9, 8)))
+    >>> tuple(outputs.shape), tuple(scores.shape)  # units + features
+    ((1, 3, 14), (1, 3, 9))
 
     Reference:
         - Anderson et al., 2018. Bottom-Up and Top-Down Attention for Image
           Captioning and Visual Question Answering.
     """
 
-    returns_attention_scores = True
-
     def __init__(self, attention_units=None, attended_to_output=True, **kwargs):
-        super().__init__(**kwargs)
-        self.attention_units = _validation.check_int(
-            "attention_units", attention_units, allow_none=True
-        )
+        super().__init__(attention_units, **kwargs)
         self.attended_to_output = _validation.check_bool(
             "attended_to_output", attended_to_output
         )
-        self._feature_dim = None
 
     def configure(self, embedding_dim, units, num_layers, cell, dropout):
         super().configure(embedding_dim, units, num_layers, cell, dropout)
         policy = self.dtype_policy
-        self._attention_layer = RecurrentStack(
-            units,
-            1,
-            cell,
-            0.0,
-            fused=False,
-            dtype=policy,
-            name="attention_layer",
-        )
-        self._language_stack = RecurrentStack(
-            units,
-            num_layers,
-            cell,
-            dropout,
-            fused=False,
-            dtype=policy,
-            name="language_stack",
+        self._attention_layer = self.recurrent_stack(1, 0.0, "attention_layer")
+        self._language_stack = self.recurrent_stack(
+            num_layers, dropout, "language_stack"
         )
         self._scorer = AttentionScorer(
             self.attention_units or units, dtype=policy, name="attention"
         )
 
     @property
-    def output_dim(self):
-        if not self.attended_to_output:
-            return self.units
-        if self._feature_dim is None:
-            raise ValueError(
-                "The top_down mode's `output_dim` (units + feature size) is "
-                "known once the layer is built."
-            )
-        return self.units + self._feature_dim
+    def context_in_output(self):
+        return self.attended_to_output
 
     def build(self, embeddings_shape, image_features_shape):
-        self._require_configured()
-        feature_dim = image_features_shape[-1]
-        self._feature_dim = feature_dim
+        super().build(embeddings_shape, image_features_shape)
+        feature_dim = self._feature_dim
         self._attention_layer.build(
             self.units + feature_dim + self.embedding_dim, feature_dim
         )
@@ -149,31 +120,16 @@ class TopDown(Conditioning):
 
     def call(self, embeddings, image_features, mask=None, training=None):
         state = self.get_initial_state(image_features)
-        batch_size = ops.shape(embeddings)[0]
-        dropout_masks = self._language_stack.dropout_masks(batch_size, training)
-
-        def step(attention_gates, recurrent):
-            outputs, new_state, scores = self._step(
-                attention_gates,
-                {**recurrent, "image": state["image"]},
-                dropout_masks,
-            )
-            new_recurrent = {key: new_state[key] for key in recurrent}
-            return new_recurrent, (outputs, scores)
-
-        initial_outputs = (
-            ops.zeros((batch_size, self.output_dim), self.compute_dtype),
-            ops.zeros_like(ops.cast(image_features[..., 0], "float32")),
-        )
-        recurrent = {
-            "layers": state["layers"],
-            "attention_layer": state["attention_layer"],
-        }
         # The word and image parts of the attention layer's input do not
         # depend on the state: projected for every step at once, here.
         attention_gates = self._attention_gates(embeddings, state["image"])
-        return scan_steps(
-            step, recurrent, initial_outputs, attention_gates, mask
+        return self.scan_attention(
+            self._step,
+            attention_gates,
+            state,
+            self._language_stack,
+            mask,
+            training,
         )
 
     def get_initial_state(self, image_features):
@@ -182,11 +138,9 @@ class TopDown(Conditioning):
             "attention_layer": self._attention_layer.initial_state(
                 image_features
             ),
-            "image": {
-                "features": image_features,
-                "keys": self._scorer.keys(image_features),
-                "mean": ops.mean(image_features, axis=1),
-            },
+            "image": self.image_state(
+                image_features, mean=ops.mean(image_features, axis=1)
+            ),
         }
 
     def call_with_cache(self, embeddings, state):
@@ -233,10 +187,5 @@ class TopDown(Conditioning):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "attention_units": self.attention_units,
-                "attended_to_output": self.attended_to_output,
-            }
-        )
+        config.update({"attended_to_output": self.attended_to_output})
         return config
