@@ -88,7 +88,7 @@ def run(args):
         raise _common.UsageError(
             str(error)
             if "keras-captioning[serve]" in str(error)
-            else f"{error}. Install: pip install \"keras-captioning[serve]\""
+            else f'{error}. Install: pip install "keras-captioning[serve]"'
         ) from error
     if args.batch_timeout_ms < 0 or args.max_body_mb <= 0:
         raise _common.UsageError(

@@ -132,9 +132,7 @@ def build_app(
     @contextlib.asynccontextmanager
     async def lifespan(app):
         batcher.start()
-        warming = asyncio.get_running_loop().create_task(
-            handlers.warm_up()
-        )
+        warming = asyncio.get_running_loop().create_task(handlers.warm_up())
         yield
         warming.cancel()
         await batcher.stop()
@@ -146,9 +144,7 @@ def build_app(
         Route("/metrics", handlers.prometheus_text, methods=["GET"]),
         Route("/v1/caption", handlers.caption, methods=["POST"]),
         Route("/v1/models/{name}", handlers.model_status, methods=["GET"]),
-        Route(
-            "/v1/models/{name}:predict", handlers.predict, methods=["POST"]
-        ),
+        Route("/v1/models/{name}:predict", handlers.predict, methods=["POST"]),
     ]
     middleware = []
     if cors_origin is not None:
@@ -340,9 +336,7 @@ class _Handlers:
         self.metrics.requests.labels(route).inc()
         if response.status_code >= 400:
             self.metrics.errors.labels(route, str(response.status_code)).inc()
-        self.metrics.latency.labels(route).observe(
-            time.perf_counter() - start
-        )
+        self.metrics.latency.labels(route).observe(time.perf_counter() - start)
         return response
 
     async def _predict(self, request):
@@ -385,9 +379,7 @@ class _Handlers:
             ) from None
         upload = form.get("image")
         if not isinstance(upload, UploadFile):
-            raise RequestError(
-                400, "The form has no file field named 'image'."
-            )
+            raise RequestError(400, "The form has no file field named 'image'.")
         num_captions = form.get("num_captions", "1")
         try:
             num_captions = self.captioning.check_num_captions(num_captions)
@@ -395,14 +387,11 @@ class _Handlers:
             raise RequestError(400, str(error)) from None
         data = await upload.read()
         results = await self._caption_all([data], "image", num_captions)
-        answer = []
-        for result in results[0]:
-            entry = {"generated_text": result["caption"]}
-            entry.update(
-                {key: value for key, value in result.items() if key != "caption"}
-            )
-            answer.append(entry)
-        return answer
+        # Hugging Face's image-to-text form, with the score (and attention).
+        return [
+            {"generated_text": result.pop("caption"), **result}
+            for result in results[0]
+        ]
 
     async def _caption_all(self, encoded, name, num_captions):
         """Decodes every image first (any bad one fails the request), then
@@ -411,8 +400,10 @@ class _Handlers:
 
         images = []
         for index, data in enumerate(encoded):
-            label = name if len(encoded) == 1 and name == "image" else (
-                f"{name}[{index}]"
+            label = (
+                name
+                if len(encoded) == 1 and name == "image"
+                else (f"{name}[{index}]")
             )
             try:
                 images.append(

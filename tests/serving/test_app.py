@@ -157,6 +157,7 @@ def test_a_served_image_equals_its_png(served, captioner, images):
         f"{url}/v1/models/{NAME}:predict",
         json={"instances": [{"b64": b64(data)}]},
     ).json()
-    assert answer["predictions"][0]["captions"] == captioner.caption(
-        images[2:3], **options
-    )[0]
+    assert (
+        answer["predictions"][0]["captions"]
+        == captioner.caption(images[2:3], **options)[0]
+    )
