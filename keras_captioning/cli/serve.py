@@ -118,6 +118,9 @@ def run(args):
         app,
         host=args.host,
         port=args.port,
+        # Python's logging as the process has it (warnings and errors on
+        # stderr), not a configuration of uvicorn's own.
+        log_config=None,
         log_level="warning",
         timeout_graceful_shutdown=args.shutdown_timeout,
     )
@@ -161,5 +164,9 @@ def _server_class():
                     flush=True,
                 )
             super().handle_exit(sig, frame)
+            # uvicorn re-raises the signal once it has stopped, so the
+            # process would die of it; the command exits with its own code
+            # instead (0 after SIGTERM, 130 after Ctrl-C).
+            getattr(self, "_captured_signals", []).clear()
 
     return Server

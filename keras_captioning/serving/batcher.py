@@ -98,14 +98,15 @@ class DynamicBatcher:
         )
         self.max_queue = _validation.check_int("max_queue", max_queue)
         self.on_batch = on_batch
+        self._waiting = 0
         self._queue = None
         self._worker = None
         self._executor = None
 
     @property
     def waiting(self):
-        """Items queued and not yet in a batch."""
-        return 0 if self._queue is None else self._queue.qsize()
+        """Items submitted and not yet handed to `run_batch`."""
+        return self._waiting
 
     def start(self):
         """Starts the worker task on the running event loop."""
@@ -141,13 +142,14 @@ class DynamicBatcher:
         """
         if self._worker is None:
             raise RuntimeError("The batcher is not started; call start().")
-        if self._queue.qsize() >= self.max_queue:
+        if self._waiting >= self.max_queue:
             raise QueueFullError(
-                f"{self._queue.qsize()} requests are waiting, the most "
-                f"allowed (max_queue={self.max_queue})."
+                f"{self._waiting} items are waiting, the most allowed "
+                f"(max_queue={self.max_queue})."
             )
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put((key, item, future))
+        self._waiting += 1
+        self._queue.put_nowait((key, item, future))
         return await future
 
     async def _work(self):
@@ -183,6 +185,7 @@ class DynamicBatcher:
 
     async def _run(self, loop, batch):
         key = batch[0][0]
+        self._waiting -= len(batch)
         if self.on_batch is not None:
             self.on_batch(len(batch))
         try:

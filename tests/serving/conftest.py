@@ -124,5 +124,6 @@ def model_file(tmp_path_factory):
     save_tiny_captioner(path, VOCABULARY)
     model = keras.saving.load_model(path)
     model.compile(jit_compile=False)
+    model.optimizer.build(model.trainable_variables)
     model.save(path)
     return path
