@@ -1,0 +1,247 @@
+"""Throughput and latency of `keras-captioning serve`, batching on and off.
+
+Saves one untrained captioner (SimpleCNN on 64x64 images, 256-unit LSTM,
+captions of up to 16 words: generation costs what a small trained model's
+does, whatever it says), writes JPEG files, and in one run measures:
+
+- the server (`keras-captioning serve`, a process of its own on
+  127.0.0.1) with dynamic batching on (`--max-batch-size 8
+  --batch-timeout-ms 10`) and off (`--max-batch-size 1`), under 1, 8 and
+  32 concurrent clients, each sending one JPEG per `POST
+  /v1/models/NAME:predict` and waiting for its answer;
+- in-process `captioner.caption(paths, batch_size=8)` on the same files in
+  batches of 8: the ceiling, with no HTTP, JSON or base64.
+
+Prints images/s and p50/p99 latency per case, and the ratios the serving
+guide's targets are about (32 clients: batching on / off >= 3, batching on
+/ in-process >= 0.6). The clients run in this process, on the same CPUs as
+the server, as they would on one machine. Run from the repository root:
+
+    python benchmarks/bench_serve.py --seconds 4
+
+Needs `pip install "keras-captioning[serve]"` (and httpx).
+"""
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _timing  # noqa: E402
+import httpx  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import keras_captioning  # noqa: E402
+
+HOST = "127.0.0.1"
+NAME = "bench"
+CLIENTS = (1, 8, 32)
+WORDS = (
+    "a an the red green blue yellow purple small large circle square "
+    "triangle shape shapes on in of with and left right top bottom near "
+    "two three one next to above below beside it is there are"
+).split()
+
+
+def save_model(path):
+    keras.utils.set_random_seed(0)
+    captioner = keras_captioning.models.ImageCaptioner(
+        sorted(set(WORDS)),
+        encoder=keras_captioning.models.SimpleCNN(filters=(16, 32)),
+        image_size=(64, 64),
+        feature_to_sequence={"units": 64},
+        decoder={"units": 256, "embedding_dim": 64},
+        max_length=16,
+    )
+    captioner.build({"images": (None, 64, 64, 3), "token_ids": (None, None)})
+    captioner.save(path)
+
+
+def write_jpegs(folder, count):
+    rng = np.random.default_rng(0)
+    paths = []
+    for index in range(count):
+        colour = rng.integers(0, 256, 3)
+        pixels = np.clip(
+            colour + rng.normal(0, 30, (120, 160, 3)), 0, 255
+        ).astype("uint8")
+        path = os.path.join(folder, f"image_{index:03d}.jpg")
+        Image.fromarray(pixels).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def b64_file(path):
+    with open(path, "rb") as file:
+        return base64.b64encode(file.read()).decode("ascii")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def start_server(model, flags):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_captioning.cli", "serve", model]
+        + ["--port", str(port), "--model-name", NAME, "--max-queue", "256"]
+        + flags,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise TimeoutError("the server was not ready in 300 s")
+
+
+def stop_server(process):
+    process.send_signal(signal.SIGTERM)
+    process.wait(30)
+
+
+async def load(url, bodies, clients, seconds):
+    """`(images per second, latencies)` of `clients` clients in a loop."""
+    latencies = []
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        predict = f"{url}/v1/models/{NAME}:predict"
+
+        async def one(index):
+            answer = await client.post(
+                predict,
+                content=bodies[index % len(bodies)],
+                headers={"content-type": "application/json"},
+            )
+            answer.raise_for_status()
+
+        # Warm the connections and the server's first batches.
+        await asyncio.gather(*(one(i) for i in range(clients)))
+        stop_at = time.perf_counter() + seconds
+
+        async def worker(offset):
+            index = offset
+            while time.perf_counter() < stop_at:
+                start = time.perf_counter()
+                await one(index)
+                latencies.append(time.perf_counter() - start)
+                index += clients
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        took = time.perf_counter() - began
+    return len(latencies) / took, latencies
+
+
+def in_process(model, paths, seconds):
+    captioner = keras.saving.load_model(model)
+    captioner.caption(paths[:8], batch_size=8)  # Compiles.
+    count, began = 0, time.perf_counter()
+    latencies = []
+    while time.perf_counter() - began < seconds:
+        start = (count // 8 * 8) % len(paths)
+        batch_began = time.perf_counter()
+        captioner.caption(paths[start : start + 8], batch_size=8)
+        latencies.append(time.perf_counter() - batch_began)
+        count += 8
+    return count / (time.perf_counter() - began), latencies
+
+
+def percentile(values, q):
+    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seconds", type=float, default=4.0, help="Per measured case."
+    )
+    parser.add_argument("--images", type=int, default=64)
+    args = parser.parse_args()
+    print(_timing.describe_machine())
+    rows, rates = [], {}
+    with tempfile.TemporaryDirectory() as folder:
+        model = os.path.join(folder, "bench.keras")
+        save_model(model)
+        paths = write_jpegs(folder, args.images)
+        bodies = [
+            json.dumps({"instances": [{"b64": b64_file(path)}]}).encode()
+            for path in paths
+        ]
+        rate, latencies = in_process(model, paths, args.seconds)
+        rates["in-process"] = rate
+        rows.append(
+            [
+                "caption() in-process, batches of 8",
+                "-",
+                f"{rate:.1f}",
+                f"{percentile(latencies, 50):.1f} (batch)",
+                f"{percentile(latencies, 99):.1f} (batch)",
+            ]
+        )
+        for label, flags in (
+            ("server, batching on", ["--max-batch-size", "8"]),
+            (
+                "server, batching off",
+                ["--max-batch-size", "1", "--batch-timeout-ms", "0"],
+            ),
+        ):
+            process, url = start_server(model, flags)
+            try:
+                for clients in CLIENTS:
+                    rate, latencies = asyncio.run(
+                        load(url, bodies, clients, args.seconds)
+                    )
+                    rates[label, clients] = rate
+                    rows.append(
+                        [
+                            label,
+                            str(clients),
+                            f"{rate:.1f}",
+                            f"{percentile(latencies, 50):.1f}",
+                            f"{percentile(latencies, 99):.1f}",
+                        ]
+                    )
+            finally:
+                stop_server(process)
+    print()
+    _timing.print_table(
+        ["case", "clients", "images/s", "p50 ms", "p99 ms"], rows
+    )
+    on = rates["server, batching on", 32]
+    off = rates["server, batching off", 32]
+    ceiling = rates["in-process"]
+    print()
+    print(
+        f"32 clients: batching on / off = {on / off:.2f}x (target >= 3: "
+        f"{_timing.verdict(on / off, 3.0, at_most=False)}); batching on / "
+        f"in-process caption() = {on / ceiling:.2f}x (target >= 0.6: "
+        f"{_timing.verdict(on / ceiling, 0.6, at_most=False)})"
+    )
+    print(f"load average at the end: {_timing.load_average():.1f}")
+
+
+if __name__ == "__main__":
+    main()
