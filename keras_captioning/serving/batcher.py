@@ -23,6 +23,7 @@ def padded_batch_sizes(max_batch_size):
         Sorted tuple of ints ending with `max_batch_size`.
 
     Example:
+
     >>> keras_captioning.serving.padded_batch_sizes(8)
     (1, 2, 4, 8)
     >>> keras_captioning.serving.padded_batch_sizes(6)
@@ -61,6 +62,7 @@ class DynamicBatcher:
             each batch before it runs (for metrics). Defaults to `None`.
 
     Example:
+
     >>> import asyncio
     >>> sizes = []
     >>> async def main():
