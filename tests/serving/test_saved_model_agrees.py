@@ -13,6 +13,8 @@ from tests.serving.conftest import serving
 
 pytestmark = [
     pytest.mark.backend_independent,
+    # The export traces and saves the generation loop: ~15 s on two CPUs.
+    pytest.mark.large,
     pytest.mark.skipif(
         keras.backend.backend() != "tensorflow",
         reason="the SavedModel export needs the tensorflow backend",
