@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from keras_captioning.cli import main
+from tests.cli._signals import default_sigint
 from tests.serving.conftest import HOST
 from tests.serving.conftest import b64
 from tests.serving.conftest import free_port
@@ -25,9 +26,20 @@ pytestmark = pytest.mark.backend_independent
 IN_FLIGHT = 16
 
 
-def test_usage_errors_exit_2(tmp_path, capsys):
+def test_usage_errors_exit_2(tmp_path, model_file, capsys):
     assert main(["serve", str(tmp_path / "missing.keras")]) == 2
     assert "no such model file" in capsys.readouterr().err
+    # The generation options are checked as `caption` checks them.
+    assert main(["serve", model_file, "--bad-words", "zebra"]) == 2
+    assert "zebra" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: keras-captioning serve")
+    for flag in ("--max-batch-size", "--cors-origin", "--strategy"):
+        assert flag in help_text
+    assert "--batch-size " not in help_text
 
 
 def test_serve_in_process_until_sigterm(model_file, images, capsys):
@@ -62,7 +74,12 @@ def test_serve_in_process_until_sigterm(model_file, images, capsys):
 
 
 @pytest.mark.large
-def test_sigterm_answers_the_requests_in_flight_then_exits(model_file, images):
+@pytest.mark.parametrize(
+    "stop, code", [(signal.SIGTERM, 0), (signal.SIGINT, 130)]
+)
+def test_a_signal_answers_the_requests_in_flight_then_exits(
+    model_file, images, stop, code
+):
     port = free_port()
     url = f"http://{HOST}:{port}"
     process = subprocess.Popen(
@@ -84,6 +101,7 @@ def test_sigterm_answers_the_requests_in_flight_then_exits(model_file, images):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        preexec_fn=default_sigint,
     )
     try:
         wait_ready(url, timeout=120, process=process)
@@ -112,7 +130,7 @@ def test_sigterm_answers_the_requests_in_flight_then_exits(model_file, images):
                 time.sleep(0.02)
             else:
                 pytest.fail("the requests did not all reach the queue")
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
             signalled = time.monotonic()
             answers = list(answers)
         process.wait(timeout=10)
@@ -125,6 +143,7 @@ def test_sigterm_answers_the_requests_in_flight_then_exits(model_file, images):
     captions = {a.json()["predictions"][0]["captions"] for a in answers}
     assert len(captions) == 1
     assert took < 10
-    assert process.returncode == 0, stderr
+    assert process.returncode == code, stderr
+    assert f"{stop.name}: no new connections" in stderr
     assert "at most 10 s" in stderr
     assert f"http://{HOST}:{port}/" in stdout and "stopped" in stdout
