@@ -7,6 +7,7 @@ captioner of conftest.py; each case of generation options gets its own.
 import concurrent.futures
 import contextlib
 import re
+import sys
 
 import httpx
 import numpy as np
@@ -162,3 +163,38 @@ def test_a_served_image_equals_its_png(server, captioner, images):
         answer["predictions"][0]["captions"]
         == captioner.caption(images[2:3], **options)[0]
     )
+
+
+def test_without_the_extra_the_error_names_it(
+    captioner, model_file, monkeypatch, capsys
+):
+    from keras_captioning.cli import main
+
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    with pytest.raises(ImportError, match=r"keras-captioning\[serve\]"):
+        build_app(captioner)
+    assert main(["serve", model_file]) == 2
+    assert 'pip install "keras-captioning[serve]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"model_name": "a/b"}, "`model_name` must be"),
+        ({"max_body_mb": -1}, "`max_body_mb` must be"),
+        ({"cors_origin": 3}, "`cors_origin` must be"),
+        ({"max_batch_size": 0}, "`max_batch_size` must be"),
+    ],
+)
+def test_bad_arguments_are_refused(captioner, arguments, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        build_app(captioner, **arguments)
+
+
+def test_cors_origin_is_sent_when_asked(captioner):
+    app = build_app(captioner, max_batch_size=1, cors_origin="http://x.test")
+    with serving(app) as url:
+        answer = httpx.get(
+            f"{url}/healthz", headers={"origin": "http://x.test"}
+        )
+    assert answer.headers["access-control-allow-origin"] == "http://x.test"
