@@ -12,12 +12,15 @@ does, whatever it says), writes JPEG files, and in one run measures:
 - in-process `captioner.caption(paths, batch_size=8)` on the same files in
   batches of 8: the ceiling, with no HTTP, JSON or base64.
 
-Prints images/s and p50/p99 latency per case, and the ratios the serving
+Both servers run throughout, idle while the others are measured; every
+case is measured for a slot in each of `--rounds` rounds, in turn, so a
+load spike from other work on a shared machine hits all of them. Prints
+images/s and p50/p99 latency per case, and the ratios the serving
 guide's targets are about (32 clients: batching on / off >= 3, batching on
 / in-process >= 0.6). The clients run in this process, on the same CPUs as
 the server, as they would on one machine. Run from the repository root:
 
-    python benchmarks/bench_serve.py --seconds 4
+    python benchmarks/bench_serve.py --seconds 8 --rounds 4
 
 Needs `pip install "keras-captioning[serve]"` (and httpx).
 """
@@ -123,7 +126,7 @@ def stop_server(process):
 
 
 async def load(url, bodies, clients, seconds):
-    """`(images per second, latencies)` of `clients` clients in a loop."""
+    """`(images, seconds taken, latencies)` of `clients` clients in a loop."""
     latencies = []
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
@@ -152,36 +155,64 @@ async def load(url, bodies, clients, seconds):
         began = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(clients)))
         took = time.perf_counter() - began
-    return len(latencies) / took, latencies
+    return len(latencies), took, latencies
 
 
-def in_process(model, paths, seconds):
-    captioner = keras.saving.load_model(model)
-    captioner.caption(paths[:8], batch_size=8)  # Compiles.
-    count, began = 0, time.perf_counter()
-    latencies = []
-    while time.perf_counter() - began < seconds:
-        start = (count // 8 * 8) % len(paths)
-        batch_began = time.perf_counter()
-        captioner.caption(paths[start : start + 8], batch_size=8)
-        latencies.append(time.perf_counter() - batch_began)
-        count += 8
-    return count / (time.perf_counter() - began), latencies
+class InProcess:
+    """`caption(paths, batch_size=8)` in this process, compiled first."""
+
+    def __init__(self, model, paths):
+        self.captioner = keras.saving.load_model(model)
+        self.paths = paths
+        self.captioner.caption(paths[:8], batch_size=8)
+        self.start = 0
+
+    def measure(self, seconds):
+        """`(images, seconds taken, batch latencies)` of a loop."""
+        count, latencies = 0, []
+        began = time.perf_counter()
+        while time.perf_counter() - began < seconds:
+            batch = self.paths[self.start : self.start + 8]
+            self.start = (self.start + 8) % len(self.paths)
+            batch_began = time.perf_counter()
+            self.captioner.caption(batch, batch_size=8)
+            latencies.append(time.perf_counter() - batch_began)
+            count += len(batch)
+        return count, time.perf_counter() - began, latencies
 
 
 def percentile(values, q):
     return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
 
+SERVERS = {
+    "server, batching on": ["--max-batch-size", "8"],
+    "server, batching off": [
+        "--max-batch-size",
+        "1",
+        "--batch-timeout-ms",
+        "0",
+    ],
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--seconds", type=float, default=4.0, help="Per measured case."
+        "--seconds", type=float, default=4.0, help="Per case, all rounds."
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="Every case is measured once per round, in turn, so a load "
+        "spike from other work hits all of them.",
     )
     parser.add_argument("--images", type=int, default=64)
     args = parser.parse_args()
     print(_timing.describe_machine())
-    rows, rates = [], {}
+    slot = args.seconds / args.rounds
+    totals = {}  # case -> [images, seconds, latencies]
     with tempfile.TemporaryDirectory() as folder:
         model = os.path.join(folder, "bench.keras")
         save_model(model)
@@ -190,49 +221,50 @@ def main():
             json.dumps({"instances": [{"b64": b64_file(path)}]}).encode()
             for path in paths
         ]
-        rate, latencies = in_process(model, paths, args.seconds)
-        rates["in-process"] = rate
+        ceiling = InProcess(model, paths)
+        servers = {}
+        try:
+            for label, flags in SERVERS.items():
+                servers[label] = start_server(model, flags)
+            for _ in range(args.rounds):
+                cases = [("in-process", None)] + [
+                    (label, clients) for label in SERVERS for clients in CLIENTS
+                ]
+                for label, clients in cases:
+                    if clients is None:
+                        result = ceiling.measure(slot)
+                    else:
+                        url = servers[label][1]
+                        result = asyncio.run(load(url, bodies, clients, slot))
+                    total = totals.setdefault((label, clients), [0, 0.0, []])
+                    total[0] += result[0]
+                    total[1] += result[1]
+                    total[2] += result[2]
+        finally:
+            for process, _ in servers.values():
+                stop_server(process)
+    rates, rows = {}, []
+    for (label, clients), (images, seconds, latencies) in totals.items():
+        rates[label, clients] = images / seconds
+        unit = " (batch)" if clients is None else ""
         rows.append(
             [
-                "caption() in-process, batches of 8",
-                "-",
-                f"{rate:.1f}",
-                f"{percentile(latencies, 50):.1f} (batch)",
-                f"{percentile(latencies, 99):.1f} (batch)",
+                "caption() in-process, batches of 8"
+                if clients is None
+                else label,
+                "-" if clients is None else str(clients),
+                f"{images / seconds:.1f}",
+                f"{percentile(latencies, 50):.1f}{unit}",
+                f"{percentile(latencies, 99):.1f}{unit}",
             ]
         )
-        for label, flags in (
-            ("server, batching on", ["--max-batch-size", "8"]),
-            (
-                "server, batching off",
-                ["--max-batch-size", "1", "--batch-timeout-ms", "0"],
-            ),
-        ):
-            process, url = start_server(model, flags)
-            try:
-                for clients in CLIENTS:
-                    rate, latencies = asyncio.run(
-                        load(url, bodies, clients, args.seconds)
-                    )
-                    rates[label, clients] = rate
-                    rows.append(
-                        [
-                            label,
-                            str(clients),
-                            f"{rate:.1f}",
-                            f"{percentile(latencies, 50):.1f}",
-                            f"{percentile(latencies, 99):.1f}",
-                        ]
-                    )
-            finally:
-                stop_server(process)
     print()
     _timing.print_table(
         ["case", "clients", "images/s", "p50 ms", "p99 ms"], rows
     )
     on = rates["server, batching on", 32]
     off = rates["server, batching off", 32]
-    ceiling = rates["in-process"]
+    ceiling = rates["in-process", None]
     print()
     print(
         f"32 clients: batching on / off = {on / off:.2f}x (target >= 3: "
