@@ -14,18 +14,6 @@ from keras_captioning.data import read_image
 from keras_captioning.serving.batcher import padded_batch_sizes
 
 
-def decode_image(data, name):
-    """Encoded image bytes to uint8 RGB pixels `(height, width, 3)`.
-
-    Raises `keras_captioning.data.ImageFileError` (a `ValueError`) naming
-    `name`: not an image, truncated, or more pixels than the library reads
-    (refused from the header, before decoding).
-    """
-    buffer = io.BytesIO(data)
-    buffer.name = name
-    return read_image(buffer)
-
-
 class BatchCaptioner:
     """Captions batches of decoded images with fixed generation options.
 
@@ -49,6 +37,21 @@ class BatchCaptioner:
         if self.options.get("strategy", "greedy") != "beam":
             return 1
         return self.options.get("beam_width", 3)
+
+    def decode(self, data, name):
+        """Encoded image bytes to the uint8 RGB pixels the model reads.
+
+        `read_image` decodes the bytes as `caption()` decodes a file, then
+        the preprocessor's `resize_image` resizes them to the model's size
+        as `generate` would (so the worker thread receives images ready to
+        stack). Raises `keras_captioning.data.ImageFileError` (a
+        `ValueError`) naming `name`: not an image, truncated, or more
+        pixels than the library reads (refused from the header, before
+        decoding).
+        """
+        buffer = io.BytesIO(data)
+        buffer.name = name
+        return self.captioner.preprocessor.resize_image(read_image(buffer))
 
     def check_num_captions(self, num_captions):
         """`num_captions` as an int, or a `ValueError` saying why not."""
@@ -97,8 +100,10 @@ class BatchCaptioner:
         with_attention = self.attention and num_captions == 1
         if num_captions > 1:
             options["return_all_beams"] = True
+        if len({image.shape for image in images}) == 1:
+            images = np.stack(images)
         outputs = self.captioner.generate(
-            list(images),
+            images if isinstance(images, np.ndarray) else list(images),
             batch_size=batch_size,
             return_scores=True,
             return_attention_scores=with_attention,

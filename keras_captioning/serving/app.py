@@ -407,9 +407,7 @@ class _Handlers:
             )
             try:
                 images.append(
-                    await run_in_threadpool(
-                        _captioning.decode_image, data, label
-                    )
+                    await run_in_threadpool(self.captioning.decode, data, label)
                 )
             except ValueError as error:  # ImageFileError included.
                 raise RequestError(400, str(error)) from None
