@@ -351,7 +351,8 @@ class _Handlers:
             ) from None
         instances = _instances(payload)
         encoded = [_instance_bytes(i, item) for i, item in enumerate(instances)]
-        results = await self._caption_all(encoded, "instances", 1)
+        labels = [f"instances[{index}]" for index in range(len(encoded))]
+        results = await self._caption_all(encoded, labels, 1)
         return {
             "predictions": [
                 {"captions": result[0]["caption"], "scores": result[0]["score"]}
@@ -386,25 +387,21 @@ class _Handlers:
         except ValueError as error:
             raise RequestError(400, str(error)) from None
         data = await upload.read()
-        results = await self._caption_all([data], "image", num_captions)
+        results = await self._caption_all([data], ["image"], num_captions)
         # Hugging Face's image-to-text form, with the score (and attention).
         return [
             {"generated_text": result.pop("caption"), **result}
             for result in results[0]
         ]
 
-    async def _caption_all(self, encoded, name, num_captions):
-        """Decodes every image first (any bad one fails the request), then
-        queues them; returns one result per image."""
+    async def _caption_all(self, encoded, labels, num_captions):
+        """Decodes every image first (any bad one fails the request, its
+        error naming the image's label), then queues them; returns one
+        result per image."""
         from starlette.concurrency import run_in_threadpool
 
         images = []
-        for index, data in enumerate(encoded):
-            label = (
-                name
-                if len(encoded) == 1 and name == "image"
-                else (f"{name}[{index}]")
-            )
+        for data, label in zip(encoded, labels):
             try:
                 images.append(
                     await run_in_threadpool(self.captioning.decode, data, label)
