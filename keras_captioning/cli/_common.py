@@ -94,7 +94,7 @@ def image_size_argument(parser):
     )
 
 
-def generation_arguments(parser, default_strategy="greedy"):
+def generation_arguments(parser, default_strategy="greedy", batch_size=True):
     parser.add_argument(
         "--strategy",
         choices=("greedy", "beam", "sample"),
@@ -113,9 +113,13 @@ def generation_arguments(parser, default_strategy="greedy"):
         default=None,
         help="Most words per caption (default: the model's own limit).",
     )
-    parser.add_argument(
-        "--batch-size", type=positive_int, default=32, help="Images per batch."
-    )
+    if batch_size:
+        parser.add_argument(
+            "--batch-size",
+            type=positive_int,
+            default=32,
+            help="Images per batch.",
+        )
     control_arguments(parser)
 
 

@@ -15,7 +15,7 @@ __all__ = [
     "main",
 ]
 
-_SUBCOMMANDS = ("caption", "evaluate", "train", "export")
+_SUBCOMMANDS = ("caption", "evaluate", "train", "export", "serve")
 
 
 def build_parser():
@@ -27,11 +27,12 @@ def build_parser():
     from keras_captioning.cli import caption
     from keras_captioning.cli import evaluate
     from keras_captioning.cli import export
+    from keras_captioning.cli import serve
     from keras_captioning.cli import train
 
     parser = _errors.ArgumentParser(
         prog="keras-captioning",
-        description="Caption images, score, train and export image "
+        description="Caption images, score, train, export and serve image "
         "captioners. Exit codes: 0 ok, 1 some inputs or the run failed, "
         "2 usage error (bad option, path or file form), 130 interrupted. "
         "An error is one line on stderr; add --debug after the subcommand "
@@ -40,7 +41,7 @@ def build_parser():
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True
     )
-    for module in (caption, evaluate, train, export):
+    for module in (caption, evaluate, train, export, serve):
         module.add_parser(subparsers)
     return parser
 

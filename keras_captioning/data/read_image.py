@@ -80,7 +80,10 @@ def read_image(path, image_size=None, full_size_decode=None):
 
     Args:
         path: str or path-like, the image file (JPEG, PNG, BMP, GIF, TIFF,
-            WebP or anything else Pillow reads).
+            WebP or anything else Pillow reads), or a binary file object
+            opened on one (such as `io.BytesIO(data)` for bytes received
+            over a network; the error then names its `name` attribute, or
+            `'<file object>'`).
         image_size: `None` or `(height, width)`, the size to resize to.
             Defaults to `None`: the size of the file.
         full_size_decode: bool or `None`. `True` always decodes a JPEG at
@@ -174,16 +177,19 @@ def read_rgb(path, image_size=None, full_size_decode=None):
 
     For the pipelines, which turn it into an array themselves.
     """
-    if not isinstance(path, (str, bytes, os.PathLike)):
+    if hasattr(path, "read"):
+        source, path = path, getattr(path, "name", None) or "<file object>"
+    elif isinstance(path, (str, bytes, os.PathLike)):
+        source = path = os.fsdecode(path)
+    else:
         raise TypeError(
-            "`path` must be a str or path-like. "
+            "`path` must be a str, path-like or a binary file object. "
             f"Received: path={path!r} of type {type(path).__name__}"
         )
     if full_size_decode is None:
         full_size_decode = _full_size_decode_setting()
-    path = os.fsdecode(path)
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             if image_size is not None and not full_size_decode:
                 _draft(image, image_size)
             # Decoding happens here, so a damaged file fails inside the
@@ -199,7 +205,7 @@ def read_rgb(path, image_size=None, full_size_decode=None):
     except UnidentifiedImageError:
         reason = (
             "the file is empty"
-            if os.path.getsize(path) == 0
+            if _is_empty(source)
             else "not an image format Pillow recognises"
         )
     except Image.DecompressionBombError as error:
@@ -245,6 +251,13 @@ def _draft(image, image_size):
     # `draft` picks the largest of 1/8, 1/4, 1/2 that keeps the stored
     # picture at least (width, height); `None` keeps the file's mode.
     image.draft(None, (width, height))
+
+
+def _is_empty(source):
+    if isinstance(source, str):
+        return os.path.getsize(source) == 0
+    source.seek(0, os.SEEK_END)
+    return source.tell() == 0
 
 
 def _one_line(error):

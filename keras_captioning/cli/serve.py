@@ -1,0 +1,172 @@
+"""`keras-captioning serve`: a saved captioner behind HTTP."""
+
+import os
+import signal
+import sys
+
+from keras_captioning.cli import _common
+
+HELP = "Serve a .keras captioner over HTTP, with a page to try it."
+
+
+def add_parser(subparsers):
+    parser = _common.add_subcommand(
+        subparsers,
+        "serve",
+        help=HELP,
+        description=HELP + " Routes: POST /v1/models/NAME:predict "
+        "(TensorFlow Serving's form), GET /v1/models/NAME, POST /v1/caption "
+        "(multipart upload), GET /healthz, /readyz, /metrics and / (the "
+        'page). Needs pip install "keras-captioning[serve]". SIGTERM or '
+        "Ctrl-C stops accepting, finishes the requests in flight and exits.",
+    )
+    configure(parser)
+    parser.set_defaults(run=run)
+
+
+def configure(parser):
+    parser.add_argument("model", help="The saved `.keras` captioner.")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="Address to listen on."
+    )
+    parser.add_argument(
+        "--port", type=int, default=8501, help="Port to listen on."
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=_common.positive_int,
+        default=8,
+        help="Most images captioned together.",
+    )
+    parser.add_argument(
+        "--batch-timeout-ms",
+        type=float,
+        default=10.0,
+        help="How long a batch waits for more images, in milliseconds.",
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=_common.positive_int,
+        default=64,
+        help="Most images waiting for a batch; past it, 503.",
+    )
+    parser.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=10.0,
+        help="Largest request body in MB; past it, 413.",
+    )
+    parser.add_argument(
+        "--cors-origin",
+        default=None,
+        help="Origin allowed to call the routes from a browser, '*' for any "
+        "(default: none, no CORS headers).",
+    )
+    parser.add_argument(
+        "--model-name",
+        default=None,
+        help="NAME in /v1/models/NAME (default: the model file's name "
+        "without .keras).",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=10.0,
+        help="Seconds to finish the requests in flight on SIGTERM/Ctrl-C.",
+    )
+    _common.generation_arguments(parser, batch_size=False)
+
+
+def run(args):
+    try:
+        import uvicorn
+
+        from keras_captioning.serving import app as serving_app
+
+        serving_app.require_serve_packages()
+    except ImportError as error:
+        raise _common.UsageError(
+            str(error)
+            if "keras-captioning[serve]" in str(error)
+            else f'{error}. Install: pip install "keras-captioning[serve]"'
+        ) from error
+    if args.batch_timeout_ms < 0 or args.max_body_mb <= 0:
+        raise _common.UsageError(
+            "--batch-timeout-ms must be >= 0 and --max-body-mb > 0. "
+            f"Received: {args.batch_timeout_ms} and {args.max_body_mb}"
+        )
+    captioner = _common.load_captioner(args.model)
+    options = _common.generation_options(args)
+    _common.check_generation_options(captioner, options)
+    name = args.model_name or os.path.basename(args.model).removesuffix(
+        ".keras"
+    )
+    try:
+        app = serving_app.build_app(
+            captioner,
+            model_name=name,
+            max_batch_size=args.max_batch_size,
+            batch_timeout_ms=args.batch_timeout_ms,
+            max_queue=args.max_queue,
+            max_body_mb=args.max_body_mb,
+            cors_origin=args.cors_origin,
+            **options,
+        )
+    except (TypeError, ValueError) as error:
+        raise _common.UsageError(str(error)) from error
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        # Python's logging as the process has it (warnings and errors on
+        # stderr), not a configuration of uvicorn's own.
+        log_config=None,
+        log_level="warning",
+        timeout_graceful_shutdown=args.shutdown_timeout,
+    )
+    server = _server_class()(config)
+    print(
+        f"keras-captioning serve: {name} on http://{args.host}:{args.port}/ "
+        f"(POST /v1/models/{name}:predict, POST /v1/caption); /readyz "
+        "answers 200 once generation is compiled. Ctrl-C or SIGTERM stops.",
+        flush=True,
+    )
+    try:
+        server.run()
+    except SystemExit as error:  # uvicorn exits when it cannot listen.
+        raise _common.UsageError(
+            f"cannot serve on {args.host}:{args.port} (is the port in use?)"
+        ) from error
+    if not server.started:
+        raise _common.UsageError(
+            f"cannot serve on {args.host}:{args.port} (is the port in use?)"
+        )
+    print("keras-captioning serve: stopped.", flush=True)
+    return 130 if server.stopped_by == signal.SIGINT else 0
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, saying on SIGTERM/Ctrl-C how long it waits."""
+
+        stopped_by = None
+
+        def handle_exit(self, sig, frame):
+            if self.stopped_by is None:
+                self.stopped_by = sig
+                print(
+                    f"keras-captioning serve: {signal.Signals(sig).name}: "
+                    "no new connections; finishing the requests in flight "
+                    f"(at most {self.config.timeout_graceful_shutdown:g} s).",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            super().handle_exit(sig, frame)
+            # uvicorn re-raises the signal once it has stopped, so the
+            # process would die of it; the command exits with its own code
+            # instead (0 after SIGTERM, 130 after Ctrl-C).
+            getattr(self, "_captured_signals", []).clear()
+
+    return Server
