@@ -35,10 +35,10 @@ VOCABULARY = sorted({word for caption in CAPTIONS for word in caption.split()})
 IMAGE_SIZE = (16, 16)
 
 
-def colour_images(size=16, seed=0, count=len(COLOURS)):
-    """`count` noisy single-colour images, `(count, size, size, 3)` uint8."""
+def colour_images(size=16, seed=0):
+    """Six noisy single-colour images, `(6, size, size, 3)` uint8."""
     rng = np.random.default_rng(seed)
-    colours = [COLOURS[i % len(COLOURS)] for i in range(count)]
+    colours = COLOURS
     images = np.stack(
         [np.broadcast_to(colour, (size, size, 3)) for colour in colours]
     ).astype("float32")

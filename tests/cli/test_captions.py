@@ -69,6 +69,7 @@ def test_train_stops_before_training_naming_the_bad_files(
     assert not (tmp_path / "out" / "captioner.keras").exists()
 
 
+@pytest.mark.large
 def test_train_with_skip_missing_trains_without_them(photos, tmp_path, capsys):
     argv = [
         "train",

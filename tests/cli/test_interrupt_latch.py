@@ -68,6 +68,7 @@ def run(mode):
     )
 
 
+@pytest.mark.large
 def test_without_the_latch_the_interrupt_is_swallowed():
     # The failure the latch exists for, shown on this Python.
     result = run("bare")

@@ -27,6 +27,8 @@ EPOCHS = 3
 # busy CPU cores).
 pytestmark = [
     pytest.mark.slow,
+    # Kill and resume runs of whole processes: the large tier.
+    pytest.mark.large,
     # Each test runs the command several times in fresh processes; the
     # backup logic is the command's, not the backend's.
     pytest.mark.skipif(

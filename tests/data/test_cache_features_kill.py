@@ -117,6 +117,7 @@ def resume_and_check(cache_dir, finished, reference, monkeypatch):
     assert not [n for n in os.listdir(cache_dir) if n[0] == "."]
 
 
+@pytest.mark.large
 def test_killed_at_90_percent_resumes(tmp_path, reference, monkeypatch):
     cache_dir = tmp_path / "cache"
     finished = kill_after_rows(cache_dir, int(0.9 * run.NUM_IMAGES))
@@ -137,6 +138,7 @@ def test_five_random_kill_points(tmp_path, reference, monkeypatch):
         resume_and_check(cache_dir, finished, reference, monkeypatch)
 
 
+@pytest.mark.large
 def test_a_partial_run_is_not_resumed_under_another_key(
     tmp_path, reference, monkeypatch
 ):

@@ -148,6 +148,7 @@ def toy_dataset(count=8):
     ).cast_column("image", datasets.Image())
 
 
+@pytest.mark.large
 def test_fit_self_critical_and_evaluation_train_and_score():
     captioner = tiny_captioner()
     dataset = toy_dataset()

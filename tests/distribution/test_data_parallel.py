@@ -64,6 +64,7 @@ def assert_same_training(facts):
     assert facts["same_captions"]
 
 
+@pytest.mark.large
 @pytest.mark.slow
 @pytest.mark.skipif(
     BACKEND != "tensorflow", reason="tf.distribute needs the tensorflow backend"
@@ -74,6 +75,7 @@ def test_mirrored_strategy_matches_single_device():
     assert_same_training(facts)
 
 
+@pytest.mark.large
 @pytest.mark.slow
 @pytest.mark.skipif(
     BACKEND != "jax", reason="keras.distribution.DataParallel runs on jax"

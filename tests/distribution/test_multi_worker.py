@@ -73,6 +73,7 @@ def finish(process):
     return facts
 
 
+@pytest.mark.large
 @pytest.mark.slow
 def test_two_processes_train_like_one_with_twice_the_batch():
     port = free_port()
@@ -103,6 +104,7 @@ def test_two_processes_train_like_one_with_twice_the_batch():
     )
 
 
+@pytest.mark.large
 def test_a_process_alone_waits_for_its_peer():
     # Process 0 of a 2-process cluster, started alone, must not train by
     # itself: it waits in `keras.distribution.initialize` (jax's own

@@ -104,6 +104,7 @@ def test_train_shapes_writes_model_figures_and_scores(shapes_run, capsys):
     assert 0 < result["train_seconds"] < result["total_seconds"]
 
 
+@pytest.mark.large
 @pytest.mark.slow
 def test_train_shapes_self_critical_phase(tmp_path, capsys):
     keras.utils.clear_session(free_memory=False)
@@ -157,7 +158,10 @@ def test_train_shapes_blind_images_are_blank():
     assert references == shapes.load_data("test", num_images=2)[1]
 
 
-@pytest.mark.parametrize("conditioning", ["init_inject", "merge"])
+@pytest.mark.parametrize(
+    "conditioning",
+    ["init_inject", pytest.param("merge", marks=pytest.mark.large)],
+)
 def test_train_shapes_one_vector_modes_keep_the_layout(conditioning):
     module = load_example("train_shapes")
     captioner = module.build_captioner(["a", "red"], 4, conditioning)
@@ -428,7 +432,9 @@ TINY_KARPATHY = [
 
 # The tiny validation split has words the four training images lack.
 @pytest.mark.filterwarnings("ignore:.*not in the vocabulary")
-@pytest.mark.parametrize("source", ["karpathy", "flickr8k"])
+@pytest.mark.parametrize(
+    "source", ["karpathy", pytest.param("flickr8k", marks=pytest.mark.large)]
+)
 def test_train_karpathy_trains_scores_and_saves(tiny_flickr, source):
     root = tiny_flickr["root"]
     if source == "karpathy":

@@ -12,8 +12,8 @@ import pytest
 
 from tests.captioners import CAPTIONS  # noqa: F401 (the tests import it here)
 from tests.captioners import VOCABULARY  # noqa: F401
-from tests.captioners import colour_images  # noqa: F401
 from tests.captioners import briefly_trained_captioner
+from tests.captioners import colour_images  # noqa: F401
 
 
 def conditioning_modes():

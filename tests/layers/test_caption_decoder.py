@@ -429,7 +429,16 @@ def test_functional_model_saves_and_loads_with_equal_outputs(mode, tmp_path):
     )
 
 
-@pytest.mark.parametrize("mode", MODES)
+# The README's mode by default; every mode with --run_large.
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(
+            mode, marks=() if mode == "init_inject" else pytest.mark.large
+        )
+        for mode in MODES
+    ],
+)
 def test_cnn_and_decoder_train_together(mode):
     rng = np.random.default_rng(0)
     # Four images told apart by their colour, each with its own caption.

@@ -4,6 +4,7 @@ import pytest
 
 from keras_captioning.models import ImageCaptioner
 from keras_captioning.models import SimpleCNN
+from tests.captioners import untrained_captioner
 
 COLOURS = {
     "red": (230, 30, 30),
@@ -87,11 +88,9 @@ def overfit(captioner, epochs=25, max_epochs=100):
 
 
 @pytest.fixture(scope="module")
-def trained_captioner():
-    """A small captioner that has learnt the four colour captions."""
-    keras.utils.set_random_seed(7)
-    captioner = small_captioner()
-    # 25 epochs left one image of the four half-learnt on torch (a near tie
-    # between two captions); `overfit` goes on until all four are learnt.
-    overfit(captioner, epochs=40)
-    return captioner
+def varied_captioner():
+    """An untrained captioner whose captions differ between images: for
+    tests of what generation returns, not of what it learnt."""
+    return untrained_captioner(
+        vocabulary=VOCABULARY, max_length=6, image_size=None
+    )

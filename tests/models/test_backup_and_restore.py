@@ -62,6 +62,7 @@ def uninterrupted():
     return run.train(backup_dir=None)
 
 
+@pytest.mark.large
 def test_resumes_after_the_last_epoch_backup(tmp_path, uninterrupted):
     # Killed after 3 of 5 epochs (60%), each of which wrote a backup.
     facts = resumed_facts(tmp_path / "backup", "--kill-after-epoch", 3)

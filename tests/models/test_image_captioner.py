@@ -167,14 +167,14 @@ def test_precomputed_features_with_no_encoder():
     assert captioner.generate(features).shape == (4, 7)
 
 
-def test_generation_outputs_are_well_formed(trained_captioner):
-    outputs = trained_captioner.generate(
+def test_generation_outputs_are_well_formed(varied_captioner):
+    outputs = varied_captioner.generate(
         colour_images(), strategy="sample", seed=3, return_scores=True
     )
     ids = outputs["token_ids"]
-    assert ids.shape == (4, trained_captioner.max_length + 1)
+    assert ids.shape == (4, varied_captioner.max_length + 1)
     assert outputs["scores"].shape == (4,)
-    assert ids.min() >= 0 and ids.max() < len(trained_captioner.vocabulary)
+    assert ids.min() >= 0 and ids.max() < len(varied_captioner.vocabulary)
     for row in ids:
         ended = np.flatnonzero(row == END)
         words = row[: ended[0]] if ended.size else row
@@ -185,12 +185,12 @@ def test_generation_outputs_are_well_formed(trained_captioner):
 
 @hypothesis.settings(deadline=None, max_examples=5)
 @hypothesis.given(seed=st.integers(0, 2**16), batch=st.integers(1, 5))
-def test_batch_order_is_preserved(trained_captioner, seed, batch):
+def test_batch_order_is_preserved(varied_captioner, seed, batch):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (batch, 16, 16, 3)).astype("uint8")
-    together = trained_captioner.generate(images, strategy="beam", beam_width=2)
+    together = varied_captioner.generate(images, strategy="beam", beam_width=2)
     alone = [
-        trained_captioner.generate(image[None], strategy="beam", beam_width=2)
+        varied_captioner.generate(image[None], strategy="beam", beam_width=2)
         for image in images
     ]
     np.testing.assert_array_equal(together, np.concatenate(alone))
@@ -198,19 +198,19 @@ def test_batch_order_is_preserved(trained_captioner, seed, batch):
 
 @hypothesis.settings(deadline=None, max_examples=5)
 @hypothesis.given(seed=st.integers(0, 2**16))
-def test_beam_width_one_is_greedy(trained_captioner, seed):
+def test_beam_width_one_is_greedy(varied_captioner, seed):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, (3, 16, 16, 3)).astype("uint8")
-    greedy = trained_captioner.generate(images, return_scores=True)
-    beam = trained_captioner.generate(
+    greedy = varied_captioner.generate(images, return_scores=True)
+    beam = varied_captioner.generate(
         images, strategy="beam", beam_width=1, return_scores=True
     )
     np.testing.assert_array_equal(beam["token_ids"], greedy["token_ids"])
     np.testing.assert_allclose(beam["scores"], greedy["scores"], rtol=1e-5)
 
 
-def test_all_beams_are_sorted_by_score(trained_captioner):
-    outputs = trained_captioner.generate(
+def test_all_beams_are_sorted_by_score(varied_captioner):
+    outputs = varied_captioner.generate(
         colour_images(),
         strategy="beam",
         beam_width=3,
@@ -220,14 +220,18 @@ def test_all_beams_are_sorted_by_score(trained_captioner):
     assert outputs["token_ids"].shape == (
         4,
         3,
-        trained_captioner.max_length + 1,
+        varied_captioner.max_length + 1,
     )
     scores = outputs["scores"]
     assert (np.diff(scores, axis=1) <= 1e-6).all()
-    beams = trained_captioner.caption(
+    beams = varied_captioner.caption(
         colour_images(), strategy="beam", beam_width=3, return_all_beams=True
     )
-    assert [captions[0] for captions in beams] == CAPTIONS
+    best = varied_captioner.caption(
+        colour_images(), strategy="beam", beam_width=3
+    )
+    assert [captions[0] for captions in beams] == best
+    assert len(set(best)) > 1
 
 
 @pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
@@ -248,10 +252,10 @@ def test_captions_never_exceed_max_length(strategy):
     assert max(words) <= 2
 
 
-def test_sampling_is_reproducible_with_a_seed(trained_captioner):
+def test_sampling_is_reproducible_with_a_seed(varied_captioner):
     images = colour_images()
-    first = trained_captioner.generate(images, strategy="sample", seed=11)
-    second = trained_captioner.generate(images, strategy="sample", seed=11)
+    first = varied_captioner.generate(images, strategy="sample", seed=11)
+    second = varied_captioner.generate(images, strategy="sample", seed=11)
     np.testing.assert_array_equal(first, second)
 
 

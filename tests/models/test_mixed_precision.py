@@ -37,15 +37,26 @@ def _skip_reason(jit_compile):
     return None
 
 
+# By default float16 on the path each backend runs by default (compiled on
+# tensorflow and jax, eager on torch); every other case with --run_large.
+DEFAULT_CASE = ("mixed_float16", BACKEND != "torch")
+
 CASES = [
     pytest.param(
         policy,
         jit_compile,
         id=f"{policy}-{'jit' if jit_compile else 'eager'}",
-        marks=pytest.mark.skipif(
-            _skip_reason(jit_compile) is not None,
-            reason=_skip_reason(jit_compile) or "",
-        ),
+        marks=[
+            pytest.mark.skipif(
+                _skip_reason(jit_compile) is not None,
+                reason=_skip_reason(jit_compile) or "",
+            ),
+            *(
+                []
+                if (policy, jit_compile) == DEFAULT_CASE
+                else [pytest.mark.large]
+            ),
+        ],
     )
     for jit_compile in (True, False)
     for policy in POLICIES

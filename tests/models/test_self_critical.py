@@ -155,6 +155,7 @@ class StopAtReward(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+@pytest.mark.large
 def test_training_raises_the_reward():
     """The attention decoder with dropout 0.5 and Adam: the case that
     collapsed on JAX at a cross-entropy learning rate (0.05 here)."""
@@ -192,6 +193,7 @@ def test_training_raises_the_reward():
     assert (model.generate(images) == red).any()
 
 
+@pytest.mark.large
 @pytest.mark.backend_independent
 def test_cider_d_logs_validation_and_early_stopping(captioner):
     images, references = toy_data()
@@ -220,6 +222,7 @@ def test_cider_d_logs_validation_and_early_stopping(captioner):
     assert all(value >= 0 for value in history.history["val_CIDEr-D"])
 
 
+@pytest.mark.large
 @pytest.mark.backend_independent
 def test_datasets_of_images_and_references(captioner):
     images, references = toy_data()
@@ -307,6 +310,7 @@ captioner.fit_self_critical(
 """
 
 
+@pytest.mark.large
 @pytest.mark.backend_independent
 def test_backup_and_restore_resumes_a_killed_run(tmp_path):
     import os
@@ -396,6 +400,7 @@ def test_the_best_weights_by_validation_reward_are_kept(captioner):
     assert cider_of(captioner, images, references) == pytest.approx(best)
 
 
+@pytest.mark.large
 @pytest.mark.backend_independent
 def test_model_checkpoint_saves_a_captioner_and_compile_comes_back(
     captioner, tmp_path
