@@ -6,7 +6,8 @@ the code fails the suite instead of misleading a reader. They run once, on
 the default backend (`backend_independent`, tests/conftest.py): what they
 show is tested on every backend by the tests of each layer and model.
 Private modules (`_self_critical.py`, ...) are collected too: an example a
-reader of the source finds must run as well.
+reader of the source finds must run as well. No example trains: a `fit`
+line is shown with `# doctest: +SKIP` (the tests of each model train it).
 """
 
 import doctest

@@ -457,10 +457,10 @@ class CaptioningTask(keras.Model):
         >>> captioner.compile()
         >>> images = np.zeros((2, 32, 32, 3), "uint8")
         >>> references = [["a red circle"], ["a blue circle"]]
-        >>> history = captioner.fit_self_critical(
+        >>> history = captioner.fit_self_critical(  # doctest: +SKIP
         ...     images, references, batch_size=2, num_samples=2, verbose=0
         ... )
-        >>> sorted(history.history)
+        >>> sorted(history.history)  # doctest: +SKIP
         ['baseline_reward', 'loss', 'reward']
         """
         from keras_captioning.models import _self_critical

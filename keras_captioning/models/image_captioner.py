@@ -116,7 +116,9 @@ class ImageCaptioner(CaptioningTask):
     >>> token_ids.shape
     (2, 7)
     >>> captioner.compile()
-    >>> history = captioner.fit(images, token_ids, epochs=1, verbose=0)
+    >>> history = captioner.fit(  # doctest: +SKIP
+    ...     images, token_ids, epochs=1, verbose=0
+    ... )
     >>> captions = captioner.caption(images, strategy="beam", beam_width=2)
     >>> len(captions)
     2

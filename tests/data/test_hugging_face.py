@@ -251,7 +251,8 @@ def test_bad_datasets_raise(tmp_path):
 
 
 def test_a_tfds_coco_captions_split_trains_as_a_stream():
-    tfds = pytest.importorskip("tensorflow_datasets")
+    import tensorflow_datasets as tfds
+
     captioner = tiny_captioner()
     with tfds.testing.mock_data(num_examples=3):
         split = tfds.load("coco_captions", split="train")

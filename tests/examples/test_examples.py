@@ -49,6 +49,7 @@ def test_help_describes_the_options(name, capsys):
     assert "--" in output
 
 
+@pytest.mark.large
 def test_train_shapes_help_runs_as_a_script():
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "train_shapes.py"), "--help"],

@@ -24,9 +24,10 @@ def conditioning_modes():
 
 
 MODES = conditioning_modes()
-# The modes whose greedy-search export runs by default in each format (the
-# same graph as beam search with another loop); every mode with --run_large.
-GREEDY_MODES = ("init_inject", "attention")
+# The modes whose exports run by default in each format: one that reads the
+# image once and one that attends to it at every step; every mode with
+# --run_large.
+DEFAULT_MODES = ("init_inject", "attention")
 
 needs_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",

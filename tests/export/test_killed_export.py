@@ -81,11 +81,11 @@ def test_a_vocabulary_from_another_export_is_refused(tmp_path, format):
 
 
 @pytest.mark.slow
+# Processes killed while they export: the large tier (one kill of a LiteRT
+# export, and five kills of each format).
+@pytest.mark.large
 @pytest.mark.parametrize(
     "format, kills",
-    # The pairing code is the same for both formats. By default one kill of
-    # a LiteRT export, at the first of the random points; with --run_large,
-    # five kills of each format.
     [
         ("litert", 1),
         pytest.param("litert", 5, marks=pytest.mark.large),

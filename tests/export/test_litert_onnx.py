@@ -8,7 +8,7 @@ import pytest
 
 from keras_captioning.export import captions_from_ids
 from keras_captioning.export import vocabulary_path
-from tests.export.conftest import GREEDY_MODES
+from tests.export.conftest import DEFAULT_MODES
 from tests.export.conftest import MIN_DISTINCT_CAPTIONS
 from tests.export.conftest import MODES
 from tests.export.conftest import colour_images
@@ -16,25 +16,14 @@ from tests.export.conftest import needs_tensorflow
 
 pytestmark = needs_tensorflow
 
-# Greedy search runs as a beam search of width 1 in these formats, so beam
-# search in every mode but pre_inject and par_inject (whose converted ops,
-# concatenation and addition, init_inject and merge have too) and greedy in
-# two cover the converted code; the rest run with `--run_large`.
-DEFAULT_BEAM_MODES = (
-    "init_inject",
-    "merge",
-    "attention",
-    "top_down",
-    "adaptive_attention",
-)
+# Both searches in the two modes of DEFAULT_MODES (one that reads the image
+# once, one that attends to it at every step); every other pair with
+# `--run_large`.
 CASES = [
     pytest.param(
         mode,
         strategy,
-        marks=()
-        if (strategy == "beam" and mode in DEFAULT_BEAM_MODES)
-        or (strategy == "greedy" and mode in GREEDY_MODES)
-        else pytest.mark.large,
+        marks=() if mode in DEFAULT_MODES else pytest.mark.large,
     )
     for mode in MODES
     for strategy in ("greedy", "beam")
@@ -121,7 +110,8 @@ def test_litert_dynamic_range_quantisation(captioners, tmp_path):
             mode,
             strategy,
             marks=()
-            if (mode, strategy) in (("attention", "beam"), ("merge", "greedy"))
+            if (mode, strategy)
+            in (("attention", "beam"), ("init_inject", "greedy"))
             else pytest.mark.large,
         )
         for mode in MODES

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from keras_captioning.export import export_captioner
-from tests.export.conftest import GREEDY_MODES
+from tests.export.conftest import DEFAULT_MODES
 from tests.export.conftest import MIN_DISTINCT_CAPTIONS
 from tests.export.conftest import MODES
 from tests.export.conftest import colour_images
@@ -107,10 +107,10 @@ def serve_in_fresh_process(artifacts, images, files):
     return json.loads(line[-1][len("RESULT") :])
 
 
-# Beam search in every mode, greedy search in two (the same graph with
-# another loop); every pair with --run_large.
+# Both searches in two modes, one that reads the image once and one that
+# attends to it at every step; every pair with --run_large.
 def by_default(mode, strategy):
-    return strategy == "beam" or mode in GREEDY_MODES
+    return mode in DEFAULT_MODES
 
 
 CASES = [
@@ -199,7 +199,7 @@ def test_keras_export_of_logits_is_not_what_export_does(captioners, tmp_path):
 
     # `keras.Model.export` would give the teacher-forced logits; this one
     # gives captions.
-    path = captioners["merge"].export(tmp_path / "m", strategy="beam")
+    path = captioners["attention"].export(tmp_path / "m", strategy="beam")
     served = tf.saved_model.load(path)
     assert set(served.signatures) == {"serving_default", "serve", "serve_bytes"}
 
@@ -217,7 +217,7 @@ def test_keras_export_of_logits_is_not_what_export_does(captioners, tmp_path):
 )
 def test_bad_arguments_are_refused(captioners, tmp_path, arguments, message):
     with pytest.raises(ValueError, match=message):
-        export_captioner(captioners["merge"], tmp_path / "m", **arguments)
+        export_captioner(captioners["attention"], tmp_path / "m", **arguments)
 
 
 def test_models_without_an_encoder_are_refused(tmp_path):

@@ -96,9 +96,10 @@ def test_five_random_save_kills(tmp_path):
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="export needs tensorflow"
 )
-# One kill by default, at the first of the random points; five with
-# --run_large.
-@pytest.mark.parametrize("kills", [1, pytest.param(5, marks=pytest.mark.large)])
+# Processes killed while they export: the large tier (one kill at the
+# first of the random points, and five).
+@pytest.mark.large
+@pytest.mark.parametrize("kills", [1, 5])
 def test_random_export_kills(tmp_path, kills):
     import tensorflow as tf
 

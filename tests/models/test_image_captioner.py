@@ -90,11 +90,14 @@ def test_compile_defaults_mask_padding():
     assert set(history.history) == {"loss", "accuracy"}
 
 
-# The default mode by default; tests/layers/test_caption_decoder.py trains
-# every mode's decoder with its CNN.
+# A training that must learn: the large tier. The default tier trains the
+# README's mode with its CNN in tests/layers/test_caption_decoder.py.
 @pytest.mark.parametrize(
     "conditioning",
-    [pytest.param("init_inject", marks=pytest.mark.large), "attention"],
+    [
+        pytest.param("init_inject", marks=pytest.mark.large),
+        pytest.param("attention", marks=pytest.mark.large),
+    ],
 )
 def test_overfits_a_handful_of_pairs_and_captions_them(conditioning):
     keras.utils.set_random_seed(3)

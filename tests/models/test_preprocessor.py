@@ -280,10 +280,14 @@ MEMORY_SCRIPT = textwrap.dedent(
 
 # The preprocessor reads and resizes each photo with Pillow on the host,
 # before any backend sees it: the memory bound is the same on every backend.
-# A file by default; an array (the same resize, without the decoding) with
-# --run_large.
+# A memory test: the large tier (a file, and an array: the same resize,
+# without the decoding).
 @pytest.mark.parametrize(
-    "kind", [pytest.param("array", marks=pytest.mark.large), "file"]
+    "kind",
+    [
+        pytest.param("array", marks=pytest.mark.large),
+        pytest.param("file", marks=pytest.mark.large),
+    ],
 )
 def test_a_6000_by_4000_photo_captions_in_bounded_memory(kind, tmp_path):
     environment = dict(os.environ, CUDA_VISIBLE_DEVICES="")
