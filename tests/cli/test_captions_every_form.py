@@ -136,7 +136,7 @@ FORMS = [
 # The command's path after `load_captions` is the same for every form, and
 # tests/datasets/test_load_captions.py reads each one; by default a
 # COCO file and a folder go through the command, the rest with --run_large.
-BY_DEFAULT = (coco, imagefolder)
+BY_DEFAULT = (coco,)
 
 
 def listed_images(path, images, form):

@@ -433,9 +433,9 @@ TINY_KARPATHY = [
 
 # The tiny validation split has words the four training images lack.
 @pytest.mark.filterwarnings("ignore:.*not in the vocabulary")
-@pytest.mark.parametrize(
-    "source", ["karpathy", pytest.param("flickr8k", marks=pytest.mark.large)]
-)
+# The command's `train` runs in the default tier (tests/cli).
+@pytest.mark.large
+@pytest.mark.parametrize("source", ["karpathy", "flickr8k"])
 def test_train_karpathy_trains_scores_and_saves(tiny_flickr, source):
     root = tiny_flickr["root"]
     if source == "karpathy":

@@ -24,10 +24,10 @@ def conditioning_modes():
 
 
 MODES = conditioning_modes()
-# The modes whose exports run by default in each format: one that reads the
-# image once and one that attends to it at every step; every mode with
-# --run_large.
-DEFAULT_MODES = ("init_inject", "attention")
+# The (mode, search) pairs each format exports by default: greedy search in a
+# mode that reads the image once, beam search in one that attends to it at
+# every step; every pair with --run_large.
+DEFAULT_CASES = (("init_inject", "greedy"), ("attention", "beam"))
 
 needs_tensorflow = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",

@@ -43,7 +43,6 @@ CONTROLS = {
 FAST = {
     ("attention", "litert", "beam"),
     ("attention", "onnx", "beam"),
-    ("attention", "tf_saved_model", "beam"),
 }
 CASES = [
     pytest.param(

@@ -8,7 +8,7 @@ import pytest
 
 from keras_captioning.export import captions_from_ids
 from keras_captioning.export import vocabulary_path
-from tests.export.conftest import DEFAULT_MODES
+from tests.export.conftest import DEFAULT_CASES
 from tests.export.conftest import MIN_DISTINCT_CAPTIONS
 from tests.export.conftest import MODES
 from tests.export.conftest import colour_images
@@ -16,14 +16,11 @@ from tests.export.conftest import needs_tensorflow
 
 pytestmark = needs_tensorflow
 
-# Both searches in the two modes of DEFAULT_MODES (one that reads the image
-# once, one that attends to it at every step); every other pair with
-# `--run_large`.
 CASES = [
     pytest.param(
         mode,
         strategy,
-        marks=() if mode in DEFAULT_MODES else pytest.mark.large,
+        marks=() if (mode, strategy) in DEFAULT_CASES else pytest.mark.large,
     )
     for mode in MODES
     for strategy in ("greedy", "beam")
@@ -110,8 +107,7 @@ def test_litert_dynamic_range_quantisation(captioners, tmp_path):
             mode,
             strategy,
             marks=()
-            if (mode, strategy)
-            in (("attention", "beam"), ("init_inject", "greedy"))
+            if (mode, strategy) in DEFAULT_CASES
             else pytest.mark.large,
         )
         for mode in MODES

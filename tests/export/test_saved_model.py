@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from keras_captioning.export import export_captioner
-from tests.export.conftest import DEFAULT_MODES
+from tests.export.conftest import DEFAULT_CASES
 from tests.export.conftest import MIN_DISTINCT_CAPTIONS
 from tests.export.conftest import MODES
 from tests.export.conftest import colour_images
@@ -107,10 +107,8 @@ def serve_in_fresh_process(artifacts, images, files):
     return json.loads(line[-1][len("RESULT") :])
 
 
-# Both searches in two modes, one that reads the image once and one that
-# attends to it at every step; every pair with --run_large.
 def by_default(mode, strategy):
-    return mode in DEFAULT_MODES
+    return (mode, strategy) in DEFAULT_CASES
 
 
 CASES = [

@@ -309,14 +309,23 @@ _LOAD_SCRIPT = textwrap.dedent(
 )
 
 
-def test_saved_models_load_in_a_fresh_process_in_every_mode(tmp_path):
+# A mode that reads the image once and one that attends to it by default;
+# every mode with --run_large.
+@pytest.mark.parametrize(
+    "modes",
+    [
+        pytest.param(("init_inject", "attention"), id="two"),
+        pytest.param(CONDITIONING_MODES, id="every", marks=pytest.mark.large),
+    ],
+)
+def test_saved_models_load_in_a_fresh_process(tmp_path, modes):
     images = colour_images()
     inputs = {
         "images": images,
         "token_ids": small_captioner().tokenize(CAPTIONS),
     }
     logits = {}
-    for mode in CONDITIONING_MODES:
+    for mode in modes:
         captioner = small_captioner(mode)
         logits[mode] = keras.ops.convert_to_numpy(captioner(inputs))
         captioner.compile(label_smoothing=0.1)
@@ -338,7 +347,7 @@ def test_saved_models_load_in_a_fresh_process_in_every_mode(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert f"loaded {len(CONDITIONING_MODES)}" in result.stdout
+    assert f"loaded {len(modes)}" in result.stdout
 
 
 def test_instances_of_the_layers_are_used_as_given():
