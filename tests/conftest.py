@@ -6,8 +6,8 @@ users. Hypothesis has two profiles: `dev` (the default, more examples) and
 
 Some folders test code that never runs on the Keras backend: caption files,
 text, the COCO metrics, plots, the command and the examples (which run in
-their own processes on the default backend), and the export formats, which
-are TensorFlow's. Those run once, on the default (tensorflow) backend; on
+their own processes on the default backend), the export formats, which
+are TensorFlow's, and the HTTP server around a captioner. Those run once, on the default (tensorflow) backend; on
 jax and torch they are deselected (the summary says how many), except
 tests marked `every_backend` (the ones that feed a dataset to `fit`). Tests
 elsewhere whose subject is such code are marked `backend_independent` and
@@ -21,8 +21,10 @@ every backend).
 
 Tests marked `large` repeat, for more cases, what a cheaper test of the
 default run already checks (every mode and strategy of each export format,
-the biggest backbones, every caption form through the command). They are
-skipped unless `--run_large` is given, as in KerasHub's suite.
+the biggest backbones, every caption form through the command), or cost
+minutes (trainings that must learn, processes killed and resumed, several
+processes training one model). They are skipped unless `--run_large` is
+given, as in KerasHub's suite; docs/contributing.rst says what goes where.
 """
 
 import os
@@ -62,6 +64,7 @@ BACKEND_INDEPENDENT = (
     "export",
     "data",
     "metrics",
+    "serving",
     "text",
     "visualization",
 )

@@ -250,6 +250,8 @@ def test_bad_datasets_raise(tmp_path):
         batches[0]
 
 
+# A further input form of the streaming test above: the large tier.
+@pytest.mark.large
 def test_a_tfds_coco_captions_split_trains_as_a_stream():
     import tensorflow_datasets as tfds
 

@@ -40,10 +40,7 @@ CONTROLS = {
 # the day it is added) with both strategies; a few run by default, the
 # whole matrix with `--run_large` (each case is one export and conversion).
 # (Greedy search is a beam search of width 1 in LiteRT and ONNX.)
-FAST = {
-    ("attention", "litert", "beam"),
-    ("attention", "onnx", "beam"),
-}
+FAST = {("attention", "litert", "beam")}
 CASES = [
     pytest.param(
         mode,
