@@ -6,18 +6,18 @@ users. Hypothesis has two profiles: `dev` (the default, more examples) and
 
 Some folders test code that never runs on the Keras backend: caption files,
 text, the COCO metrics, plots, the command and the examples (which run in
-their own processes on the default backend), the export formats, which
-are TensorFlow's, and the HTTP server around a captioner. Those run once, on the default (tensorflow) backend; on
-jax and torch they are deselected (the summary says how many), except
-tests marked `every_backend` (the ones that feed a dataset to `fit`). Tests
-elsewhere whose subject is such code are marked `backend_independent` and
-run once too: the docstring examples (documentation; the behaviour they show
-is tested on every backend by the tests of each layer and model), the
-preprocessor (file reading, resizing and input checks, on the host), and the
-runs killed and resumed in other processes (the variables they restore are
-saved and loaded on every backend by the saving tests; one
-`BackupAndRestore` resume, in tests/models/test_fit_on_features.py, runs on
-every backend).
+their own processes on the default backend), the export formats, which are
+TensorFlow's, and the HTTP server around a captioner. Those run once, on the
+default (tensorflow) backend; on jax and torch they are deselected (the
+summary says how many), except tests marked `every_backend` (the ones that
+feed a dataset to `fit`). Tests elsewhere whose subject is such code are
+marked `backend_independent` and run once too: the docstring examples
+(documentation; the behaviour they show is tested on every backend by the
+tests of each layer and model), the preprocessor (file reading, resizing and
+input checks, on the host), and the runs killed and resumed in other processes
+(the variables they restore are saved and loaded on every backend by the
+saving tests; one `BackupAndRestore` resume, in
+tests/models/test_fit_on_features.py, runs on every backend).
 
 Tests marked `large` repeat, for more cases, what a cheaper test of the
 default run already checks (every mode and strategy of each export format,
