@@ -138,9 +138,9 @@ def save_model(save, filepath, overwrite=True, **kwargs):
     In a multi-process job only process 0 writes; the others return
     without touching `filepath`.
     """
-    from keras_captioning import _distribution
+    from keras_captioning.distribution import process_index
 
-    if _distribution.process_index() != 0:
+    if process_index() != 0:
         return None
     if not isinstance(filepath, (str, os.PathLike)) or (
         not overwrite and os.path.exists(filepath)
