@@ -8,7 +8,6 @@ BLEU-1..4, ROUGE-L and CIDEr-D (METEOR with `--meteor`) and saves
 `--output-dir/captioner.keras`. `examples/train_karpathy.py` runs this.
 """
 
-import json
 import os
 import shutil
 import signal
@@ -278,36 +277,10 @@ def parse_args(argv=None, prog=None):
 def load_split(args, split):
     """`(paths, references)` of one split; a missing or malformed caption
     file or image folder is a `UsageError`. Images are checked after."""
-    library = _common.import_library()
-    flickr8k = library.datasets.flickr8k
-    karpathy = library.datasets.karpathy
-
     if args.captions is not None:
         paths, references = _captions_splits(args)[split]
-    elif args.image_dir is None:
-        raise _common.UsageError(
-            "--image-dir is needed with --karpathy-json and "
-            "--flickr8k-text-dir."
-        )
-    elif args.karpathy_json is not None:
-        paths, references = _common.load_split_files(
-            karpathy.load_split,
-            args.karpathy_json,
-            args.image_dir,
-            split,
-            True,
-            False,
-            flags="--karpathy-json and --image-dir",
-        )
     else:
-        paths, references = _common.load_split_files(
-            flickr8k.load_split,
-            args.flickr8k_text_dir,
-            args.image_dir,
-            split,
-            False,
-            flags="--flickr8k-text-dir and --image-dir",
-        )
+        paths, references = _common.load_named_form(args, split)
     limit = args.max_train_images if split == "train" else args.max_eval_images
     if limit is not None:
         paths, references = paths[:limit], references[:limit]
@@ -453,16 +426,6 @@ def describe_loss(captioner, image_size):
 BACKUP_FOLDER = "backup"
 
 
-def backed_up_epoch(metadata, default):
-    """The epochs finished in a backup's `training_metadata.json`, or
-    `default` when it is absent or unreadable."""
-    try:
-        with open(metadata) as file:
-            return int(json.load(file)["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return default
-
-
 class _InterruptLatch:
     """Turns a Ctrl-C during `fit` into a stop at the next batch's end.
 
@@ -511,8 +474,8 @@ def fit_with_backup(fit, args, data, **kwargs):
     where), and on Ctrl-C raises a `KeyboardInterrupt` whose text says
     which epoch is kept and how to resume."""
     keras = _common.import_keras()
+    backed_up_epochs = _common.import_library().callbacks.backed_up_epochs
     path = os.path.join(args.output_dir, BACKUP_FOLDER)
-    metadata = os.path.join(path, "training_metadata.json")
     epochs = kwargs["epochs"]
 
     class Backup(keras.callbacks.BackupAndRestore):
@@ -546,7 +509,7 @@ def fit_with_backup(fit, args, data, **kwargs):
                 )
             if not found:
                 return
-            self.kept = backed_up_epoch(metadata, self.kept)
+            self.kept = backed_up_epochs(path)
             where = (
                 f"epoch {self.kept + 1} of {epochs}"
                 if self.kept < epochs
@@ -580,7 +543,7 @@ def fit_with_backup(fit, args, data, **kwargs):
     except KeyboardInterrupt:
         # Ctrl-C can land after the backup is written but before
         # `on_epoch_end` returns: what resumes is what the backup holds.
-        backup.kept = backed_up_epoch(metadata, backup.kept)
+        backup.kept = backed_up_epochs(path) or backup.kept
         if not backup.kept:
             raise KeyboardInterrupt(
                 "no epoch had finished, so there is nothing to resume from"
@@ -701,7 +664,7 @@ def train(args):
     )
     scores, captions = keras_captioning.metrics.evaluate_captioner(
         captioner,
-        _common.ImageFiles(test[0], image_size),
+        test[0],  # read and resized by the captioner's preprocessor
         test[1],
         batch_size=args.batch_size,
         verbose=min(args.verbose, 1),
