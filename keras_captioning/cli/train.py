@@ -6,6 +6,11 @@ Builds the vocabulary from the training captions, trains an
 times faster), scores beam-search captions of the test split with
 BLEU-1..4, ROUGE-L and CIDEr-D (METEOR with `--meteor`) and saves
 `--output-dir/captioner.keras`. `examples/train_karpathy.py` runs this.
+
+Started as several processes with Keras's `KERAS_DISTRIBUTION_*`
+variables (JAX backend), it joins that cluster through
+`keras_captioning.distribution.set_up_distribution` and trains one
+data-parallel model, which process 0 saves.
 """
 
 import os
@@ -424,6 +429,10 @@ def describe_loss(captioner, image_size):
 
 
 BACKUP_FOLDER = "backup"
+# Seconds a process waits for the others of a KERAS_DISTRIBUTION_* cluster.
+DISTRIBUTION_TIMEOUT = float(
+    os.environ.get("KERAS_CAPTIONING_DISTRIBUTION_TIMEOUT", 300)
+)
 
 
 class _InterruptLatch:
@@ -475,7 +484,11 @@ def fit_with_backup(fit, args, data, **kwargs):
     which epoch is kept and how to resume."""
     keras = _common.import_keras()
     backed_up_epochs = _common.import_library().callbacks.backed_up_epochs
-    path = os.path.join(args.output_dir, BACKUP_FOLDER)
+    index = _common.import_library().distribution.process_index()
+    # Each process of a cluster keeps its own backup (they may share a disk).
+    path = os.path.join(
+        args.output_dir, BACKUP_FOLDER + (f"-process-{index}" if index else "")
+    )
     epochs = kwargs["epochs"]
 
     class Backup(keras.callbacks.BackupAndRestore):
@@ -554,6 +567,16 @@ def fit_with_backup(fit, args, data, **kwargs):
         ) from None
 
 
+_cluster = []  # The distribution `_set_up_distribution` set, if any.
+
+
+def _set_up_distribution():
+    from keras_captioning import distribution
+
+    data_parallel = distribution.set_up_distribution(DISTRIBUTION_TIMEOUT)
+    _cluster[:] = [data_parallel] if data_parallel is not None else []
+
+
 def train_end_to_end(captioner, args, train, validation, image_size):
     """Fits the encoder and decoder together on images read from files."""
     keras_captioning = _common.import_library()
@@ -611,9 +634,18 @@ def train(args):
     encoder's weights cannot be had.
     """
     start = time.perf_counter()
+    # A cluster of KERAS_DISTRIBUTION_* variables is joined before the
+    # backend starts; process 0 writes the files.
+    keras = _common.import_keras(set_up=_set_up_distribution)
     check_names(args)
-    keras = _common.import_keras()
     keras_captioning = _common.import_library()
+    if _cluster:
+        index = keras_captioning.distribution.process_index()
+        devices = _cluster[0].device_mesh.devices.size
+        print(
+            f"Process {index} of a cluster: training data-parallel over "
+            f"{devices} devices; process 0 writes the files."
+        )
     keras.utils.set_random_seed(args.seed)
 
     train = load_split(args, "train")
@@ -681,7 +713,10 @@ def train(args):
     captioner.save(model_path)
     summary = ", ".join(f"{name} {value:.3f}" for name, value in scores.items())
     print(f"\nTest scores: {summary}")
-    print(f"Saved {model_path}")
+    if keras_captioning.distribution.process_index():
+        print(f"Process 0 saves {os.path.basename(model_path)}.")
+    else:
+        print(f"Saved {model_path}")
     print(
         f"Training time {train_seconds:.1f} s, total time "
         f"{time.perf_counter() - start:.1f} s."
