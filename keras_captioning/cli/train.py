@@ -430,9 +430,7 @@ def describe_loss(captioner, image_size):
 
 BACKUP_FOLDER = "backup"
 # Seconds a process waits for the others of a KERAS_DISTRIBUTION_* cluster.
-DISTRIBUTION_TIMEOUT = float(
-    os.environ.get("KERAS_CAPTIONING_DISTRIBUTION_TIMEOUT", 300)
-)
+TIMEOUT_VARIABLE = "KERAS_CAPTIONING_DISTRIBUTION_TIMEOUT"
 
 
 class _InterruptLatch:
@@ -573,7 +571,14 @@ _cluster = []  # The distribution `_set_up_distribution` set, if any.
 def _set_up_distribution():
     from keras_captioning import distribution
 
-    data_parallel = distribution.set_up_distribution(DISTRIBUTION_TIMEOUT)
+    text = os.environ.get(TIMEOUT_VARIABLE) or "300"
+    try:
+        data_parallel = distribution.set_up_distribution(float(text))
+    except (ValueError, RuntimeError) as error:  # Variables, backend.
+        raise _common.UsageError(
+            f"{_common.one_line(error)} (check {TIMEOUT_VARIABLE} and the "
+            "KERAS_DISTRIBUTION_* variables)"
+        ) from error
     _cluster[:] = [data_parallel] if data_parallel is not None else []
 
 

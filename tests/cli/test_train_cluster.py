@@ -4,7 +4,8 @@ Two processes started with `KERAS_DISTRIBUTION_JOB_ADDRESSES`,
 `KERAS_DISTRIBUTION_NUM_PROCESSES=2` and `KERAS_DISTRIBUTION_PROCESS_ID`
 0 and 1 on 127.0.0.1 (JAX backend, CPU) train one data-parallel model,
 written by process 0 only; a process started alone with that cluster
-stops after its timeout with one line saying why.
+stops after its timeout with one line saying why. Malformed variables
+are one usage line, in process.
 """
 
 import importlib.util
@@ -14,6 +15,8 @@ import subprocess
 import keras
 import pytest
 
+from tests.cli.test_error_policy import assert_one_error_line
+from tests.cli.test_error_policy import run_in_process
 from tests.cli.test_train_resume import PACKAGE_ROOT
 from tests.cli.test_train_resume import command
 from tests.cli.test_train_resume import dataset  # noqa: F401 (a fixture)
@@ -22,7 +25,6 @@ from tests.distribution.test_multi_worker import free_port
 TIMEOUT = 300
 
 pytestmark = [
-    pytest.mark.large,
     pytest.mark.skipif(
         keras.backend.backend() != "tensorflow"
         or importlib.util.find_spec("jax") is None,
@@ -61,6 +63,7 @@ def quick(argv):
     return [*argv, "--epochs=1", "--max-train-images=16"]
 
 
+@pytest.mark.large  # It starts processes.
 def test_two_processes_train_one_model_that_process_0_writes(
     dataset,  # noqa: F811
     tmp_path,
@@ -92,6 +95,7 @@ def test_two_processes_train_one_model_that_process_0_writes(
     assert scores[0] and scores[0] == scores[1]
 
 
+@pytest.mark.large
 def test_a_process_alone_stops_after_its_timeout_with_one_line(
     dataset,  # noqa: F811
     tmp_path,
@@ -104,3 +108,28 @@ def test_a_process_alone_stops_after_its_timeout_with_one_line(
     assert "process 0 of 2 waited 5 s" in lines[0]
     assert "Test scores" not in out
     assert not (tmp_path / "captioner.keras").exists()
+
+
+@pytest.mark.parametrize(
+    "variables, expected",
+    [
+        ({"KERAS_CAPTIONING_DISTRIBUTION_TIMEOUT": "soon"}, "soon"),
+        ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "two"}, "must be an integer"),
+    ],
+)
+def test_malformed_cluster_variables_are_one_usage_line(
+    dataset,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    capsys,
+    variables,
+    expected,
+):
+    monkeypatch.setenv("KERAS_DISTRIBUTION_NUM_PROCESSES", "2")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    argv = command(dataset, tmp_path)[3:]  # In process: from "train" on.
+    code, stderr = run_in_process(argv, capsys)
+    assert code == 2
+    assert_one_error_line(stderr, "train")
+    assert expected in stderr
