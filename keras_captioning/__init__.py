@@ -1,8 +1,9 @@
 """keras_captioning: image captioning with a CNN encoder and an RNN decoder.
 
 The public names live in the subpackages: `layers`, `models`, `generation`,
-`text`, `datasets`, `data`, `losses`, `metrics`, `callbacks` and
-`visualization`. The three central classes are also importable from here.
+`text`, `datasets`, `data`, `losses`, `metrics`, `callbacks`,
+`distribution` and `visualization`. The three central classes are also
+importable from here.
 """
 
 import importlib
@@ -15,6 +16,7 @@ _SUBPACKAGES = (
     "callbacks",
     "data",
     "datasets",
+    "distribution",
     "generation",
     "layers",
     "losses",

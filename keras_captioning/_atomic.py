@@ -21,6 +21,7 @@ import glob
 import os
 import secrets
 import shutil
+import tempfile
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -135,12 +136,17 @@ def write_text(path, text):
 def save_model(save, filepath, overwrite=True, **kwargs):
     """Runs `keras.Model.save` (`save`) through `atomic_path`.
 
-    In a multi-process job only process 0 writes; the others return
-    without touching `filepath`.
+    In a multi-process job only process 0 writes `filepath`. The others
+    save into a temporary folder they delete, without touching
+    `filepath`: reading a variable spread over the processes is a
+    collective on JAX, which every process must run or process 0 waits
+    for ever.
     """
-    from keras_captioning import _distribution
+    from keras_captioning.distribution import process_index
 
-    if _distribution.process_index() != 0:
+    if process_index() != 0:
+        with tempfile.TemporaryDirectory() as folder:
+            save(os.path.join(folder, "model.keras"), overwrite=True, **kwargs)
         return None
     if not isinstance(filepath, (str, os.PathLike)) or (
         not overwrite and os.path.exists(filepath)

@@ -8,15 +8,6 @@ import keras
 UPSTREAM_ISSUE = "https://github.com/keras-team/keras/issues/20585"
 
 
-def process_index():
-    """This process's index in a jax multi-process job, else `0`."""
-    if keras.backend.backend() != "jax":
-        return 0
-    import jax
-
-    return jax.process_index()
-
-
 def check_tf_config():
     """Refuses a multi-worker `TF_CONFIG` on the tensorflow backend."""
     if keras.backend.backend() != "tensorflow":

@@ -9,8 +9,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
 from keras_captioning.cli._errors import ArgumentParser
 from keras_captioning.cli._errors import DataError
 from keras_captioning.cli._errors import UsageError
@@ -283,38 +281,9 @@ def load_captioner(path, need_images=True):
     return captioner
 
 
-def load_split_files(load, *args, flags):
-    """`load(*args)` (a dataset's `load_split`), its errors of missing or
-    malformed files turned into `UsageError` naming the command's `flags`."""
-    try:
-        return load(*args)
-    except (OSError, ValueError, TypeError) as error:
-        raise UsageError(f"{one_line(error)} (check {flags})") from error
-
-
-def load_karpathy_split(json_path, image_dir, split):
-    """`datasets.karpathy.load_split`, under the command's error policy."""
-    karpathy = import_library().datasets.karpathy
-    return load_split_files(
-        karpathy.load_split,
-        json_path,
-        image_dir,
-        split,
-        flags="--karpathy-json and --image-dir",
-    )
-
-
 def model_image_size(captioner):
-    """The `(height, width)` images are read at: the model's resize size,
-    else the size it was built with, else `None` (any size)."""
-    preprocessing = captioner.preprocessing
-    if preprocessing is not None and preprocessing.image_size is not None:
-        return tuple(preprocessing.image_size)
-    build_config = captioner.get_build_config() or {}
-    shape = build_config.get("input_shape", {}).get("images")
-    if shape is None or len(shape) != 4 or None in tuple(shape[1:3]):
-        return None
-    return int(shape[1]), int(shape[2])
+    """The `(height, width)` images are read at, or `None` (any size)."""
+    return captioner.preprocessor.target_size
 
 
 def requested_image_size(args, captioner):
@@ -342,64 +311,6 @@ def image_paths(inputs):
         else:
             paths.append(item)
     return paths
-
-
-def read_image(path, image_size):
-    """A uint8 `(height, width, 3)` array, resized when `image_size` is set.
-
-    Raises `keras_captioning.data.ImageFileError` naming the file.
-    """
-    # The reader of the data pipelines, resizing included, so the command
-    # sees the pixels training saw (a JPEG decoded at the DCT scale).
-    return import_library().data.read_image(path, image_size)
-
-
-class ImageFiles:
-    """Image files read on demand, as an array-like of uint8 images.
-
-    `evaluate_captioner` slices its images batch by batch, so a test split
-    of thousands of photos is never held in memory at once.
-    """
-
-    def __init__(self, paths, image_size):
-        self.paths = list(paths)
-        self.image_size = image_size
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return np.stack([self._load(p) for p in self.paths[index]])
-        return self._load(self.paths[index])
-
-    def _load(self, path):
-        return read_image(path, self.image_size)
-
-
-def report_failure(message):
-    print(message, file=sys.stderr)
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr, drawn only on a terminal."""
-
-    def __init__(self, total, label, enabled=True):
-        self.total = total
-        self.label = label
-        self.done = 0
-        self.enabled = enabled and sys.stderr.isatty()
-
-    def update(self, count=1):
-        self.done += count
-        if self.enabled:
-            width = 30
-            filled = int(width * self.done / max(self.total, 1))
-            bar = "#" * filled + "." * (width - filled)
-            sys.stderr.write(f"\r{self.label} [{bar}] {self.done}/{self.total}")
-            if self.done >= self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 # How many bad image files the one-line message names before "and N more".
@@ -430,9 +341,12 @@ def add_skip_missing_argument(parser, help=None):
     )
 
 
-def load_captions(path, image_dir, split, captions_format):
-    """`datasets.load_captions` under the command's error policy; images
-    are checked afterwards by `drop_bad_images`."""
+def load_captions(
+    path, image_dir, split, captions_format, flags="--captions and --image-dir"
+):
+    """`datasets.load_captions` under the command's error policy: an error
+    is a `UsageError` naming the command's `flags`. Images are checked
+    afterwards by `drop_bad_images`."""
     datasets = import_library().datasets
     try:
         return datasets.load_captions(
@@ -443,9 +357,22 @@ def load_captions(path, image_dir, split, captions_format):
             check_files=False,
         )
     except (OSError, ValueError, TypeError) as error:
-        raise UsageError(
-            f"{one_line(error)} (check --captions and --image-dir)"
-        ) from error
+        raise UsageError(f"{one_line(error)} (check {flags})") from error
+
+
+def load_named_form(args, split):
+    """One split of `--karpathy-json` or `--flickr8k-text-dir` (whichever
+    is given) with `--image-dir`, through `load_captions`."""
+    flag, form, path = (
+        ("--karpathy-json", "karpathy", args.karpathy_json)
+        if args.karpathy_json is not None
+        else ("--flickr8k-text-dir", "flickr8k", args.flickr8k_text_dir)
+    )
+    if args.image_dir is None:
+        raise UsageError(f"--image-dir is needed with {flag}.")
+    return load_captions(
+        path, args.image_dir, split, form, flags=f"{flag} and --image-dir"
+    )
 
 
 def drop_bad_images(paths, references, skip_missing, what):

@@ -117,23 +117,25 @@ def silenced_stderr():
         os.close(saved)
 
 
-def import_keras():
+def import_keras(set_up=None):
     """Imports Keras, starting its backend with the start-up logging
-    silenced (kept with `--debug`); returns the `keras` module.
+    silenced (kept with `--debug`); returns the `keras` module. `set_up`,
+    a function, runs after the import and before the backend starts.
 
     Every subcommand imports Keras through this (or
     `_common.import_library`) before its first use of the library.
     """
-    if "keras" in sys.modules or _debug:
+    started = "keras" in sys.modules or _debug
+    if not started:
+        quiet_tensorflow()
+    with contextlib.nullcontext() if started else silenced_stderr():
         import keras
-
-        return keras
-    quiet_tensorflow()
-    with silenced_stderr():
-        import keras
-
-        # The first operation starts the devices (CUDA's probe included).
-        keras.ops.convert_to_numpy(keras.ops.zeros((1,)))
+    if set_up is not None:
+        set_up()
+    if not started:
+        with silenced_stderr():
+            # The first operation starts the devices (CUDA's probe included).
+            keras.ops.convert_to_numpy(keras.ops.zeros((1,)))
     return keras
 
 

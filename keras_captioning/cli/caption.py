@@ -1,5 +1,6 @@
 """`keras-captioning caption`: caption image files with a saved model."""
 
+import contextlib
 import csv
 import json
 import sys
@@ -49,18 +50,19 @@ def caption_files(captioner, paths, image_size, options, batch_size, quiet):
     `failures` a list of `(path, message)`. Each failure is also printed
     on stderr as it happens.
     """
+    read_image = _common.import_library().data.read_image
     readable, images, failures = [], [], []
-    progress = _common.ProgressBar(len(paths), "reading", enabled=not quiet)
+    progress = _progress(len(paths), quiet)
     for path in paths:
         try:
-            image = _common.read_image(path, image_size)
+            image = read_image(path, image_size)
         except ValueError as error:  # `ImageFileError` is a ValueError.
             failures.append((path, str(error)))
-            _common.report_failure(str(error))
+            print(error, file=sys.stderr)
         else:
             readable.append(path)
             images.append(image)
-        progress.update()
+        progress(1)
     results = []
     if image_size is None:
         # Sizes may differ: one image per batch.
@@ -70,7 +72,7 @@ def caption_files(captioner, paths, image_size, options, batch_size, quiet):
             list(range(start, min(start + batch_size, len(images))))
             for start in range(0, len(images), batch_size)
         ]
-    progress = _common.ProgressBar(len(images), "captioning", not quiet)
+    progress = _progress(len(images), quiet)
     for batch in batches:
         outputs = captioner.generate(
             np.stack([images[index] for index in batch]),
@@ -81,8 +83,23 @@ def caption_files(captioner, paths, image_size, options, batch_size, quiet):
         captions = captioner.detokenize(outputs["token_ids"])
         for index, caption, score in zip(batch, captions, outputs["scores"]):
             results.append((readable[index], caption, float(score)))
-        progress.update(len(batch))
+        progress(len(batch))
     return results, failures
+
+
+def _progress(total, quiet):
+    """`keras.utils.Progbar` drawn on stderr (stdout holds the captions),
+    only on a terminal; returns its `add`."""
+    keras = _common.import_keras()
+    verbose = 0 if quiet or not sys.stderr.isatty() else 1
+    with contextlib.redirect_stdout(sys.stderr):
+        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image")
+
+    def add(count):
+        with contextlib.redirect_stdout(sys.stderr):
+            bar.add(count)
+
+    return add
 
 
 def write_results(results, failures, output_format, stream):

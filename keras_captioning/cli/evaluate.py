@@ -119,7 +119,7 @@ def run(args):
         )
     # A file whose header is sound but whose data is cut short fails only
     # when decoded: it is skipped too, and the scores left without it.
-    images = _ReadableImages(paths, image_size)
+    images = ImageFiles(paths, image_size)
     try:
         scores, captions = metrics.evaluate_captioner(
             captioner,
@@ -171,39 +171,34 @@ def run(args):
     return 1 if skipped and not args.skip_missing else 0
 
 
-class _ReadableImages(_common.ImageFiles):
-    """`ImageFiles` that records an image that fails to decode and gives a
-    black image in its place; its caption is dropped from the scores."""
+class ImageFiles:
+    """Image files read on demand by `keras_captioning.data.read_image`,
+    as the array-like of uint8 images `evaluate_captioner` slices batch by
+    batch (a split of thousands of photos is never held at once). A file
+    that fails to decode is recorded in `failed` and read as black; its
+    caption is dropped from the scores."""
 
     def __init__(self, paths, image_size):
-        super().__init__(paths, image_size)
-        self.failed = {}
+        self.paths, self.image_size, self.failed = list(paths), image_size, {}
+        self._read = _common.import_library().data.read_image
 
-    def _load(self, path):
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return np.stack([self[i] for i in range(len(self))[index]])
         try:
-            return super()._load(path)
+            return self._read(self.paths[index], self.image_size)
         except ValueError as error:  # `ImageFileError` is a ValueError.
-            self.failed[path] = str(error)
+            self.failed[self.paths[index]] = str(error)
             return np.zeros((*self.image_size, 3), "uint8")
 
 
 def _load(args):
     """The images and references to score, files not yet checked."""
     if args.karpathy_json is not None:
-        if args.image_dir is None:
-            raise _common.UsageError(
-                "--image-dir is needed with --karpathy-json."
-            )
-        karpathy = _common.import_library().datasets.karpathy
-        return _common.load_split_files(
-            karpathy.load_split,
-            args.karpathy_json,
-            args.image_dir,
-            args.split,
-            True,
-            False,
-            flags="--karpathy-json and --image-dir",
-        )
+        return _common.load_named_form(args, args.split)
     data = _common.load_captions(
         args.captions, args.image_dir, None, args.captions_format
     )

@@ -6,9 +6,13 @@ Builds the vocabulary from the training captions, trains an
 times faster), scores beam-search captions of the test split with
 BLEU-1..4, ROUGE-L and CIDEr-D (METEOR with `--meteor`) and saves
 `--output-dir/captioner.keras`. `examples/train_karpathy.py` runs this.
+
+Started as several processes with Keras's `KERAS_DISTRIBUTION_*`
+variables (JAX backend), it joins that cluster through
+`keras_captioning.distribution.set_up_distribution` and trains one
+data-parallel model, which process 0 saves.
 """
 
-import json
 import os
 import shutil
 import signal
@@ -278,36 +282,10 @@ def parse_args(argv=None, prog=None):
 def load_split(args, split):
     """`(paths, references)` of one split; a missing or malformed caption
     file or image folder is a `UsageError`. Images are checked after."""
-    library = _common.import_library()
-    flickr8k = library.datasets.flickr8k
-    karpathy = library.datasets.karpathy
-
     if args.captions is not None:
         paths, references = _captions_splits(args)[split]
-    elif args.image_dir is None:
-        raise _common.UsageError(
-            "--image-dir is needed with --karpathy-json and "
-            "--flickr8k-text-dir."
-        )
-    elif args.karpathy_json is not None:
-        paths, references = _common.load_split_files(
-            karpathy.load_split,
-            args.karpathy_json,
-            args.image_dir,
-            split,
-            True,
-            False,
-            flags="--karpathy-json and --image-dir",
-        )
     else:
-        paths, references = _common.load_split_files(
-            flickr8k.load_split,
-            args.flickr8k_text_dir,
-            args.image_dir,
-            split,
-            False,
-            flags="--flickr8k-text-dir and --image-dir",
-        )
+        paths, references = _common.load_named_form(args, split)
     limit = args.max_train_images if split == "train" else args.max_eval_images
     if limit is not None:
         paths, references = paths[:limit], references[:limit]
@@ -451,16 +429,8 @@ def describe_loss(captioner, image_size):
 
 
 BACKUP_FOLDER = "backup"
-
-
-def backed_up_epoch(metadata, default):
-    """The epochs finished in a backup's `training_metadata.json`, or
-    `default` when it is absent or unreadable."""
-    try:
-        with open(metadata) as file:
-            return int(json.load(file)["epoch"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return default
+# Seconds a process waits for the others of a KERAS_DISTRIBUTION_* cluster.
+TIMEOUT_VARIABLE = "KERAS_CAPTIONING_DISTRIBUTION_TIMEOUT"
 
 
 class _InterruptLatch:
@@ -511,8 +481,12 @@ def fit_with_backup(fit, args, data, **kwargs):
     where), and on Ctrl-C raises a `KeyboardInterrupt` whose text says
     which epoch is kept and how to resume."""
     keras = _common.import_keras()
-    path = os.path.join(args.output_dir, BACKUP_FOLDER)
-    metadata = os.path.join(path, "training_metadata.json")
+    backed_up_epochs = _common.import_library().callbacks.backed_up_epochs
+    index = _common.import_library().distribution.process_index()
+    # Each process of a cluster keeps its own backup (they may share a disk).
+    path = os.path.join(
+        args.output_dir, BACKUP_FOLDER + (f"-process-{index}" if index else "")
+    )
     epochs = kwargs["epochs"]
 
     class Backup(keras.callbacks.BackupAndRestore):
@@ -546,7 +520,7 @@ def fit_with_backup(fit, args, data, **kwargs):
                 )
             if not found:
                 return
-            self.kept = backed_up_epoch(metadata, self.kept)
+            self.kept = backed_up_epochs(path)
             where = (
                 f"epoch {self.kept + 1} of {epochs}"
                 if self.kept < epochs
@@ -580,7 +554,7 @@ def fit_with_backup(fit, args, data, **kwargs):
     except KeyboardInterrupt:
         # Ctrl-C can land after the backup is written but before
         # `on_epoch_end` returns: what resumes is what the backup holds.
-        backup.kept = backed_up_epoch(metadata, backup.kept)
+        backup.kept = backed_up_epochs(path) or backup.kept
         if not backup.kept:
             raise KeyboardInterrupt(
                 "no epoch had finished, so there is nothing to resume from"
@@ -589,6 +563,23 @@ def fit_with_backup(fit, args, data, **kwargs):
             f"epoch {backup.kept} of {epochs} is kept in {path}; run the "
             "same command again to resume."
         ) from None
+
+
+_cluster = []  # The distribution `_set_up_distribution` set, if any.
+
+
+def _set_up_distribution():
+    from keras_captioning import distribution
+
+    text = os.environ.get(TIMEOUT_VARIABLE) or "300"
+    try:
+        data_parallel = distribution.set_up_distribution(float(text))
+    except (ValueError, RuntimeError) as error:  # Variables, backend.
+        raise _common.UsageError(
+            f"{_common.one_line(error)} (check {TIMEOUT_VARIABLE} and the "
+            "KERAS_DISTRIBUTION_* variables)"
+        ) from error
+    _cluster[:] = [data_parallel] if data_parallel is not None else []
 
 
 def train_end_to_end(captioner, args, train, validation, image_size):
@@ -648,9 +639,18 @@ def train(args):
     encoder's weights cannot be had.
     """
     start = time.perf_counter()
+    # A cluster of KERAS_DISTRIBUTION_* variables is joined before the
+    # backend starts; process 0 writes the files.
+    keras = _common.import_keras(set_up=_set_up_distribution)
     check_names(args)
-    keras = _common.import_keras()
     keras_captioning = _common.import_library()
+    if _cluster:
+        index = keras_captioning.distribution.process_index()
+        devices = _cluster[0].device_mesh.devices.size
+        print(
+            f"Process {index} of a cluster: training data-parallel over "
+            f"{devices} devices; process 0 writes the files."
+        )
     keras.utils.set_random_seed(args.seed)
 
     train = load_split(args, "train")
@@ -701,7 +701,7 @@ def train(args):
     )
     scores, captions = keras_captioning.metrics.evaluate_captioner(
         captioner,
-        _common.ImageFiles(test[0], image_size),
+        test[0],  # read and resized by the captioner's preprocessor
         test[1],
         batch_size=args.batch_size,
         verbose=min(args.verbose, 1),
@@ -718,7 +718,10 @@ def train(args):
     captioner.save(model_path)
     summary = ", ".join(f"{name} {value:.3f}" for name, value in scores.items())
     print(f"\nTest scores: {summary}")
-    print(f"Saved {model_path}")
+    if keras_captioning.distribution.process_index():
+        print(f"Process 0 saves {os.path.basename(model_path)}.")
+    else:
+        print(f"Saved {model_path}")
     print(
         f"Training time {train_seconds:.1f} s, total time "
         f"{time.perf_counter() - start:.1f} s."

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_captioning.cli._common import ImageFiles
+from keras_captioning.cli.evaluate import ImageFiles
 from keras_captioning.data import CaptionPyDataset
 from keras_captioning.data import ImageFileError
 from keras_captioning.data import cache_features

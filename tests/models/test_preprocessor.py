@@ -149,7 +149,7 @@ def test_paths_arrays_and_the_command_give_the_same_captions(
     # The command's pixels are the preprocessor's pixels.
     for path, image in zip(photo_files, pixels):
         np.testing.assert_array_equal(
-            _common.read_image(str(path), image_size),
+            keras_captioning.data.read_image(str(path), image_size),
             legacy_captioner.preprocessor.resize_image(image),
         )
 
