@@ -388,11 +388,11 @@ class ImageCaptioner(CaptioningTask):
         >>> captioner.compile()
         >>> images = np.zeros((2, 32, 32, 3), "uint8")
         >>> references = [["a red circle"], ["a blue circle", "a circle"]]
-        >>> with tempfile.TemporaryDirectory() as cache_dir:
+        >>> with tempfile.TemporaryDirectory() as cache_dir:  # doctest: +SKIP
         ...     history = captioner.fit_on_features(
         ...         images, references, cache_dir, epochs=2, verbose=0
         ...     )
-        >>> len(history.history["loss"])
+        >>> len(history.history["loss"])  # doctest: +SKIP
         2
         >>> len(captioner.caption(images))
         2
