@@ -13,7 +13,7 @@ from keras_captioning import cli
 from tests.captioners import colour_images
 from tests.captioners import untrained_captioner
 
-SUBCOMMANDS = ("caption", "evaluate", "train", "export")
+SUBCOMMANDS = ("caption", "evaluate", "train", "export", "serve")
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
