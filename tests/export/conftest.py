@@ -14,6 +14,7 @@ from tests.captioners import CAPTIONS  # noqa: F401 (the tests import it here)
 from tests.captioners import VOCABULARY  # noqa: F401
 from tests.captioners import briefly_trained_captioner
 from tests.captioners import colour_images  # noqa: F401
+from tests.captioners import untrained_captioner
 
 
 def conditioning_modes():
@@ -42,17 +43,31 @@ MIN_DISTINCT_CAPTIONS = 3
 
 
 class _Captioners(dict):
-    """Trains each mode's captioner the first time a test asks for it."""
+    """Makes each mode's captioner the first time a test asks for it."""
+
+    def __init__(self, make_captioner):
+        super().__init__()
+        self._make_captioner = make_captioner
 
     def __missing__(self, mode):
-        captioner = briefly_trained_captioner(mode)
+        captioner = self._make_captioner(mode)
         self[mode] = captioner
         return captioner
 
 
 @pytest.fixture(scope="session")
 def captioners():
-    """`{mode: captioner}`, each captioning the six images differently."""
+    """`{mode: captioner}`, each captioning the six images differently,
+    with margins that LiteRT's, ONNX's and int8 arithmetic keep."""
     if keras.backend.backend() != "tensorflow":
         pytest.skip("export runs on the tensorflow backend only")
-    return _Captioners()
+    return _Captioners(briefly_trained_captioner)
+
+
+@pytest.fixture(scope="session")
+def untrained_captioners():
+    """`{mode: captioner}`, untrained: for a SavedModel, whose TensorFlow
+    arithmetic is the captioner's own, near ties break the same way."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("export runs on the tensorflow backend only")
+    return _Captioners(untrained_captioner)

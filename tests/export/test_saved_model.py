@@ -123,13 +123,13 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def exported(captioners, tmp_path_factory, request):
+def exported(untrained_captioners, tmp_path_factory, request):
     """Each case's export, then all served in one fresh process."""
     run_large = request.config.getoption("--run_large")
     root = tmp_path_factory.mktemp("saved_models")
     artifacts = {}
     for mode in MODES:
-        captioner = captioners[mode]
+        captioner = untrained_captioners[mode]
         for strategy in ("greedy", "beam"):
             if not (run_large or by_default(mode, strategy)):
                 continue
@@ -148,8 +148,10 @@ def exported(captioners, tmp_path_factory, request):
 
 
 @pytest.mark.parametrize("mode, strategy", CASES)
-def test_served_captions_match_caption(captioners, exported, mode, strategy):
-    captioner = captioners[mode]
+def test_served_captions_match_caption(
+    untrained_captioners, exported, mode, strategy
+):
+    captioner = untrained_captioners[mode]
     _, served = exported
     result = served[f"{mode}/{strategy}"]
     images = colour_images(size=16, seed=3)
@@ -178,10 +180,10 @@ def test_serving_default_signature_and_layout(exported):
     assert result["signature_outputs"] == ["captions", "scores", "token_ids"]
 
 
-def test_max_length_limits_the_served_captions(captioners, tmp_path):
+def test_max_length_limits_the_served_captions(untrained_captioners, tmp_path):
     import tensorflow as tf
 
-    captioner = captioners["init_inject"]
+    captioner = untrained_captioners["init_inject"]
     images = colour_images()
     captioner.export(tmp_path / "short", max_length=2)
     served = tf.saved_model.load(str(tmp_path / "short"))
@@ -192,12 +194,16 @@ def test_max_length_limits_the_served_captions(captioners, tmp_path):
     assert max(len(caption.split()) for caption in captions) == 2
 
 
-def test_keras_export_of_logits_is_not_what_export_does(captioners, tmp_path):
+def test_keras_export_of_logits_is_not_what_export_does(
+    untrained_captioners, tmp_path
+):
     import tensorflow as tf
 
     # `keras.Model.export` would give the teacher-forced logits; this one
     # gives captions.
-    path = captioners["attention"].export(tmp_path / "m", strategy="beam")
+    path = untrained_captioners["attention"].export(
+        tmp_path / "m", strategy="beam"
+    )
     served = tf.saved_model.load(path)
     assert set(served.signatures) == {"serving_default", "serve", "serve_bytes"}
 
@@ -213,9 +219,13 @@ def test_keras_export_of_logits_is_not_what_export_does(captioners, tmp_path):
         ({"quantize": "dynamic"}, "applies to `format='litert'` only"),
     ],
 )
-def test_bad_arguments_are_refused(captioners, tmp_path, arguments, message):
+def test_bad_arguments_are_refused(
+    untrained_captioners, tmp_path, arguments, message
+):
     with pytest.raises(ValueError, match=message):
-        export_captioner(captioners["attention"], tmp_path / "m", **arguments)
+        export_captioner(
+            untrained_captioners["attention"], tmp_path / "m", **arguments
+        )
 
 
 def test_models_without_an_encoder_are_refused(tmp_path):
