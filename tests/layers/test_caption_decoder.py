@@ -91,34 +91,45 @@ def _to_numpy(tensor):
     return keras.ops.convert_to_numpy(tensor)
 
 
+CELLS = ("lstm", "gru")
+
+
 class CaptionDecoderLayerTest(TestCase):
+    def run_harness(self, mode, cell):
+        keras.utils.clear_session()
+        self.run_layer_test(
+            CaptionDecoder,
+            init_kwargs={
+                "vocabulary_size": VOCABULARY_SIZE,
+                "embedding_dim": 4,
+                "units": 6,
+                "num_layers": 2,
+                "cell": cell,
+                "conditioning": mode,
+                "dropout": 0.1,
+            },
+            input_shape={
+                "token_ids_shape": (2, 5),
+                "image_features_shape": (2, 3, 7),
+            },
+            input_dtype={
+                "token_ids_shape": "int32",
+                "image_features_shape": "float32",
+            },
+            expected_output_shape=(2, 5, VOCABULARY_SIZE),
+            supports_masking=True,
+            run_training_check=False,
+        )
+
     def test_layer_harness_in_every_mode(self):
-        for mode in MODES:
-            for cell in ("lstm", "gru"):
-                keras.utils.clear_session()
-                self.run_layer_test(
-                    CaptionDecoder,
-                    init_kwargs={
-                        "vocabulary_size": VOCABULARY_SIZE,
-                        "embedding_dim": 4,
-                        "units": 6,
-                        "num_layers": 2,
-                        "cell": cell,
-                        "conditioning": mode,
-                        "dropout": 0.1,
-                    },
-                    input_shape={
-                        "token_ids_shape": (2, 5),
-                        "image_features_shape": (2, 3, 7),
-                    },
-                    input_dtype={
-                        "token_ids_shape": "int32",
-                        "image_features_shape": "float32",
-                    },
-                    expected_output_shape=(2, 5, VOCABULARY_SIZE),
-                    supports_masking=True,
-                    run_training_check=False,
-                )
+        # Each mode once, the cells taking turns; the other pairs are large.
+        for index, mode in enumerate(MODES):
+            self.run_harness(mode, CELLS[index % 2])
+
+    @pytest.mark.large
+    def test_layer_harness_in_every_mode_with_the_other_cell(self):
+        for index, mode in enumerate(MODES):
+            self.run_harness(mode, CELLS[(index + 1) % 2])
 
 
 @hypothesis.settings(deadline=None)
