@@ -81,17 +81,10 @@ def test_a_vocabulary_from_another_export_is_refused(tmp_path, format):
 
 
 @pytest.mark.slow
-# Processes killed while they export: the large tier (one kill of a LiteRT
-# export, and five kills of each format).
+# Processes killed while they export: the large tier, five kills of each
+# format (the first at the point a single-kill case would choose).
 @pytest.mark.large
-@pytest.mark.parametrize(
-    "format, kills",
-    [
-        ("litert", 1),
-        pytest.param("litert", 5, marks=pytest.mark.large),
-        pytest.param("onnx", 5, marks=pytest.mark.large),
-    ],
-)
+@pytest.mark.parametrize("format, kills", [("litert", 5), ("onnx", 5)])
 def test_random_kills_leave_a_whole_matching_pair(tmp_path, format, kills):
     old_path, new_path = export_both(format, tmp_path / "clean")
     images = np.random.default_rng(0).integers(
