@@ -15,8 +15,6 @@ __all__ = [
     "main",
 ]
 
-_SUBCOMMANDS = ("caption", "evaluate", "train", "export", "serve")
-
 
 def build_parser():
     """The `keras-captioning` argument parser, every subcommand included.
@@ -48,14 +46,8 @@ def build_parser():
 
 def main(argv=None):
     """Runs `keras-captioning` with `argv` (the process's arguments when
-    `None`) and returns its exit code.
-
-    Args:
-        argv: list of str or `None`.
-
-    Returns:
-        int, `0` (ok), `1` (some inputs or the run failed), `2` (usage
-        error) or `130` (interrupted).
+    `None`) and returns its exit code: `0` (ok), `1` (some inputs or the
+    run failed), `2` (usage error) or `130` (interrupted).
 
     Example:
     >>> # The error goes to stderr, on one line.
