@@ -16,7 +16,6 @@ data-parallel model, which process 0 saves.
 import os
 import shutil
 import time
-import warnings
 
 from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
@@ -309,11 +308,9 @@ def compile_captioner(captioner, args):
 
 def fit_with_backup(fit, args, data, **kwargs):
     """`fit(data, **kwargs)` (`fit` or `fit_on_features` of the captioner)
-    with a `BackupAndRestore` callback in `--output-dir/backup`: resumes
-    from a backup it finds there (printing where), and on Ctrl-C raises a
-    `KeyboardInterrupt` whose text says which epoch is kept and how to
-    resume."""
-    keras = _common.import_keras()
+    with the library's `ResumableBackup` in `--output-dir/backup` and
+    `StopOnInterrupt`; a Ctrl-C raises a `KeyboardInterrupt` whose text
+    says which epoch is kept and how to resume."""
     library = _common.import_library()
     index = library.distribution.process_index()
     # Each process of a cluster keeps its own backup (they may share a disk).
@@ -322,54 +319,34 @@ def fit_with_backup(fit, args, data, **kwargs):
     )
     epochs = kwargs["epochs"]
 
-    class Backup(keras.callbacks.BackupAndRestore):
-        def on_train_begin(self, logs=None):
-            found = os.path.isdir(path) and bool(os.listdir(path))
-            # Keras warns about each layer of a backup that does not fit
-            # before it fails; those warnings are kept for a success only.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    super().on_train_begin(logs)
-                except (OSError, ValueError) as error:
-                    # Keras's own message lists every layer; --debug shows it.
-                    raise _common.UsageError(
-                        f"cannot resume from the backup in {path}: it does "
-                        f"not fit this model ({type(error).__name__}; was it "
-                        "made with other options?). Add --fresh to start over."
-                    ) from error
-            for warning in caught:
-                warnings.warn_explicit(
-                    warning.message,
-                    warning.category,
-                    warning.filename,
-                    warning.lineno,
-                )
-            kept = library.callbacks.backed_up_epochs(path)
-            if found:
-                where = (
-                    f"epoch {kept + 1} of {epochs}"
-                    if kept < epochs
-                    else f"the end (all {epochs} epochs had finished)"
-                )
-                print(
-                    f"Resuming from the backup in {path} at {where}; --fresh "
-                    "starts over."
-                )
+    def resuming(kept):
+        where = (
+            f"epoch {kept + 1} of {epochs}"
+            if kept < epochs
+            else f"the end (all {epochs} epochs had finished)"
+        )
+        print(
+            f"Resuming from the backup in {path} at {where}; --fresh "
+            "starts over."
+        )
 
     if args.fresh and os.path.isdir(path):
         shutil.rmtree(path)
-    # Listed first, so an interrupted epoch is not backed up as finished.
-    stop = library.callbacks.StopOnInterrupt()
+    callbacks = library.callbacks
+    # Listed first, so that an interrupted epoch is not backed up.
+    stop = callbacks.StopOnInterrupt()
+    backup = callbacks.ResumableBackup(path, resuming, double_checkpoint=True)
     try:
         with stop:
-            return fit(
-                data,
-                callbacks=[stop, Backup(path, double_checkpoint=True)],
-                **kwargs,
-            )
+            return fit(data, callbacks=[stop, backup], **kwargs)
+    except ValueError as error:
+        if backup.restore_error is None:
+            raise
+        raise _common.UsageError(
+            f"{error} Add --fresh to start over."
+        ) from error
     except KeyboardInterrupt:
-        kept = library.callbacks.backed_up_epochs(path)
+        kept = callbacks.backed_up_epochs(path)
         if not kept:
             raise KeyboardInterrupt(
                 "no epoch had finished, so there is nothing to resume from"
