@@ -9,23 +9,14 @@ import argparse
 import os
 import sys
 
-from keras_captioning.cli._errors import ArgumentParser
+# The error policy, for the subcommands.
+from keras_captioning.cli._errors import ArgumentParser  # noqa: F401
 from keras_captioning.cli._errors import DataError
 from keras_captioning.cli._errors import UsageError
 from keras_captioning.cli._errors import add_debug_argument
 from keras_captioning.cli._errors import import_keras
 from keras_captioning.cli._errors import one_line
-from keras_captioning.cli._errors import run_subcommand
-
-__all__ = [
-    "ArgumentParser",
-    "DataError",
-    "UsageError",
-    "add_debug_argument",
-    "import_keras",
-    "one_line",
-    "run_subcommand",
-]
+from keras_captioning.cli._errors import run_subcommand  # noqa: F401
 
 IMAGE_EXTENSIONS = tuple(".jpg .jpeg .png .bmp .gif .tif .tiff .webp".split())
 MODEL_HELP = "The saved `.keras` captioner."

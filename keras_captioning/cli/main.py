@@ -1,19 +1,8 @@
 import sys
 
 from keras_captioning.cli import _errors
-from keras_captioning.cli._errors import EXIT_FAILED
-from keras_captioning.cli._errors import EXIT_INTERRUPTED
-from keras_captioning.cli._errors import EXIT_OK
-from keras_captioning.cli._errors import EXIT_USAGE
 
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "build_parser",
-    "main",
-]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser():
@@ -59,5 +48,5 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
         print("keras-captioning: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _errors.EXIT_INTERRUPTED
     return _errors.run_subcommand(args.command, args.run, args)
