@@ -19,7 +19,8 @@ class ResumableBackup(keras.callbacks.BackupAndRestore):
       number of finished epochs it holds (also kept in `resumed_epochs`),
       so a script can say where the run goes on;
     - a backup that does not fit the model (other sizes, another mode)
-      raises a `ValueError` saying so, instead of Keras's message listing
+      raises a `ValueError` that starts with "cannot resume from the
+      backup in <backup_dir>", instead of Keras's message listing
       every layer (that error is kept in `restore_error` and is the
       `ValueError`'s `__cause__`); Keras's warnings about the layers are
       shown only when the backup was restored.

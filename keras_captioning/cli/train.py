@@ -306,24 +306,22 @@ def compile_captioner(captioner, args):
     )
 
 
-def fit_with_backup(fit, args, data, **kwargs):
-    """`fit(data, **kwargs)` (`fit` or `fit_on_features` of the captioner)
-    with the library's `ResumableBackup` in `--output-dir/backup` and
-    `StopOnInterrupt`; a Ctrl-C raises a `KeyboardInterrupt` whose text
-    says which epoch is kept and how to resume."""
+def fit(captioner, args, train, validation):
+    """`training.train_captioner` with its backup in `--output-dir/backup`
+    (printing where a run resumes); a Ctrl-C raises a `KeyboardInterrupt`
+    whose text says which epoch is kept and how to resume."""
     library = _common.import_library()
     index = library.distribution.process_index()
     # Each process of a cluster keeps its own backup (they may share a disk).
     path = os.path.join(
         args.output_dir, "backup" + (f"-process-{index}" if index else "")
     )
-    epochs = kwargs["epochs"]
 
     def resuming(kept):
         where = (
-            f"epoch {kept + 1} of {epochs}"
-            if kept < epochs
-            else f"the end (all {epochs} epochs had finished)"
+            f"epoch {kept + 1} of {args.epochs}"
+            if kept < args.epochs
+            else f"the end (all {args.epochs} epochs had finished)"
         )
         print(
             f"Resuming from the backup in {path} at {where}; --fresh "
@@ -332,27 +330,33 @@ def fit_with_backup(fit, args, data, **kwargs):
 
     if args.fresh and os.path.isdir(path):
         shutil.rmtree(path)
-    callbacks = library.callbacks
-    # Listed first, so that an interrupted epoch is not backed up.
-    stop = callbacks.StopOnInterrupt()
-    backup = callbacks.ResumableBackup(path, resuming, double_checkpoint=True)
     try:
-        with stop:
-            return fit(data, callbacks=[stop, backup], **kwargs)
+        return library.training.train_captioner(
+            captioner,
+            train,
+            validation,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            cache_dir=args.cache_dir if args.freeze_encoder else None,
+            backup_dir=path,
+            on_resume=resuming,
+            verbose=args.verbose,
+        )
     except ValueError as error:
-        if backup.restore_error is None:
+        if not str(error).startswith("cannot resume from the backup"):
             raise
         raise _common.UsageError(
             f"{error} Add --fresh to start over."
         ) from error
     except KeyboardInterrupt:
-        kept = callbacks.backed_up_epochs(path)
+        kept = library.callbacks.backed_up_epochs(path)
         if not kept:
             raise KeyboardInterrupt(
                 "no epoch had finished, so there is nothing to resume from"
             ) from None
         raise KeyboardInterrupt(
-            f"epoch {kept} of {epochs} is kept in {path}; run the same "
+            f"epoch {kept} of {args.epochs} is kept in {path}; run the same "
             "command again to resume."
         ) from None
 
@@ -387,17 +391,11 @@ def train(args):
     keras = _common.import_keras(set_up=_set_up_distribution)
     library = _common.import_library()
     # Read after parsing, so that `--help` does not import Keras.
+    encoders = library.models.backbones.available_encoders()
+    modes = library.layers.conditioning.names()
     for flag, value, names in (
-        (
-            "--encoder",
-            args.encoder,
-            library.models.backbones.available_encoders(),
-        ),
-        (
-            "--conditioning",
-            args.conditioning,
-            library.layers.conditioning.names(),
-        ),
+        ("--encoder", args.encoder, encoders),
+        ("--conditioning", args.conditioning, modes),
     ):
         if value not in names:
             raise _common.UsageError(
@@ -437,9 +435,9 @@ def train(args):
     except OSError as error:  # The ImageNet weights cannot be downloaded.
         raise _common.DataError(_common.one_line(error)) from error
     # Named backbones fill in their own input size.
-    image_size = tuple(captioner.preprocessing.image_size)
+    height, width = captioner.preprocessor.target_size
     compile_captioner(captioner, args)
-    print(f"Images read at {image_size[0]}x{image_size[1]}.")
+    print(f"Images read at {height}x{width}.")
     weight = getattr(
         captioner.decoder.conditioning_layer, "attention_regularization", 0
     )
@@ -454,46 +452,7 @@ def train(args):
     os.makedirs(args.output_dir, exist_ok=True)
 
     train_start = time.perf_counter()
-    if args.freeze_encoder:
-        history = fit_with_backup(
-            captioner.fit_on_features,
-            args,
-            train,
-            references=references,
-            cache_dir=args.cache_dir,
-            validation_data=validation,
-            batch_size=args.batch_size,
-            epochs=args.epochs,
-            seed=args.seed,
-            verbose=args.verbose,
-        )
-    else:
-
-        def dataset(paths, references, shuffle):
-            return library.data.make_dataset(
-                paths,
-                references,
-                captioner.tokenizer,
-                batch_size=args.batch_size,
-                image_size=image_size,
-                shuffle=shuffle,
-                seed=args.seed,
-            )
-
-        captioner.build(
-            {"images": (None, *image_size, 3), "token_ids": (None, None)}
-        )
-        history = fit_with_backup(
-            captioner.fit,
-            args,
-            dataset(train, references, True),
-            validation_data=dataset(*validation, False),
-            epochs=args.epochs,
-            # make_dataset shuffles every epoch itself; Keras cannot
-            # shuffle a tf.data pipeline and would only warn.
-            shuffle=False,
-            verbose=args.verbose,
-        )
+    history = fit(captioner, args, (train, references), validation)
     train_seconds = time.perf_counter() - train_start
 
     print(
