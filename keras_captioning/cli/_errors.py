@@ -1,14 +1,10 @@
-"""The one error policy of every `keras-captioning` subcommand.
+"""The one error policy of every `keras-captioning` subcommand (the exit
+codes are in `keras_captioning.cli`'s docstring).
 
 A subcommand's `run(args)` returns its exit code or raises `UsageError`
-(a bad option value, argument path or file form: exit code 2, nothing was
-done) or `DataError` (unusable data or a failed run: exit code 1).
-`run_subcommand` turns either into ONE line on stderr, `keras-captioning
-<command>: error: <what is wrong and how to fix it>`; any other exception
-is a failed run too, one line naming its type. `--debug` prints the
-traceback above that line and keeps TensorFlow's logging. Ctrl-C prints
-`keras-captioning: interrupted` (with the text of the `KeyboardInterrupt`
-a command raised, if any) and exits with 130.
+(exit code 2) or `DataError` (1); `run_subcommand` turns any exception
+into ONE line on stderr, `keras-captioning <command>: error: <what is
+wrong and how to fix it>`, with the traceback above it under `--debug`.
 """
 
 import argparse

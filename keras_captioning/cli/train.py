@@ -117,8 +117,9 @@ def configure(parser):
     add(
         "--attention-regularization",
         type=float,
-        help="Weight of Xu et al.'s doubly stochastic attention penalty, "
-        "summed over image positions: about 1 / positions weighs it like "
+        help="Weight of Xu et al.'s doubly stochastic attention penalty "
+        "(modes that take it, such as attention), summed over image "
+        "positions: about 1 / positions (a 7x7 map has 49) weighs it like "
         "the common mean with weight 1 (default: the mode's own, none).",
     )
     add(
@@ -168,7 +169,8 @@ def configure(parser):
         default=os.path.join("outputs", "karpathy"),
         help="Where captioner.keras is saved. A backup of every finished "
         "epoch is kept in its backup/ folder (Keras's BackupAndRestore): "
-        "the same command run again after a kill or Ctrl-C resumes from it.",
+        "the same command run again after a kill or Ctrl-C resumes from "
+        "it, and a finished run deletes it.",
     )
     add(
         "--fresh",
