@@ -19,7 +19,6 @@ from keras_captioning.cli._errors import one_line
 from keras_captioning.cli._errors import run_subcommand  # noqa: F401
 
 IMAGE_EXTENSIONS = tuple(".jpg .jpeg .png .bmp .gif .tif .tiff .webp".split())
-MODEL_HELP = "The saved `.keras` captioner."
 METEOR_HELP = "Also compute METEOR (needs pycocoevalcap and Java)."
 
 
@@ -38,8 +37,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def add_subcommand(subparsers, name, help, description=None):
-    """A subcommand's parser: defaults shown in `--help`, and `--debug`."""
+def add_subcommand(subparsers, name, help, description=None, model=True):
+    """A subcommand's parser: defaults shown in `--help`, `--debug`, and
+    (with `model`) the saved model as its first argument."""
     parser = subparsers.add_parser(
         name,
         help=help,
@@ -47,6 +47,8 @@ def add_subcommand(subparsers, name, help, description=None):
         formatter_class=HelpFormatter,
     )
     add_debug_argument(parser)
+    if model:
+        parser.add_argument("model", help="The saved `.keras` captioner.")
     return parser
 
 

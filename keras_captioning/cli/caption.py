@@ -21,7 +21,6 @@ def add_parser(subparsers):
         "cannot be read is reported on stderr, the others are captioned and "
         "the exit code is 1.",
     )
-    parser.add_argument("model", help=_common.MODEL_HELP)
     parser.add_argument(
         "images", nargs="+", help="Image files, or folders of images."
     )

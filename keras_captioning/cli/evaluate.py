@@ -24,7 +24,6 @@ def add_parser(subparsers):
         "names the first few, the other images are scored and the exit code "
         "is 1 (0 with --skip-missing).",
     )
-    parser.add_argument("model", help=_common.MODEL_HELP)
     _common.data_arguments(
         parser,
         captions_help="A file without a split is scored whole.",

@@ -19,7 +19,6 @@ def add_parser(subparsers):
         description=HELP + " Runs on the TensorFlow backend whatever the "
         "model was trained on.",
     )
-    parser.add_argument("model", help=_common.MODEL_HELP)
     parser.add_argument(
         "output",
         help="SavedModel folder (for TensorFlow Serving: "

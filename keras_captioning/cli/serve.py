@@ -19,7 +19,6 @@ def add_parser(subparsers):
         'page). Needs pip install "keras-captioning[serve]". SIGTERM or '
         "Ctrl-C stops accepting, finishes the requests in flight and exits.",
     )
-    parser.add_argument("model", help=_common.MODEL_HELP)
     parser.add_argument(
         "--host", default="127.0.0.1", help="Address to listen on."
     )

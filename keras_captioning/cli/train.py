@@ -516,6 +516,7 @@ def add_parser(subparsers):
         help="Train a captioner from a Karpathy split file (Flickr8k, "
         "Flickr30k, COCO) and local images.",
         description=DESCRIPTION,
+        model=False,
     )
     configure(parser)
     parser.set_defaults(run=lambda args: _run(parser, args))
