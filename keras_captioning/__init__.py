@@ -2,8 +2,8 @@
 
 The public names live in the subpackages: `layers`, `models`, `generation`,
 `text`, `datasets`, `data`, `losses`, `metrics`, `callbacks`,
-`distribution` and `visualization`. The three central classes are also
-importable from here.
+`distribution`, `training` and `visualization`. The three central classes
+are also importable from here.
 """
 
 import importlib
@@ -23,6 +23,7 @@ _SUBPACKAGES = (
     "metrics",
     "models",
     "text",
+    "training",
     "visualization",
 )
 _CLASSES = {

@@ -20,10 +20,10 @@ An error is one line on stderr, `keras-captioning <command>: error: ...`,
 saying what is wrong and how to fix it; `--debug` adds the traceback.
 """
 
-from keras_captioning.cli.main import EXIT_FAILED
-from keras_captioning.cli.main import EXIT_INTERRUPTED
-from keras_captioning.cli.main import EXIT_OK
-from keras_captioning.cli.main import EXIT_USAGE
+from keras_captioning.cli._errors import EXIT_FAILED
+from keras_captioning.cli._errors import EXIT_INTERRUPTED
+from keras_captioning.cli._errors import EXIT_OK
+from keras_captioning.cli._errors import EXIT_USAGE
 from keras_captioning.cli.main import main
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]

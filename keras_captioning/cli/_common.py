@@ -1,5 +1,5 @@
-"""What the subcommands share: their parsers, loading a model, finding
-and reading images, a progress bar on stderr.
+"""What the subcommands share: their option groups, loading a model,
+finding images and caption files under the error policy.
 
 Nothing here imports Keras or TensorFlow at module level: parsing the
 command line (and `--help`) stays fast and quiet.
@@ -9,35 +9,17 @@ import argparse
 import os
 import sys
 
-from keras_captioning.cli._errors import ArgumentParser
+# The error policy, for the subcommands.
+from keras_captioning.cli._errors import ArgumentParser  # noqa: F401
 from keras_captioning.cli._errors import DataError
 from keras_captioning.cli._errors import UsageError
 from keras_captioning.cli._errors import add_debug_argument
 from keras_captioning.cli._errors import import_keras
 from keras_captioning.cli._errors import one_line
-from keras_captioning.cli._errors import run_subcommand
+from keras_captioning.cli._errors import run_subcommand  # noqa: F401
 
-IMAGE_EXTENSIONS = (
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".bmp",
-    ".gif",
-    ".tif",
-    ".tiff",
-    ".webp",
-)
-
-
-__all__ = [
-    "ArgumentParser",
-    "DataError",
-    "UsageError",
-    "add_debug_argument",
-    "import_keras",
-    "one_line",
-    "run_subcommand",
-]
+IMAGE_EXTENSIONS = tuple(".jpg .jpeg .png .bmp .gif .tif .tiff .webp".split())
+METEOR_HELP = "Also compute METEOR (needs pycocoevalcap and Java)."
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -55,8 +37,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def add_subcommand(subparsers, name, help, description=None):
-    """A subcommand's parser: defaults shown in `--help`, and `--debug`."""
+def add_subcommand(subparsers, name, help, description=None, model=True):
+    """A subcommand's parser: defaults shown in `--help`, `--debug`, and
+    (with `model`) the saved model as its first argument."""
     parser = subparsers.add_parser(
         name,
         help=help,
@@ -64,6 +47,8 @@ def add_subcommand(subparsers, name, help, description=None):
         formatter_class=HelpFormatter,
     )
     add_debug_argument(parser)
+    if model:
+        parser.add_argument("model", help="The saved `.keras` captioner.")
     return parser
 
 
@@ -85,19 +70,73 @@ def image_size_argument(parser):
         "--image-size",
         type=positive_int,
         nargs="+",
-        default=None,
         metavar="SIZE",
         help="Resize images to SIZE x SIZE, or to HEIGHT WIDTH (default: "
         "the size the model was built with).",
     )
 
 
-def generation_arguments(parser, default_strategy="greedy", batch_size=True):
+# The decoding controls (docs/generation.rst), read by
+# `generation_options` under the names argparse gives them.
+_CONTROLS = {
+    "--min-length": dict(
+        type=int,
+        help="No caption ends before this many words (default: off).",
+    ),
+    "--no-repeat-ngram-size": dict(
+        type=int,
+        help="No n-gram of this many words occurs twice in a caption "
+        "(default: off).",
+    ),
+    "--repetition-penalty": dict(
+        type=float,
+        help="Keskar et al.'s penalty (> 1) on the words already generated "
+        "(default: off).",
+    ),
+    "--bad-words": dict(
+        nargs="+",
+        metavar="WORD",
+        help="Words never generated (quote a phrase: 'in the'; default: none).",
+    ),
+    "--bad-endings": dict(
+        nargs="*",
+        metavar="WORD",
+        help="Words a caption may not end on; the flag alone takes the "
+        "default list (a, an, the, of, in, on, with, and, ...; default: "
+        "off).",
+    ),
+    "--top-p": dict(
+        type=float,
+        help="--strategy sample: nucleus sampling within this mass "
+        "(default: off).",
+    ),
+    "--num-beam-groups": dict(
+        type=positive_int,
+        help="--strategy beam: diverse beam search with this many groups "
+        "(must divide --beam-width; default: off).",
+    ),
+    "--diversity-penalty": dict(
+        type=float,
+        help="--strategy beam: Hamming diversity between beam groups "
+        "(default: off).",
+    ),
+}
+
+
+def generation_arguments(
+    parser,
+    strategies=("greedy", "beam", "sample"),
+    default_strategy="greedy",
+    strategy_help="Decoding strategy.",
+    batch_size=True,
+):
+    """The decoding options of `caption`, `evaluate`, `serve` and `export`,
+    read back by `generation_options`."""
     parser.add_argument(
         "--strategy",
-        choices=("greedy", "beam", "sample"),
+        choices=strategies,
         default=default_strategy,
-        help="Decoding strategy.",
+        help=strategy_help,
     )
     parser.add_argument(
         "--beam-width",
@@ -108,7 +147,6 @@ def generation_arguments(parser, default_strategy="greedy", batch_size=True):
     parser.add_argument(
         "--max-length",
         type=positive_int,
-        default=None,
         help="Most words per caption (default: the model's own limit).",
     )
     if batch_size:
@@ -118,87 +156,21 @@ def generation_arguments(parser, default_strategy="greedy", batch_size=True):
             default=32,
             help="Images per batch.",
         )
-    control_arguments(parser)
-
-
-def control_arguments(parser, sampling=True):
-    """The decoding controls (docs/generation.rst), as flags."""
     group = parser.add_argument_group("decoding controls")
-    group.add_argument(
-        "--min-length",
-        type=int,
-        default=None,
-        help="No caption ends before this many words (default: off).",
-    )
-    group.add_argument(
-        "--no-repeat-ngram-size",
-        type=int,
-        default=None,
-        help="No n-gram of this many words occurs twice in a caption "
-        "(default: off).",
-    )
-    group.add_argument(
-        "--repetition-penalty",
-        type=float,
-        default=None,
-        help="Keskar et al.'s penalty (> 1) on the words already generated "
-        "(default: off).",
-    )
-    group.add_argument(
-        "--bad-words",
-        nargs="+",
-        default=None,
-        metavar="WORD",
-        help="Words never generated (quote a phrase: 'in the'; default: none).",
-    )
-    group.add_argument(
-        "--bad-endings",
-        nargs="*",
-        default=None,
-        metavar="WORD",
-        help="Words a caption may not end on; the flag alone takes the "
-        "default list (a, an, the, of, in, on, with, and, ...; default: "
-        "off).",
-    )
-    if sampling:
-        group.add_argument(
-            "--top-p",
-            type=float,
-            default=None,
-            help="--strategy sample: nucleus sampling within this mass "
-            "(default: off).",
-        )
-    group.add_argument(
-        "--num-beam-groups",
-        type=positive_int,
-        default=None,
-        help="--strategy beam: diverse beam search with this many groups "
-        "(must divide --beam-width; default: off).",
-    )
-    group.add_argument(
-        "--diversity-penalty",
-        type=float,
-        default=None,
-        help="--strategy beam: Hamming diversity between beam groups "
-        "(default: off).",
-    )
+    for flag, options in _CONTROLS.items():
+        if flag != "--top-p" or "sample" in strategies:
+            group.add_argument(flag, **options)
 
 
-def control_options(args):
-    """The decoding controls given on the command line, as keywords."""
-    options = {
-        name: getattr(args, name)
-        for name in (
-            "min_length",
-            "no_repeat_ngram_size",
-            "repetition_penalty",
-            "bad_words",
-            "top_p",
-            "num_beam_groups",
-            "diversity_penalty",
-        )
-        if getattr(args, name, None) is not None
-    }
+def generation_options(args):
+    """The generation keyword arguments the options give."""
+    options = {"strategy": args.strategy, "max_length": args.max_length}
+    if args.strategy == "beam":
+        options["beam_width"] = args.beam_width
+    for flag in _CONTROLS:
+        name = flag[2:].replace("-", "_")
+        if getattr(args, name, None) is not None:
+            options[name] = getattr(args, name)
     if args.bad_endings is not None:
         options["bad_endings"] = args.bad_endings or True
     return options
@@ -223,15 +195,6 @@ def check_generation_options(captioner, options):
         raise UsageError(str(error)) from error
 
 
-def generation_options(args):
-    """`caption` keyword arguments from the generation options."""
-    options = {"strategy": args.strategy, "max_length": args.max_length}
-    if args.strategy == "beam":
-        options["beam_width"] = args.beam_width
-    options.update(control_options(args))
-    return options
-
-
 def import_library():
     """Imports the whole of `keras_captioning` (and so Keras), registering
     every Keras class of the library; returns the package."""
@@ -252,32 +215,33 @@ def check_model_file(path):
         )
 
 
-def load_captioner(path, need_images=True):
-    """Loads an `ImageCaptioner` from a `.keras` file, or raises
-    `UsageError` with one line saying why not."""
+def load_captioner(path, args=None):
+    """Loads an `ImageCaptioner` that reads images from a `.keras` file,
+    or raises `UsageError` with one line saying why not. With `args`, the
+    generation options are checked against it too."""
     check_model_file(path)
     keras = import_keras()
-
     # Every class of the library registered before the file is read.
     captioner_class = import_library().models.ImageCaptioner
     try:
         captioner = keras.saving.load_model(path)
     except Exception as error:  # Keras raises many types for bad files.
-        reason = " ".join(str(error).split())[:300]
         raise UsageError(
             f"cannot load the model file {path!r} (is it a .keras file "
-            f"written by ImageCaptioner.save?): {reason}"
+            f"written by ImageCaptioner.save?): {one_line(error)[:300]}"
         ) from error
     if not isinstance(captioner, captioner_class):
         raise UsageError(
             f"{path!r} holds a {type(captioner).__name__}, not a "
             "keras_captioning.models.ImageCaptioner."
         )
-    if need_images and captioner.encoder is None:
+    if captioner.encoder is None:
         raise UsageError(
             f"{path!r} was built with `encoder=None`: it reads precomputed "
             "features, not images."
         )
+    if args is not None:
+        check_generation_options(captioner, generation_options(args))
     return captioner
 
 
@@ -301,25 +265,49 @@ def image_paths(inputs):
     """Files as given; a folder gives its image files, sorted by name."""
     paths = []
     for item in inputs:
-        if os.path.isdir(item):
-            paths += sorted(
-                os.path.join(item, name)
-                for name in os.listdir(item)
-                if name.lower().endswith(IMAGE_EXTENSIONS)
-                and os.path.isfile(os.path.join(item, name))
-            )
-        else:
+        if not os.path.isdir(item):
             paths.append(item)
+            continue
+        paths += sorted(
+            os.path.join(item, name)
+            for name in os.listdir(item)
+            if name.lower().endswith(IMAGE_EXTENSIONS)
+            and os.path.isfile(os.path.join(item, name))
+        )
     return paths
 
 
-# How many bad image files the one-line message names before "and N more".
-_BAD_SHOWN = 3
-
-
-def captions_arguments(parser, skip_missing_help=None):
-    """`--captions`, `--captions-format` and `--skip-missing` (with
-    `skip_missing_help` as its help, when given)."""
+def data_arguments(parser, captions_help, skip_missing_help, flickr8k=False):
+    """The caption sources of `train` and `evaluate` (one of them
+    required), `--image-dir`, `--captions-format` and `--skip-missing`."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--karpathy-json",
+        help="A Karpathy split file: dataset_flickr8k.json, "
+        "dataset_flickr30k.json or dataset_coco.json.",
+    )
+    if flickr8k:
+        source.add_argument(
+            "--flickr8k-text-dir",
+            help="Folder holding Flickr8k.token.txt and the Flickr_8k.*.txt "
+            "split files.",
+        )
+    source.add_argument(
+        "--captions",
+        metavar="PATH",
+        help="A caption file or folder in any form "
+        "keras_captioning.datasets.load_captions reads: COCO's "
+        "captions_*.json, a Karpathy file, Flickr8k.token.txt, a CSV / TSV "
+        "/ JSON Lines table (Kaggle's captions.txt), Flickr30k's "
+        "results.csv or a Hugging Face imagefolder. " + captions_help,
+    )
+    parser.add_argument(
+        "--image-dir",
+        help="Folder the images are read from (for a Karpathy COCO file, "
+        "the one holding train2014/ and val2014/). Needed with the other "
+        "sources; with --captions the form's usual place when not given "
+        "(default: none).",
+    )
     parser.add_argument(
         "--captions-format",
         default="auto",
@@ -327,52 +315,44 @@ def captions_arguments(parser, skip_missing_help=None):
         "karpathy, coco, flickr8k, flickr30k, csv, tsv, jsonl or "
         "imagefolder (default: auto).",
     )
-    add_skip_missing_argument(parser, help=skip_missing_help)
-
-
-def add_skip_missing_argument(parser, help=None):
     parser.add_argument(
-        "--skip-missing",
-        action="store_true",
-        help=help
-        or "Go on without the listed images that are missing or not "
-        "readable images, saying how many were skipped (by default the "
-        "run stops before it starts, naming them; default: off).",
+        "--skip-missing", action="store_true", help=skip_missing_help
     )
 
 
-def load_captions(
-    path, image_dir, split, captions_format, flags="--captions and --image-dir"
-):
-    """`datasets.load_captions` under the command's error policy: an error
-    is a `UsageError` naming the command's `flags`. Images are checked
+def load_captions(args, split, flags="--captions and --image-dir", **kwargs):
+    """`datasets.load_captions` of `--captions` (or `--karpathy-json` /
+    `--flickr8k-text-dir`, whichever is given) under the command's error
+    policy: an error is a `UsageError` naming `flags`. Images are checked
     afterwards by `drop_bad_images`."""
+    path, form = args.captions, args.captions_format
+    for flag, name in (
+        ("--karpathy-json", "karpathy"),
+        ("--flickr8k-text-dir", "flickr8k"),
+    ):
+        value = getattr(args, flag[2:].replace("-", "_"), None)
+        if value is not None:
+            if args.image_dir is None:
+                raise UsageError(f"--image-dir is needed with {flag}.")
+            path, form, flags = value, name, f"{flag} and --image-dir"
     datasets = import_library().datasets
     try:
         return datasets.load_captions(
             path,
-            image_dir,
+            args.image_dir,
             split=split,
-            format=captions_format,
+            format=form,
             check_files=False,
+            **kwargs,
         )
     except (OSError, ValueError, TypeError) as error:
         raise UsageError(f"{one_line(error)} (check {flags})") from error
 
 
-def load_named_form(args, split):
-    """One split of `--karpathy-json` or `--flickr8k-text-dir` (whichever
-    is given) with `--image-dir`, through `load_captions`."""
-    flag, form, path = (
-        ("--karpathy-json", "karpathy", args.karpathy_json)
-        if args.karpathy_json is not None
-        else ("--flickr8k-text-dir", "flickr8k", args.flickr8k_text_dir)
-    )
-    if args.image_dir is None:
-        raise UsageError(f"--image-dir is needed with {flag}.")
-    return load_captions(
-        path, args.image_dir, split, form, flags=f"{flag} and --image-dir"
-    )
+def some_of(texts, shown=3):
+    """The first `shown` of `texts`, then how many more."""
+    more = len(texts) - shown
+    return ", ".join(texts[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def drop_bad_images(paths, references, skip_missing, what):
@@ -393,20 +373,16 @@ def drop_bad_images(paths, references, skip_missing, what):
     bad = import_library().data.find_bad_images(paths)
     if not bad:
         return paths, references
-    shown = ", ".join(
-        f"{path!r} ({reason})"
-        for path, reason in list(bad.items())[:_BAD_SHOWN]
-    )
-    more = len(bad) - _BAD_SHOWN
     summary = (
         f"{len(bad)} of {len(paths)} {what} images are missing or not "
-        f"readable images: {shown}" + (f" and {more} more" if more > 0 else "")
+        "readable images: "
+        + some_of([f"{path!r} ({reason})" for path, reason in bad.items()])
     )
     if not skip_missing:
         raise DataError(
             f"{summary}. Fix or remove them, or pass --skip-missing to go on "
             "without them."
         )
-    keep = [index for index, path in enumerate(paths) if path not in bad]
     print(f"Skipped {summary}.", file=sys.stderr)
+    keep = [index for index, path in enumerate(paths) if path not in bad]
     return [paths[i] for i in keep], [references[i] for i in keep]

@@ -1,20 +1,10 @@
-"""The one error policy of every `keras-captioning` subcommand.
+"""The one error policy of every `keras-captioning` subcommand (the exit
+codes are in `keras_captioning.cli`'s docstring).
 
-A subcommand's `run(args)` returns its exit code or raises:
-
-- `UsageError` for a mistake in the command line: a bad option value, a
-  path given as an argument that does not exist, a file of the wrong
-  form. Exit code 2, nothing was done.
-- `DataError` for data that cannot be used or a run that failed. Exit
-  code 1.
-
-`run_subcommand` turns either into ONE line on stderr,
-`keras-captioning <command>: error: <what is wrong and how to fix it>`.
-Any other exception is a failed run too: one line naming its type, exit
-code 1. `--debug` (an option of every subcommand) prints the traceback
-above that line and leaves TensorFlow's own logging on. Ctrl-C prints
-`keras-captioning: interrupted` (with the text of the `KeyboardInterrupt`
-a command raised, if any) and exits with 130.
+A subcommand's `run(args)` returns its exit code or raises `UsageError`
+(exit code 2) or `DataError` (1); `run_subcommand` turns any exception
+into ONE line on stderr, `keras-captioning <command>: error: <what is
+wrong and how to fix it>`, with the traceback above it under `--debug`.
 """
 
 import argparse
@@ -27,11 +17,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-DEBUG_HELP = (
-    "On an error, print the Python traceback too, and keep TensorFlow's "
-    "start-up logging."
-)
 
 
 class CommandError(Exception):
@@ -48,8 +33,6 @@ class UsageError(CommandError):
 
 class DataError(CommandError):
     """Data that cannot be used, or a run that failed: exit code 1."""
-
-    exit_code = EXIT_FAILED
 
 
 # Errors whose message says what is wrong; others may be a bug.
@@ -81,29 +64,25 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def add_debug_argument(parser):
-    """Adds `--debug` to a subcommand's parser."""
-    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="On an error, print the Python traceback too, and keep "
+        "TensorFlow's start-up logging.",
+    )
 
 
 # Set by `run_subcommand`: whether `--debug` was given.
 _debug = False
 
 
-def quiet_tensorflow():
-    """Asks TensorFlow's C++ logging for errors only, unless the user set
-    `TF_CPP_MIN_LOG_LEVEL` themselves. Only has an effect before
-    TensorFlow's first import."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 @contextlib.contextmanager
 def silenced_stderr():
     """Points file descriptor 2 at the null device for the block.
 
-    TensorFlow's start-up messages (CUDA, oneDNN, CPU features, "All log
-    messages before absl::InitializeLog()") are written by C++ straight to
-    that descriptor, before `TF_CPP_MIN_LOG_LEVEL` is read, so no Python
-    setting reaches them.
+    TensorFlow's start-up messages (CUDA, oneDNN, CPU features) are written
+    by C++ straight to that descriptor, before `TF_CPP_MIN_LOG_LEVEL` is
+    read, so no Python setting reaches them.
     """
     sys.stderr.flush()
     saved = os.dup(2)
@@ -118,16 +97,13 @@ def silenced_stderr():
 
 
 def import_keras(set_up=None):
-    """Imports Keras, starting its backend with the start-up logging
-    silenced (kept with `--debug`); returns the `keras` module. `set_up`,
-    a function, runs after the import and before the backend starts.
-
-    Every subcommand imports Keras through this (or
-    `_common.import_library`) before its first use of the library.
-    """
+    """Imports Keras and starts its backend with the start-up logging
+    silenced (kept with `--debug`); returns `keras`. `set_up`, a function,
+    runs after the import and before the backend starts."""
     started = "keras" in sys.modules or _debug
     if not started:
-        quiet_tensorflow()
+        # Errors only, unless the user set the variable themselves.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with contextlib.nullcontext() if started else silenced_stderr():
         import keras
     if set_up is not None:
@@ -137,11 +113,6 @@ def import_keras(set_up=None):
             # The first operation starts the devices (CUDA's probe included).
             keras.ops.convert_to_numpy(keras.ops.zeros((1,)))
     return keras
-
-
-def report(command, message):
-    """Prints `keras-captioning <command>: error: <message>` on stderr."""
-    print(f"keras-captioning {command}: error: {message}", file=sys.stderr)
 
 
 def run_subcommand(command, run, args):
@@ -161,6 +132,6 @@ def run_subcommand(command, run, args):
         message = one_line(error)
         if not debug and not isinstance(error, _EXPECTED):
             message += " (--debug prints the traceback)"
-        report(command, message)
+        print(f"keras-captioning {command}: error: {message}", file=sys.stderr)
         return getattr(error, "exit_code", EXIT_FAILED)
     return EXIT_OK if code is None else code

@@ -21,12 +21,6 @@ def add_parser(subparsers):
         "cannot be read is reported on stderr, the others are captioned and "
         "the exit code is 1.",
     )
-    configure(parser)
-    parser.set_defaults(run=run)
-
-
-def configure(parser):
-    parser.add_argument("model", help="The saved `.keras` captioner.")
     parser.add_argument(
         "images", nargs="+", help="Image files, or folders of images."
     )
@@ -41,6 +35,7 @@ def configure(parser):
     _common.generation_arguments(parser)
     _common.image_size_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+    parser.set_defaults(run=run)
 
 
 def caption_files(captioner, paths, image_size, options, batch_size, quiet):
@@ -55,34 +50,28 @@ def caption_files(captioner, paths, image_size, options, batch_size, quiet):
     progress = _progress(len(paths), quiet)
     for path in paths:
         try:
-            image = read_image(path, image_size)
+            images.append(read_image(path, image_size))
+            readable.append(path)
         except ValueError as error:  # `ImageFileError` is a ValueError.
             failures.append((path, str(error)))
             print(error, file=sys.stderr)
-        else:
-            readable.append(path)
-            images.append(image)
         progress(1)
-    results = []
-    if image_size is None:
-        # Sizes may differ: one image per batch.
-        batches = [[index] for index in range(len(images))]
-    else:
-        batches = [
-            list(range(start, min(start + batch_size, len(images))))
-            for start in range(0, len(images), batch_size)
-        ]
-    progress = _progress(len(images), quiet)
-    for batch in batches:
+    # Images of unknown size may differ: one image per batch.
+    batch_size = batch_size if image_size else 1
+    results, progress = [], _progress(len(images), quiet)
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
         outputs = captioner.generate(
-            np.stack([images[index] for index in batch]),
+            np.stack(batch),
             return_scores=True,
-            batch_size=len(batches[0]),
+            batch_size=min(batch_size, len(images)),
             **options,
         )
         captions = captioner.detokenize(outputs["token_ids"])
-        for index, caption, score in zip(batch, captions, outputs["scores"]):
-            results.append((readable[index], caption, float(score)))
+        for path, caption, score in zip(
+            readable[start:], captions, outputs["scores"]
+        ):
+            results.append((path, caption, float(score)))
         progress(len(batch))
     return results, failures
 
@@ -104,8 +93,9 @@ def _progress(total, quiet):
 
 def write_results(results, failures, output_format, stream):
     if output_format == "text":
-        for path, caption, _ in results:
-            stream.write(f"{path}: {caption}\n")
+        stream.writelines(
+            f"{path}: {caption}\n" for path, caption, _ in results
+        )
     elif output_format == "tsv":
         writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
         writer.writerow(["image", "caption", "score"])
@@ -121,10 +111,7 @@ def write_results(results, failures, output_format, stream):
 
 
 def run(args):
-    captioner = _common.load_captioner(args.model)
-    _common.check_generation_options(
-        captioner, _common.generation_options(args)
-    )
+    captioner = _common.load_captioner(args.model, args)
     image_size = _common.requested_image_size(args, captioner)
     paths = _common.image_paths(args.images)
     if not paths:

@@ -13,46 +13,24 @@ HELP = (
     "optionally METEOR)."
 )
 
-DESCRIPTION = (
-    HELP + " Like `caption`, a listed image that is missing or cannot be "
-    "read is skipped: one line on stderr says how many and names the first "
-    "few, the other images are scored and the exit code is 1 (0 with "
-    "--skip-missing)."
-)
-
-SKIP_MISSING_HELP = (
-    "Skipped images are expected: exit with 0 rather than 1 when some "
-    "listed images are missing or not readable (they are skipped and "
-    "counted either way; default: off)."
-)
-
 
 def add_parser(subparsers):
     parser = _common.add_subcommand(
-        subparsers, "evaluate", help=HELP, description=DESCRIPTION
+        subparsers,
+        "evaluate",
+        help=HELP,
+        description=HELP + " Like `caption`, a listed image that is missing "
+        "or cannot be read is skipped: one line on stderr says how many and "
+        "names the first few, the other images are scored and the exit code "
+        "is 1 (0 with --skip-missing).",
     )
-    parser.add_argument("model", help="The saved `.keras` captioner.")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--karpathy-json",
-        help="dataset_flickr8k.json, dataset_flickr30k.json or "
-        "dataset_coco.json.",
+    _common.data_arguments(
+        parser,
+        captions_help="A file without a split is scored whole.",
+        skip_missing_help="Skipped images are expected: exit with 0 rather "
+        "than 1 when some listed images are missing or not readable (they "
+        "are skipped and counted either way; default: off).",
     )
-    source.add_argument(
-        "--captions",
-        metavar="PATH",
-        help="A caption file or folder in any form `train --captions` "
-        "reads; a file without a split is scored whole.",
-    )
-    parser.add_argument(
-        "--image-dir",
-        default=None,
-        help="Folder the images are read from (needed with "
-        "--karpathy-json; with --captions the form's usual place when not "
-        "given; default: none).",
-    )
-    # The shared help says the run stops; evaluate goes on (as `caption`).
-    _common.captions_arguments(parser, skip_missing_help=SKIP_MISSING_HELP)
     parser.add_argument(
         "--split",
         choices=("train", "validation", "test"),
@@ -62,13 +40,10 @@ def add_parser(subparsers):
     parser.add_argument(
         "--max-images",
         type=_common.positive_int,
-        default=None,
         help="Score only the first images of the split (default: all).",
     )
     parser.add_argument(
-        "--meteor",
-        action="store_true",
-        help="Also compute METEOR (needs pycocoevalcap and Java).",
+        "--meteor", action="store_true", help=_common.METEOR_HELP
     )
     parser.add_argument(
         "--format",
@@ -84,22 +59,15 @@ def add_parser(subparsers):
 
 def run(args):
     metrics = _common.import_library().metrics
-
-    captioner = _common.load_captioner(args.model)
-    _common.check_generation_options(
-        captioner, _common.generation_options(args)
-    )
+    captioner = _common.load_captioner(args.model, args)
     image_size = _common.requested_image_size(args, captioner)
     if image_size is None:
         raise _common.UsageError(
             "the model does not fix an image size; pass --image-size"
         )
     paths, references = _load(args)
-    if args.max_images is not None:
-        paths, references = (
-            paths[: args.max_images],
-            references[: args.max_images],
-        )
+    paths = paths[: args.max_images]
+    references = references[: len(paths)]
     if not paths:
         raise _common.UsageError(
             f"the {args.split!r} split of "
@@ -111,12 +79,12 @@ def run(args):
     paths, references = _common.drop_bad_images(
         paths, references, True, args.split
     )
-    skipped = total - len(paths)
+    unreadable = _common.DataError(
+        f"none of the {total} {args.split} images can be read; check "
+        "--image-dir."
+    )
     if not paths:
-        raise _common.DataError(
-            f"none of the {total} {args.split} images can be read; check "
-            "--image-dir."
-        )
+        raise unreadable
     # A file whose header is sound but whose data is cut short fails only
     # when decoded: it is skipped too, and the scores left without it.
     images = ImageFiles(paths, image_size)
@@ -136,28 +104,20 @@ def run(args):
     if images.failed:
         keep = [i for i, path in enumerate(paths) if path not in images.failed]
         if not keep:
-            raise _common.DataError(
-                f"none of the {total} {args.split} images can be read; "
-                "check --image-dir."
-            )
-        shown = ", ".join(
-            repr(path) for path in list(images.failed)[: _common._BAD_SHOWN]
-        )
-        more = len(images.failed) - _common._BAD_SHOWN
+            raise unreadable
         print(
             f"Skipped {len(images.failed)} of {len(paths)} {args.split} "
-            f"images that could not be decoded: {shown}"
-            + (f" and {more} more" if more > 0 else "")
-            + ".",
+            "images that could not be decoded: "
+            f"{_common.some_of([repr(path) for path in images.failed])}.",
             file=sys.stderr,
         )
-        skipped += len(images.failed)
         paths = [paths[i] for i in keep]
         scores = metrics.evaluate_captions(
             [references[i] for i in keep],
             [captions[i] for i in keep],
             include_meteor=args.meteor,
         )
+    skipped = total - len(paths)
     if args.format == "json":
         json.dump(
             {"images": len(paths), "skipped": skipped, **scores},
@@ -198,19 +158,16 @@ class ImageFiles:
 def _load(args):
     """The images and references to score, files not yet checked."""
     if args.karpathy_json is not None:
-        return _common.load_named_form(args, args.split)
-    data = _common.load_captions(
-        args.captions, args.image_dir, None, args.captions_format
-    )
-    if args.split in data.available_splits:
-        data = _common.load_captions(
-            args.captions, args.image_dir, args.split, args.captions_format
-        )
-        print(f"Scoring {data.describe()}", file=sys.stderr)
+        data = _common.load_captions(args, args.split)
     else:
-        print(
-            f"{args.captions!r} has no {args.split!r} split: scoring all "
-            f"its images. {data.describe()}",
-            file=sys.stderr,
-        )
+        data = _common.load_captions(args, None)
+        if args.split in data.available_splits:
+            data = _common.load_captions(args, args.split)
+            print(f"Scoring {data.describe()}", file=sys.stderr)
+        else:
+            print(
+                f"{args.captions!r} has no {args.split!r} split: scoring all "
+                f"its images. {data.describe()}",
+                file=sys.stderr,
+            )
     return data.image_paths, data.references

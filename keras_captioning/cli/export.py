@@ -19,7 +19,6 @@ def add_parser(subparsers):
         description=HELP + " Runs on the TensorFlow backend whatever the "
         "model was trained on.",
     )
-    parser.add_argument("model", help="The saved `.keras` captioner.")
     parser.add_argument(
         "output",
         help="SavedModel folder (for TensorFlow Serving: "
@@ -33,31 +32,17 @@ def add_parser(subparsers):
         help="The artifact to write.",
     )
     parser.add_argument(
-        "--strategy",
-        choices=("greedy", "beam"),
-        default="greedy",
-        help="Decoding strategy compiled into the artifact.",
-    )
-    parser.add_argument(
-        "--beam-width",
-        type=_common.positive_int,
-        default=3,
-        help="Beams kept with --strategy beam.",
-    )
-    parser.add_argument(
-        "--max-length",
-        type=_common.positive_int,
-        default=None,
-        help="Most words per caption (default: the model's own limit).",
-    )
-    parser.add_argument(
         "--quantize",
         choices=("dynamic",),
-        default=None,
         help="LiteRT only: dynamic-range quantisation (int8 weights) "
         "(default: none).",
     )
-    _common.control_arguments(parser, sampling=False)
+    _common.generation_arguments(
+        parser,
+        strategies=("greedy", "beam"),
+        strategy_help="Decoding strategy compiled into the artifact.",
+        batch_size=False,
+    )
     parser.set_defaults(run=run)
 
 
@@ -68,21 +53,13 @@ def run(args):
             "--format litert."
         )
     _common.check_model_file(args.model)
-    keras = _common.import_keras()
-
-    if keras.backend.backend() != "tensorflow":
+    if _common.import_keras().backend.backend() != "tensorflow":
         raise _common.UsageError(
             "export needs the TensorFlow backend; run it with "
             "KERAS_BACKEND=tensorflow (a model trained on any backend "
             "loads there)."
         )
-    captioner = _common.load_captioner(args.model)
-    options = {"strategy": args.strategy, "max_length": args.max_length}
-    if args.strategy == "beam":
-        options["beam_width"] = args.beam_width
-    _common.check_generation_options(
-        captioner, {**options, **_common.control_options(args)}
-    )
+    captioner = _common.load_captioner(args.model, args)
     if args.format == "tf_saved_model" and os.path.exists(
         os.path.join(args.output, "saved_model.pb")
     ):
@@ -93,11 +70,8 @@ def run(args):
     path = captioner.export(
         args.output,
         format=args.format,
-        strategy=args.strategy,
-        beam_width=args.beam_width,
-        max_length=args.max_length,
         quantize=args.quantize,
-        **_common.control_options(args),
+        **_common.generation_options(args),
     )
     print(path)
     return 0

@@ -1,21 +1,8 @@
 import sys
 
 from keras_captioning.cli import _errors
-from keras_captioning.cli._errors import EXIT_FAILED
-from keras_captioning.cli._errors import EXIT_INTERRUPTED
-from keras_captioning.cli._errors import EXIT_OK
-from keras_captioning.cli._errors import EXIT_USAGE
 
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "EXIT_USAGE",
-    "build_parser",
-    "main",
-]
-
-_SUBCOMMANDS = ("caption", "evaluate", "train", "export", "serve")
+__all__ = ["build_parser", "main"]
 
 
 def build_parser():
@@ -48,14 +35,8 @@ def build_parser():
 
 def main(argv=None):
     """Runs `keras-captioning` with `argv` (the process's arguments when
-    `None`) and returns its exit code.
-
-    Args:
-        argv: list of str or `None`.
-
-    Returns:
-        int, `0` (ok), `1` (some inputs or the run failed), `2` (usage
-        error) or `130` (interrupted).
+    `None`) and returns its exit code: `0` (ok), `1` (some inputs or the
+    run failed), `2` (usage error) or `130` (interrupted).
 
     Example:
     >>> # The error goes to stderr, on one line.
@@ -67,5 +48,5 @@ def main(argv=None):
         args = parser.parse_args(argv)
     except KeyboardInterrupt:
         print("keras-captioning: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _errors.EXIT_INTERRUPTED
     return _errors.run_subcommand(args.command, args.run, args)

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import sys
 
 from keras_captioning.cli import _common
 
@@ -20,12 +19,6 @@ def add_parser(subparsers):
         'page). Needs pip install "keras-captioning[serve]". SIGTERM or '
         "Ctrl-C stops accepting, finishes the requests in flight and exits.",
     )
-    configure(parser)
-    parser.set_defaults(run=run)
-
-
-def configure(parser):
-    parser.add_argument("model", help="The saved `.keras` captioner.")
     parser.add_argument(
         "--host", default="127.0.0.1", help="Address to listen on."
     )
@@ -58,13 +51,11 @@ def configure(parser):
     )
     parser.add_argument(
         "--cors-origin",
-        default=None,
         help="Origin allowed to call the routes from a browser, '*' for any "
         "(default: none, no CORS headers).",
     )
     parser.add_argument(
         "--model-name",
-        default=None,
         help="NAME in /v1/models/NAME (default: the model file's name "
         "without .keras).",
     )
@@ -75,11 +66,12 @@ def configure(parser):
         help="Seconds to finish the requests in flight on SIGTERM/Ctrl-C.",
     )
     _common.generation_arguments(parser, batch_size=False)
+    parser.set_defaults(run=run)
 
 
 def run(args):
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from keras_captioning.serving import app as serving_app
 
@@ -95,12 +87,9 @@ def run(args):
             "--batch-timeout-ms must be >= 0 and --max-body-mb > 0. "
             f"Received: {args.batch_timeout_ms} and {args.max_body_mb}"
         )
-    captioner = _common.load_captioner(args.model)
-    options = _common.generation_options(args)
-    _common.check_generation_options(captioner, options)
-    name = args.model_name or os.path.basename(args.model).removesuffix(
-        ".keras"
-    )
+    captioner = _common.load_captioner(args.model, args)
+    name = args.model_name or os.path.basename(args.model)
+    name = name.removesuffix(".keras")
     try:
         app = serving_app.build_app(
             captioner,
@@ -110,63 +99,27 @@ def run(args):
             max_queue=args.max_queue,
             max_body_mb=args.max_body_mb,
             cors_origin=args.cors_origin,
-            **options,
+            **_common.generation_options(args),
         )
     except (TypeError, ValueError) as error:
         raise _common.UsageError(str(error)) from error
-    config = uvicorn.Config(
-        app,
-        host=args.host,
-        port=args.port,
-        # Python's logging as the process has it (warnings and errors on
-        # stderr), not a configuration of uvicorn's own.
-        log_config=None,
-        log_level="warning",
-        timeout_graceful_shutdown=args.shutdown_timeout,
-    )
-    server = _server_class()(config)
     print(
         f"keras-captioning serve: {name} on http://{args.host}:{args.port}/ "
         f"(POST /v1/models/{name}:predict, POST /v1/caption); /readyz "
         "answers 200 once generation is compiled. Ctrl-C or SIGTERM stops.",
         flush=True,
     )
+    from keras_captioning.serving import serve
+
     try:
-        server.run()
-    except SystemExit as error:  # uvicorn exits when it cannot listen.
-        raise _common.UsageError(
-            f"cannot serve on {args.host}:{args.port} (is the port in use?)"
-        ) from error
-    if not server.started:
-        raise _common.UsageError(
-            f"cannot serve on {args.host}:{args.port} (is the port in use?)"
+        stopped_by = serve(
+            app,
+            args.host,
+            args.port,
+            args.shutdown_timeout,
+            message_prefix="keras-captioning serve: ",
         )
+    except OSError as error:
+        raise _common.UsageError(error) from error
     print("keras-captioning serve: stopped.", flush=True)
-    return 130 if server.stopped_by == signal.SIGINT else 0
-
-
-def _server_class():
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server, saying on SIGTERM/Ctrl-C how long it waits."""
-
-        stopped_by = None
-
-        def handle_exit(self, sig, frame):
-            if self.stopped_by is None:
-                self.stopped_by = sig
-                print(
-                    f"keras-captioning serve: {signal.Signals(sig).name}: "
-                    "no new connections; finishing the requests in flight "
-                    f"(at most {self.config.timeout_graceful_shutdown:g} s).",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            super().handle_exit(sig, frame)
-            # uvicorn re-raises the signal once it has stopped, so the
-            # process would die of it; the command exits with its own code
-            # instead (0 after SIGTERM, 130 after Ctrl-C).
-            getattr(self, "_captured_signals", []).clear()
-
-    return Server
+    return 130 if stopped_by == signal.SIGINT else 0

@@ -21,7 +21,7 @@ PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 SCRIPT = r"""
 import os, signal, sys
-from keras_captioning.cli.train import _InterruptLatch
+from keras_captioning.callbacks import StopOnInterrupt as _InterruptLatch
 
 class FreedAtEpochEnd:
     def __del__(self):
