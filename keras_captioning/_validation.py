@@ -119,6 +119,23 @@ def check_same_batch(**shapes):
         )
 
 
+def check_split(split, aliases):
+    """`"train"`, `"validation"` or `"test"`, given by name or by one of
+    `aliases` (a dict from alias to name); returns the name."""
+    names = "'train', 'validation' (or {}) or 'test'".format(
+        ", ".join(repr(alias) for alias in aliases)
+    )
+    if not isinstance(split, str):
+        raise TypeError(
+            f"`split` must be a string: {names}. Received: split={split!r} "
+            f"of type {type(split).__name__}"
+        )
+    name = aliases.get(split, split)
+    if name not in ("train", "validation", "test"):
+        raise ValueError(f"`split` must be {names}. Received: split={split!r}")
+    return name
+
+
 def check_token_id(name, value):
     """A single non-negative integer token id."""
     return check_int(name, value, minimum=0)
@@ -269,6 +286,56 @@ def check_references(references, num_images=None, list_types=(list, tuple)):
     return references
 
 
+def check_str_list(
+    name, value, expected="a list of str", containers=(list, tuple, np.ndarray)
+):
+    """A list of str from one of `containers` (a 1-D array for NumPy); a
+    string itself is refused, so that it is not split into characters.
+    `expected` describes the value in the error."""
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, containers)
+        or (isinstance(value, np.ndarray) and value.ndim != 1)
+    ):
+        raise TypeError(
+            f"`{name}` must be {expected}. Received: {name}={describe(value)}"
+        )
+    value = list(value)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"`{name}` must be {expected}. Received: "
+                f"{name}[{index}]={describe(item)}"
+            )
+    return value
+
+
+def check_images_and_references(images, references):
+    """`len(images)`, once `references` is known to hold one entry per
+    image."""
+    try:
+        num_images = len(images)
+    except TypeError as error:
+        raise TypeError(
+            "`images` must support `len()` and slicing, such as a NumPy "
+            f"array. Received: images of type {type(images).__name__}"
+        ) from error
+    if not isinstance(references, (list, tuple)) or num_images != len(
+        references
+    ):
+        received = (
+            f"len(references)={len(references)}"
+            if isinstance(references, (list, tuple))
+            else f"references of type {type(references).__name__}"
+        )
+        raise ValueError(
+            "`references` must be a list with one entry (a list of "
+            f"reference captions) per image. Received: len(images)="
+            f"{num_images}, {received}"
+        )
+    return num_images
+
+
 def check_token_id_list(name, value):
     """A sorted tuple of distinct token ids, from `None` or a list of ints."""
     if value is None:
@@ -359,6 +426,51 @@ SAMPLER_CALL_ARGUMENTS = {
     "force_end_token": check_bool,
     "banned_token_ids": check_token_id_list,
 }
+
+
+def check_sampler_call(step_fn, min_length, bad_words_ids, **arguments):
+    """The arguments of a sampler's call (`SAMPLER_CALL_ARGUMENTS`), checked
+    alone and against the sampler's `min_length` and `bad_words_ids`.
+
+    `banned_token_ids=None` bans the pad and start tokens. Returns the
+    checked arguments.
+    """
+    if not callable(step_fn):
+        raise TypeError(
+            "`step_fn` must be a callable `step_fn(token_ids, state) -> "
+            "(logits, new_state, extras)`. "
+            f"Received: step_fn={step_fn!r}"
+        )
+    if arguments.get("banned_token_ids") is None:
+        arguments["banned_token_ids"] = (
+            arguments["pad_token_id"],
+            arguments["start_token_id"],
+        )
+    arguments = check_options(SAMPLER_CALL_ARGUMENTS, **arguments)
+    end_token_id = arguments["end_token_id"]
+    if end_token_id in arguments["banned_token_ids"]:
+        raise ValueError(
+            "`end_token_id` may not be banned, or no caption could end. "
+            f"Received: end_token_id={end_token_id}, "
+            f"banned_token_ids={arguments['banned_token_ids']}"
+        )
+    if (end_token_id,) in bad_words_ids:
+        raise ValueError(
+            "`bad_words_ids` may not hold the end token, or no caption "
+            f"could end. Received: end_token_id={end_token_id}, "
+            f"bad_words_ids={bad_words_ids}"
+        )
+    force_end_token = arguments["force_end_token"]
+    most_words = arguments["max_length"] - force_end_token
+    if min_length > most_words:
+        raise ValueError(
+            "`min_length` must not exceed the words `max_length` leaves "
+            f"room for ({most_words}"
+            f"{' with force_end_token' if force_end_token else ''}). "
+            f"Received: min_length={min_length}, "
+            f"max_length={arguments['max_length']}"
+        )
+    return arguments
 
 
 def check_options(checks, **values):
@@ -501,7 +613,7 @@ def _range_text(minimum, maximum):
         return "a positive integer"
     if minimum == 0:
         return "a non-negative integer"
-    return f"an integer >= {minimum}"
+    return f"an integer of at least {minimum}"
 
 
 def _bounds_text(minimum, maximum):

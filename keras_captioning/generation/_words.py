@@ -5,6 +5,10 @@
 them with `word_controls`, once, for all of them.
 """
 
+import collections.abc
+
+from keras_captioning import _validation
+
 # The function words a caption should not end on: articles, prepositions,
 # conjunctions, possessives and auxiliaries. `bad_endings=True` uses the ones
 # the vocabulary has.
@@ -54,7 +58,7 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
 
     bad_words_ids = None
     if bad_words is not None:
-        _check_words("bad_words", bad_words)
+        bad_words = _check_words("bad_words", bad_words)
         bad_words_ids = []
         for phrase in bad_words:
             tokens = [lookup(word) for word in phrase.split()]
@@ -70,7 +74,7 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
             ids[word] for word in DEFAULT_BAD_ENDINGS if word in ids
         )
     elif bad_endings is not None and bad_endings is not False:
-        _check_words("bad_endings", bad_endings)
+        bad_endings = _check_words("bad_endings", bad_endings)
         bad_endings_ids = sorted({lookup(word) for word in bad_endings})
     if missing:
         raise ValueError(
@@ -81,14 +85,7 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
 
 
 def _check_words(name, words):
-    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
-        raise TypeError(
-            f"`{name}` must be a list of words (str). "
-            f"Received: {name}={words!r}"
-        )
-    for word in words:
-        if not isinstance(word, str):
-            raise TypeError(
-                f"`{name}` must be a list of words (str). Received an item "
-                f"{word!r} of type {type(word).__name__} in {name}={words!r}"
-            )
+    # Any iterable: a set of words is as good as a list here.
+    return _validation.check_str_list(
+        name, words, "a list of words (str)", collections.abc.Iterable
+    )

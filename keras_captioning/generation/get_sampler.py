@@ -76,18 +76,6 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             f"keywords. Received: strategy={strategy!r}, options={options}"
         )
     options = _translate_words(vocabulary, {**config, **options})
-    min_length = options.get("min_length", 0)
-    if (
-        max_length is not None
-        and isinstance(min_length, int)
-        and not isinstance(min_length, bool)
-        and min_length > max_length
-    ):
-        raise ValueError(
-            "`min_length` may not exceed `max_length`: no caption could be "
-            f"long enough. Received: min_length={min_length}, "
-            f"max_length={max_length}"
-        )
     accepted = [
         option
         for cls in (sampler_class, Sampler)
@@ -100,7 +88,14 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             f"Unknown option(s) {unknown} for the {name!r} strategy. Its "
             f"options are {accepted or 'none'}. Received: options={options}"
         )
-    return sampler_class(**options)
+    sampler = sampler_class(**options)
+    if max_length is not None and sampler.min_length > max_length:
+        raise ValueError(
+            "`min_length` may not exceed `max_length`: no caption could be "
+            f"long enough. Received: min_length={sampler.min_length}, "
+            f"max_length={max_length}"
+        )
+    return sampler
 
 
 def get(identifier, **options):
@@ -157,25 +152,20 @@ def _resolve(strategy):
 
 def _translate_words(vocabulary, options):
     """`bad_words` and `bad_endings` (words) replaced by token ids."""
-    words = {
-        name: options.pop(name)
-        for name in ("bad_words", "bad_endings")
-        if name in options
-    }
-    for name in words:
-        if f"{name}_ids" in options:
+    words = {}
+    for name in ("bad_words", "bad_endings"):
+        if name in options and f"{name}_ids" in options:
             raise ValueError(
                 f"Pass `{name}` (words) or `{name}_ids` (token ids), not both."
             )
-    if not words:
-        return options
-    if vocabulary is None:
+        if name in options:
+            words[name] = options.pop(name)
+    if words and vocabulary is None:
         raise ValueError(
             f"Word options {sorted(words)} need the `vocabulary` that turns "
             "them into token ids. Received: vocabulary=None"
         )
-    translated = word_controls(vocabulary, **words)
-    options.update(
-        {name: value for name, value in translated.items() if value is not None}
-    )
+    if words:
+        translated = word_controls(vocabulary, **words).items()
+        options.update({k: v for k, v in translated if v is not None})
     return options
