@@ -18,11 +18,7 @@ def check_int(name, value, minimum=1, maximum=None, allow_none=False):
     """An integer in `[minimum, maximum]` (a Python or NumPy int, not bool)."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be an integer{' or None' if allow_none else ''}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
+    _check_number_type(name, value, numbers.Integral, "an integer", allow_none)
     if value < minimum or (maximum is not None and value > maximum):
         raise ValueError(
             f"`{name}` must be {_range_text(minimum, maximum)}. "
@@ -35,11 +31,7 @@ def check_float(name, value, minimum=None, maximum=None, allow_none=False):
     """A finite real number (int or float, not bool) within the bounds."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"`{name}` must be a number{' or None' if allow_none else ''}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
+    _check_number_type(name, value, numbers.Real, "a number", allow_none)
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(
@@ -428,12 +420,12 @@ SAMPLER_CALL_ARGUMENTS = {
 }
 
 
-def check_sampler_call(step_fn, min_length, bad_words_ids, **arguments):
-    """The arguments of a sampler's call (`SAMPLER_CALL_ARGUMENTS`), checked
-    alone and against the sampler's `min_length` and `bad_words_ids`.
+def check_sampler_call(sampler, step_fn, initial_state, **arguments):
+    """The arguments of a `sampler`'s call (`SAMPLER_CALL_ARGUMENTS`),
+    checked alone and against its `min_length` and `bad_words_ids`.
 
-    `banned_token_ids=None` bans the pad and start tokens. Returns the
-    checked arguments.
+    `banned_token_ids=None` bans the pad and start tokens. Returns
+    `(initial_state, arguments)`, checked, the state as tensors.
     """
     if not callable(step_fn):
         raise TypeError(
@@ -454,23 +446,36 @@ def check_sampler_call(step_fn, min_length, bad_words_ids, **arguments):
             f"Received: end_token_id={end_token_id}, "
             f"banned_token_ids={arguments['banned_token_ids']}"
         )
-    if (end_token_id,) in bad_words_ids:
+    if (end_token_id,) in sampler.bad_words_ids:
         raise ValueError(
             "`bad_words_ids` may not hold the end token, or no caption "
             f"could end. Received: end_token_id={end_token_id}, "
-            f"bad_words_ids={bad_words_ids}"
+            f"bad_words_ids={sampler.bad_words_ids}"
         )
     force_end_token = arguments["force_end_token"]
     most_words = arguments["max_length"] - force_end_token
-    if min_length > most_words:
+    if sampler.min_length > most_words:
         raise ValueError(
             "`min_length` must not exceed the words `max_length` leaves "
             f"room for ({most_words}"
             f"{' with force_end_token' if force_end_token else ''}). "
-            f"Received: min_length={min_length}, "
+            f"Received: min_length={sampler.min_length}, "
             f"max_length={arguments['max_length']}"
         )
-    return arguments
+    return check_batch_structure("initial_state", initial_state), arguments
+
+
+def check_sampler_ids(sampler, arguments, vocabulary_size):
+    """Every token id of a sampler's call and options is below the
+    `vocabulary_size` of the logits (when it is known)."""
+    for name, ids in (
+        ("end_token_id", [arguments["end_token_id"]]),
+        ("pad_token_id", [arguments["pad_token_id"]]),
+        ("banned_token_ids", arguments["banned_token_ids"]),
+        ("bad_words_ids", sum(sampler.bad_words_ids, ())),
+        ("bad_endings_ids", sampler.bad_endings_ids),
+    ):
+        check_below(name, ids, vocabulary_size)
 
 
 def check_options(checks, **values):
@@ -603,6 +608,15 @@ def _check_sequence(name, value, expected):
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(
             f"`{name}` must be {expected}. Received: {name}={value!r}"
+        )
+
+
+def _check_number_type(name, value, kind, noun, allow_none):
+    # A bool is an `int` to Python, never a number to the user.
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(
+            f"`{name}` must be {noun}{' or None' if allow_none else ''}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
         )
 
 

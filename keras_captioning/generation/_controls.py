@@ -1,24 +1,16 @@
 """Which tokens may come next, decided inside the compiled loop.
 
-At call time a sampler builds one `Controls` from its options
-(`min_length`, `no_repeat_ngram_size`, `repetition_penalty`,
-`bad_words_ids`, `bad_endings_ids`) and the call's token rules
-(`banned_token_ids`, `force_end_token`); each step the loop asks it which
-tokens are forbidden and how the logits are penalised. Everything reads the
-loop's own token buffer (`history`, `-1` at positions not written yet), so
-no state lives in Python, and every op is a comparison, a `where` or a
-reduction: the loop still converts to LiteRT and ONNX.
+One `Controls` per call asks the loop's own token buffer (`history`, `-1`
+at positions not written yet), so no state lives in Python, and uses only
+comparisons, `where` and reductions, so the loop converts to LiteRT and ONNX.
 """
 
 from keras import ops
 
 
 def token_at(history, position):
-    """The token of each row at `position` (a scalar), `-1` when outside.
-
-    A masked reduction rather than a dynamic slice or gather: it lowers to
-    ops every converter takes.
-    """
+    """The token of each row at `position` (a scalar), `-1` when outside;
+    a masked reduction, not a gather, so that every converter takes it."""
     length = history.shape[1]
     hit = ops.equal(ops.arange(length, dtype="int32")[None, :], position)
     return ops.max(ops.where(hit, history, -1), axis=1)
@@ -68,18 +60,12 @@ class Controls:
         return ops.where(positions < index, token_ids, -1)
 
     def forbidden(self, history, index):
-        """Bool `(rows, vocabulary)`: True where a token may not come next.
+        """Bool `(rows, vocabulary)`, True where a token may not come at
+        position `index` after the tokens of `history`.
 
-        Banned tokens are always forbidden; with `force_end_token`, every
-        token but the end token is forbidden at the last position. When the
-        controls together leave a row no token at all (the forced end token
-        after a bad ending, or a tiny vocabulary), the end token is allowed
-        in that row: a caption ends rather than loops.
-
-        Args:
-            history: int32 `(rows, max_length)`, the tokens of each row so
-                far, `-1` at positions `>= index`.
-            index: scalar int32, the position being written.
+        Banned tokens never come; with `force_end_token` only the end token
+        comes at the last position. A row the rules leave no token at all
+        (the forced end after a bad ending, a tiny vocabulary) may end.
         """
         banned_token_ids = self.arguments["banned_token_ids"]
         forbidden = is_in(self._vocabulary(), banned_token_ids)[None, :]

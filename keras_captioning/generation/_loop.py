@@ -1,10 +1,8 @@
 """The decoding loop every sampler shares, and its export-friendly writes.
 
-Samplers differ in what one step does (`advance`); the scaffolding around it
-(first step, `while_loop`, stopping rule) lives here once. Writes into the
-fixed-size buffers use `where` with a position mask rather than
-`slice_update`, and token choices use `top_k` rather than `argmax`: on
-TensorFlow these lower to ops that LiteRT and tf2onnx convert.
+Writes into the fixed-size buffers use `where` with a position mask, not
+`slice_update`, and choices use `top_k`, not `argmax`: on TensorFlow these
+lower to ops that LiteRT and tf2onnx convert.
 """
 
 import math
@@ -61,12 +59,8 @@ def empty_buffer(values, max_length, fill=0):
 
 
 def extend(carry, index, chosen, frozen, extras, **arguments):
-    """The loop buffers (`token_ids`, `last`, `done`, `extras`) of `carry`
-    with each row's `chosen` token and `extras` written at `index`.
-
-    `frozen` rows (ended, or surplus beams) get `pad_token_id` and zero
-    extras; a row is done once frozen or at `end_token_id`.
-    """
+    """The loop buffers of `carry` with `chosen` and `extras` written at
+    `index`: pad and zeros in `frozen` rows, which stay done."""
     chosen = ops.where(frozen, arguments["pad_token_id"], chosen)
     extras_buffer = carry["extras"]
     if extras is not None:
@@ -102,11 +96,8 @@ def zero_where(rows_mask, values):
 
 
 def best_indices(values, k=1):
-    """Indices `(rows, k)` of the `k` largest values per row, best first.
-
-    `top_k` rather than `argmax`/`argsort`, which TensorFlow lowers to ops
-    LiteRT has no built-in for. Ties go to the lowest index.
-    """
+    """Indices `(rows, k)` of the `k` largest values per row, best first,
+    ties to the lowest index (`top_k`: LiteRT has no `argmax`/`argsort`)."""
     return ops.top_k(values, k=k)[1]
 
 

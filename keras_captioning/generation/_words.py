@@ -1,9 +1,5 @@
-"""Decoding controls given as words, turned into a sampler's token ids.
-
-`ImageCaptioner.generate`, `caption` and `export` take `bad_words` and
-`bad_endings` as words; samplers take token ids. `get_sampler` translates
-them with `word_controls`, once, for all of them.
-"""
+"""Decoding controls given as words (`bad_words`, `bad_endings`), turned
+into the token ids samplers take, by `get_sampler` for every caller."""
 
 import collections.abc
 
@@ -33,10 +29,8 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
 
     Returns:
         A dict with `"bad_words_ids"` and `"bad_endings_ids"` (each `None`
-        when not asked for), ready for a sampler's constructor.
-
-    Raises:
-        ValueError: listing the words that are not in the vocabulary.
+        when not asked for), ready for a sampler's constructor. A word not
+        in the vocabulary raises a `ValueError` that lists them all.
 
     Example:
     >>> vocabulary = ["<pad>", "<start>", "<end>", "<unk>", "a", "red",

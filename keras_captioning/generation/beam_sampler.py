@@ -106,44 +106,38 @@ class BeamSampler(Sampler):
                 f"last dimension. Received logits of shape {logits.shape}"
             )
         rows = self._batch_size(state)
-        vocabulary = ops.arange(vocabulary_size, dtype="int32")
         # A finished beam may only extend with pad, at no cost.
-        pad_only = ops.where(
-            ops.equal(vocabulary, pad_token_id), 0.0, _loop.IMPOSSIBLE
-        )[None, :]
+        is_pad = ops.equal(
+            ops.arange(vocabulary_size, dtype="int32"), pad_token_id
+        )
+        pad_only = ops.where(is_pad, 0.0, _loop.IMPOSSIBLE)[None, :]
         group_width = width // self.num_beam_groups
         # A choice's parent is its beam within the first beam of its group.
         group_starts = ops.arange(rows, dtype="int32") // group_width
         group_starts *= group_width
-        # The search ranks candidates by a key that may differ from the
-        # score it keeps (the model's log-probability) when penalties steer
-        # the choice.
+        # Penalties steer the choice: the search then ranks by keys other
+        # than the scores it keeps (the model's log-probabilities).
         steered = controls.penalises or self.diversity_penalty > 0
 
         def advance(index, logits, extras, carry, state):
             logits = ops.cast(logits, "float32")
             history = controls.history(carry["token_ids"], index)
             forbidden = controls.forbidden(history, index)
-            done = carry["done"][:, None]
 
-            def masked(log_probs):
+            def extensions(logits):
+                log_probs = ops.log_softmax(logits, axis=-1)
                 log_probs = ops.where(forbidden, _loop.IMPOSSIBLE, log_probs)
-                return ops.where(done, pad_only, log_probs)
+                log_probs = ops.where(
+                    carry["done"][:, None], pad_only, log_probs
+                )
+                return carry["scores"][:, None] + log_probs
 
-            candidates = carry["scores"][:, None] + masked(
-                ops.log_softmax(logits, axis=-1)
-            )
+            candidates = extensions(logits)
             keys = candidates
             if steered:
-                keys = carry["scores"][:, None] + masked(
-                    ops.log_softmax(controls.penalise(logits, history), axis=-1)
-                )
+                keys = extensions(controls.penalise(logits, history))
             keys, flat_indices, scores = self._choose_in_groups(
-                keys,
-                candidates if steered else None,
-                vocabulary,
-                pad_token_id,
-                group_width,
+                keys, candidates if steered else None, pad_token_id
             )
             chosen = flat_indices % vocabulary_size
             parents = group_starts + flat_indices // vocabulary_size
@@ -175,9 +169,8 @@ class BeamSampler(Sampler):
             }
             return carry, keras.tree.map_structure(reorder, state)
 
-        # Only beam 0 of each image is live at the first step, so the first
-        # step proposes `width` different tokens rather than `width` copies.
-        # With beam groups, the first beam of every group is live.
+        # Only the first beam of each group is live at the first step, so
+        # it proposes different tokens rather than copies.
         is_first_beam = ops.equal(
             ops.arange(rows, dtype="int32") % group_width, 0
         )
@@ -215,9 +208,7 @@ class BeamSampler(Sampler):
             outputs["extras"] = select(carry["extras"])
         return outputs
 
-    def _choose_in_groups(
-        self, keys, candidates, vocabulary, pad_token_id, group_width
-    ):
+    def _choose_in_groups(self, keys, candidates, pad_token_id):
         """Each group of beams picks its `group_width` best keys in turn
         (one group is plain beam search). In diverse beam search a group's
         keys are lowered by `diversity_penalty` per beam of an earlier group
@@ -227,7 +218,9 @@ class BeamSampler(Sampler):
         indices within each group's `group_width * vocabulary` block, the
         scores picked from `candidates` (the keys when it is `None`).
         """
-        vocabulary_size = ops.shape(vocabulary)[0]
+        vocabulary_size = keys.shape[-1]
+        vocabulary = ops.arange(vocabulary_size, dtype="int32")
+        group_width = self.beam_width // self.num_beam_groups
 
         def by_group(x):
             # (rows, vocabulary) -> (batch, groups, group_width * vocabulary)

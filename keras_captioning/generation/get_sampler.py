@@ -17,9 +17,8 @@ SAMPLERS = {
 def get_sampler(strategy, vocabulary=None, max_length=None, **options):
     """Returns a sampler from its name, its config, or the sampler itself.
 
-    The one way the library turns generation options into a sampler:
-    `ImageCaptioner.generate` and `caption`, `export` and the
-    `keras-captioning` command all call it, so an option means the same
+    The one way the library turns generation options into a sampler (the
+    model, `export` and the command call it), so an option means the same
     everywhere.
 
     Args:
@@ -34,12 +33,9 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             `bad_words_ids` and `bad_endings_ids`. Defaults to `None`.
         max_length: `None` or int, the most words per caption; when given,
             `min_length` may not exceed it. Defaults to `None`.
-        **options: keyword arguments of the named sampler's constructor,
-            such as `beam_width=5` for `"beam"` or `temperature=0.8` for
-            `"sample"`, and the decoding controls every sampler takes
-            (`min_length`, `no_repeat_ngram_size`, `bad_words_ids`, ...).
-            With a config dict they are added to its config. Not allowed
-            with a `Sampler` instance, which is already configured.
+        **options: the named sampler's constructor arguments
+            (`beam_width=5`, `temperature=0.8`, the decoding controls),
+            added to a config dict's config; not allowed with an instance.
 
     Returns:
         A `Sampler`.

@@ -95,10 +95,9 @@ class RandomSampler(Sampler):
         probabilities = ops.softmax(logits, axis=-1)
         if self.top_p is None or self.top_p >= 1.0:
             return probabilities
-        # The nucleus: sorted best first (`top_k` of the whole row, no
-        # argsort), a token is kept while the mass before it is below
-        # `top_p`; the most likely token is always kept. Every token at
-        # least as likely as the least likely kept one stays.
+        # The nucleus, sorted by `top_k` (no argsort): a token is kept
+        # while the mass before it is below `top_p`, and so is every token
+        # at least as likely as the least likely kept one.
         size = probabilities.shape[-1] or ops.shape(probabilities)[-1]
         ordered = ops.top_k(probabilities, k=size)[0]
         mass_before = ops.cumsum(ordered, axis=-1) - ordered
@@ -111,10 +110,8 @@ class RandomSampler(Sampler):
 
     def get_next_token(self, probabilities, noise):
         # Inverse transform sampling: the first token whose cumulative
-        # probability reaches the threshold. `1 - u` lies in (0, 1], so the
-        # threshold is positive and never above the last cumulative value:
-        # that token exists and has a non-zero probability, even after
-        # rounding.
+        # probability reaches `(1 - u) * total`, with `1 - u` in (0, 1]:
+        # that token exists and has a non-zero probability, even rounded.
         cumulative = ops.cumsum(probabilities, axis=-1)
         threshold = (1.0 - noise) * cumulative[:, -1]
         return ops.sum(

@@ -64,26 +64,22 @@ class Sampler:
             `(rows, ...)` to record for each generated token (attention
             weights, for instance). `rows` is the batch size, times
             `beam_width` for beam search.
-        initial_state: tensor or nested structure (dict, list, tuple) of
-            tensors, each with the batch as leading dimension; at least one
-            tensor is needed, as it gives the batch size.
+        initial_state: tensor or nested structure of tensors (at least
+            one), each with the batch as leading dimension.
         start_token_id: int. Token fed to `step_fn` at the first step.
             Defaults to `1`.
         end_token_id: int. Token that ends a caption; it is kept in the
             output and may not be banned. Defaults to `2`.
         max_length: int. Most tokens generated per caption, the end token
-            included; it fixes the size of the output buffer. Defaults to
-            `21`.
+            included: the size of the output buffer. Defaults to `21`.
         banned_token_ids: sequence of ints or `None`. Tokens never generated.
             `None` bans `pad_token_id` and `start_token_id`; pass `()` to
             allow every token. Defaults to `None`.
         pad_token_id: int. Token written after the end of a caption.
             Defaults to `0`.
         force_end_token: bool. `True` allows only the end token at the last
-            position, so every caption ends within `max_length` tokens (its
-            score counts the end token's log-probability under the model).
-            `False` lets a caption fill the buffer without ending. Defaults
-            to `False`.
+            position, so every caption ends within `max_length` tokens;
+            `False` lets a caption fill the buffer. Defaults to `False`.
 
     Returns:
         A dict with:
@@ -91,10 +87,9 @@ class Sampler:
           tokens without the start token, the end token included when it was
           generated and `pad_token_id` after it.
         - `"scores"`: float32 tensor `(batch,)`, the log-probability of each
-          caption under the model: the sum of `log_softmax(logits)` of its
-          tokens up to and including the end token, whatever temperature or
-          filtering chose them. `BeamSampler` returns its ranking score,
-          which includes the length penalty.
+          caption under the model (the sum of `log_softmax(logits)` of its
+          tokens, end token included), whatever temperature or filtering
+          chose them; for `BeamSampler`, the ranking score.
         - `"extras"`: only when `step_fn` returns extras: tensor `(batch,
           max_length, ...)` of the extras of the chosen tokens, zeros after
           the end.
@@ -142,9 +137,8 @@ class Sampler:
         self._set_options(locals())
 
     def _set_options(self, arguments):
-        """Checks the options among a constructor's `arguments` (its
-        `locals()`) with `_validation.SAMPLER_OPTIONS`, keeps each as an
-        attribute and lists it in `get_config`, in the order set."""
+        """Checks a constructor's options (its `locals()`) with the table
+        `_validation.SAMPLER_OPTIONS` and keeps each for `get_config`."""
         options = _validation.check_options(
             _validation.SAMPLER_OPTIONS,
             **{
@@ -167,19 +161,16 @@ class Sampler:
         pad_token_id=0,
         force_end_token=False,
     ):
-        arguments = _validation.check_sampler_call(
+        initial_state, arguments = _validation.check_sampler_call(
+            self,
             step_fn,
-            self.min_length,
-            self.bad_words_ids,
+            initial_state,
             start_token_id=start_token_id,
             end_token_id=end_token_id,
             pad_token_id=pad_token_id,
             max_length=max_length,
             force_end_token=force_end_token,
             banned_token_ids=banned_token_ids,
-        )
-        initial_state = _validation.check_batch_structure(
-            "initial_state", initial_state
         )
         return self.generate(step_fn, initial_state, **arguments)
 
@@ -205,10 +196,8 @@ class Sampler:
 
     @property
     def variables(self):
-        """The Keras variables a call updates: the state of every
-        `keras.random.SeedGenerator` the sampler holds (none for
-        deterministic samplers). Compiled callers thread them through
-        (`jax.jit` is pure) and tell samplers apart by them."""
+        """The state of every `keras.random.SeedGenerator` the sampler
+        holds: compiled callers thread them through (`jax.jit` is pure)."""
         return [
             value.state
             for value in vars(self).values()
@@ -216,12 +205,9 @@ class Sampler:
         ]
 
     def cache_key(self):
-        """A hashable key: equal keys mean interchangeable samplers.
-
-        The class, the config and the identity of the variables (so two
-        unseeded samplers never share a seed). Callers that cache compiled
-        generation functions key them on it.
-        """
+        """A hashable key, equal for interchangeable samplers (class,
+        config, identity of the variables), for caches of compiled
+        generation functions."""
         config = json.dumps(self.get_config(), sort_keys=True, default=repr)
         return (
             type(self).__module__,
@@ -230,16 +216,10 @@ class Sampler:
             tuple(id(variable) for variable in self.variables),
         )
 
-    # ------------------------------------------------------------ hooks
-
     def draw_noise(self, batch_size, max_length):
-        """Randomness for a whole call, drawn before the loop (so no random
-        state lives in the compiled loop).
-
-        Returns `None` (the default: no randomness) or a float tensor
-        `(batch_size, max_length)`; `get_next_token` receives column `index`
-        of it at step `index`.
-        """
+        """`None` (no randomness) or a float tensor `(batch_size,
+        max_length)` drawn before the loop; `get_next_token` receives its
+        column `index` at step `index`."""
         return None
 
     def compute_probabilities(self, logits, token_ids):
@@ -266,11 +246,8 @@ class Sampler:
         )
 
     def generate(self, step_fn, initial_state, **arguments):
-        """The loop, given the call's arguments checked by `__call__`.
-
-        The default keeps one candidate per row and asks the hooks for each
-        token. `BeamSampler` overrides it.
-        """
+        """The loop, given the arguments `__call__` checked: one candidate
+        per row, each token chosen by the hooks."""
         batch_size = self._batch_size(initial_state)
         noise = self.draw_noise(batch_size, arguments["max_length"])
         logits, state, extras, controls, carry = self._first_step(
@@ -308,8 +285,6 @@ class Sampler:
             outputs["extras"] = carry["extras"]
         return outputs
 
-    # Helpers shared by every loop.
-
     def _batch_size(self, state):
         leaf = keras.tree.flatten(state)[0]
         static = leaf.shape[0]
@@ -326,14 +301,7 @@ class Sampler:
             step_fn(start, state), state, start.shape[0]
         )
         vocabulary_size = logits.shape[-1]
-        for name, ids in (
-            ("end_token_id", [arguments["end_token_id"]]),
-            ("pad_token_id", [arguments["pad_token_id"]]),
-            ("banned_token_ids", arguments["banned_token_ids"]),
-            ("bad_words_ids", sum(self.bad_words_ids, ())),
-            ("bad_endings_ids", self.bad_endings_ids),
-        ):
-            _validation.check_below(name, ids, vocabulary_size)
+        _validation.check_sampler_ids(self, arguments, vocabulary_size)
         controls = _controls.Controls(
             self, vocabulary_size or ops.shape(logits)[-1], arguments
         )
