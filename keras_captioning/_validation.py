@@ -18,11 +18,7 @@ def check_int(name, value, minimum=1, maximum=None, allow_none=False):
     """An integer in `[minimum, maximum]` (a Python or NumPy int, not bool)."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be an integer{' or None' if allow_none else ''}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
+    _check_number_type(name, value, numbers.Integral, "an integer", allow_none)
     if value < minimum or (maximum is not None and value > maximum):
         raise ValueError(
             f"`{name}` must be {_range_text(minimum, maximum)}. "
@@ -35,11 +31,7 @@ def check_float(name, value, minimum=None, maximum=None, allow_none=False):
     """A finite real number (int or float, not bool) within the bounds."""
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"`{name}` must be a number{' or None' if allow_none else ''}. "
-            f"Received: {name}={value!r} of type {type(value).__name__}"
-        )
+    _check_number_type(name, value, numbers.Real, "a number", allow_none)
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(
@@ -117,6 +109,23 @@ def check_same_batch(**shapes):
             "These arguments must have the same batch size (first "
             f"dimension). Received shapes: {listing}."
         )
+
+
+def check_split(split, aliases):
+    """`"train"`, `"validation"` or `"test"`, given by name or by one of
+    `aliases` (a dict from alias to name); returns the name."""
+    names = "'train', 'validation' (or {}) or 'test'".format(
+        ", ".join(repr(alias) for alias in aliases)
+    )
+    if not isinstance(split, str):
+        raise TypeError(
+            f"`split` must be a string: {names}. Received: split={split!r} "
+            f"of type {type(split).__name__}"
+        )
+    name = aliases.get(split, split)
+    if name not in ("train", "validation", "test"):
+        raise ValueError(f"`split` must be {names}. Received: split={split!r}")
+    return name
 
 
 def check_token_id(name, value):
@@ -269,6 +278,56 @@ def check_references(references, num_images=None, list_types=(list, tuple)):
     return references
 
 
+def check_str_list(
+    name, value, expected="a list of str", containers=(list, tuple, np.ndarray)
+):
+    """A list of str from one of `containers` (a 1-D array for NumPy); a
+    string itself is refused, so that it is not split into characters.
+    `expected` describes the value in the error."""
+    if (
+        isinstance(value, (str, bytes))
+        or not isinstance(value, containers)
+        or (isinstance(value, np.ndarray) and value.ndim != 1)
+    ):
+        raise TypeError(
+            f"`{name}` must be {expected}. Received: {name}={describe(value)}"
+        )
+    value = list(value)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise TypeError(
+                f"`{name}` must be {expected}. Received: "
+                f"{name}[{index}]={describe(item)}"
+            )
+    return value
+
+
+def check_images_and_references(images, references):
+    """`len(images)`, once `references` is known to hold one entry per
+    image."""
+    try:
+        num_images = len(images)
+    except TypeError as error:
+        raise TypeError(
+            "`images` must support `len()` and slicing, such as a NumPy "
+            f"array. Received: images of type {type(images).__name__}"
+        ) from error
+    if not isinstance(references, (list, tuple)) or num_images != len(
+        references
+    ):
+        received = (
+            f"len(references)={len(references)}"
+            if isinstance(references, (list, tuple))
+            else f"references of type {type(references).__name__}"
+        )
+        raise ValueError(
+            "`references` must be a list with one entry (a list of "
+            f"reference captions) per image. Received: len(images)="
+            f"{num_images}, {received}"
+        )
+    return num_images
+
+
 def check_token_id_list(name, value):
     """A sorted tuple of distinct token ids, from `None` or a list of ints."""
     if value is None:
@@ -359,6 +418,64 @@ SAMPLER_CALL_ARGUMENTS = {
     "force_end_token": check_bool,
     "banned_token_ids": check_token_id_list,
 }
+
+
+def check_sampler_call(sampler, step_fn, initial_state, **arguments):
+    """The arguments of a `sampler`'s call (`SAMPLER_CALL_ARGUMENTS`),
+    checked alone and against its `min_length` and `bad_words_ids`.
+
+    `banned_token_ids=None` bans the pad and start tokens. Returns
+    `(initial_state, arguments)`, checked, the state as tensors.
+    """
+    if not callable(step_fn):
+        raise TypeError(
+            "`step_fn` must be a callable `step_fn(token_ids, state) -> "
+            "(logits, new_state, extras)`. "
+            f"Received: step_fn={step_fn!r}"
+        )
+    if arguments.get("banned_token_ids") is None:
+        arguments["banned_token_ids"] = (
+            arguments["pad_token_id"],
+            arguments["start_token_id"],
+        )
+    arguments = check_options(SAMPLER_CALL_ARGUMENTS, **arguments)
+    end_token_id = arguments["end_token_id"]
+    if end_token_id in arguments["banned_token_ids"]:
+        raise ValueError(
+            "`end_token_id` may not be banned, or no caption could end. "
+            f"Received: end_token_id={end_token_id}, "
+            f"banned_token_ids={arguments['banned_token_ids']}"
+        )
+    if (end_token_id,) in sampler.bad_words_ids:
+        raise ValueError(
+            "`bad_words_ids` may not hold the end token, or no caption "
+            f"could end. Received: end_token_id={end_token_id}, "
+            f"bad_words_ids={sampler.bad_words_ids}"
+        )
+    force_end_token = arguments["force_end_token"]
+    most_words = arguments["max_length"] - force_end_token
+    if sampler.min_length > most_words:
+        raise ValueError(
+            "`min_length` must not exceed the words `max_length` leaves "
+            f"room for ({most_words}"
+            f"{' with force_end_token' if force_end_token else ''}). "
+            f"Received: min_length={sampler.min_length}, "
+            f"max_length={arguments['max_length']}"
+        )
+    return check_batch_structure("initial_state", initial_state), arguments
+
+
+def check_sampler_ids(sampler, arguments, vocabulary_size):
+    """Every token id of a sampler's call and options is below the
+    `vocabulary_size` of the logits (when it is known)."""
+    for name, ids in (
+        ("end_token_id", [arguments["end_token_id"]]),
+        ("pad_token_id", [arguments["pad_token_id"]]),
+        ("banned_token_ids", arguments["banned_token_ids"]),
+        ("bad_words_ids", sum(sampler.bad_words_ids, ())),
+        ("bad_endings_ids", sampler.bad_endings_ids),
+    ):
+        check_below(name, ids, vocabulary_size)
 
 
 def check_options(checks, **values):
@@ -494,6 +611,15 @@ def _check_sequence(name, value, expected):
         )
 
 
+def _check_number_type(name, value, kind, noun, allow_none):
+    # A bool is an `int` to Python, never a number to the user.
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise TypeError(
+            f"`{name}` must be {noun}{' or None' if allow_none else ''}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+
+
 def _range_text(minimum, maximum):
     if maximum is not None:
         return f"an integer in [{minimum}, {maximum}]"
@@ -501,7 +627,7 @@ def _range_text(minimum, maximum):
         return "a positive integer"
     if minimum == 0:
         return "a non-negative integer"
-    return f"an integer >= {minimum}"
+    return f"an integer of at least {minimum}"
 
 
 def _bounds_text(minimum, maximum):

@@ -1,5 +1,6 @@
 import keras
 
+from keras_captioning import _validation
 from keras_captioning.metrics.corpus import tokenize_corpus
 from keras_captioning.metrics.evaluation import evaluate_captioner
 
@@ -99,21 +100,7 @@ class CaptionMetricsCallback(keras.callbacks.Callback):
             raise TypeError(
                 f"`prefix` must be a str. Received: prefix={prefix!r}"
             )
-        try:
-            num_images = len(images)
-        except TypeError as error:
-            raise TypeError(
-                "`images` must support `len()` and slicing, such as a NumPy "
-                f"array. Received: images of type {type(images).__name__}"
-            ) from error
-        if isinstance(references, (list, tuple)) and num_images != len(
-            references
-        ):
-            raise ValueError(
-                "`images` and `references` must have one entry per image, so "
-                f"the same length. Received: len(images)={num_images}, "
-                f"len(references)={len(references)}"
-            )
+        num_images = _validation.check_images_and_references(images, references)
         # A malformed reference would otherwise only fail at the end of the
         # first evaluated epoch.
         tokenize_corpus(references, [""] * num_images)

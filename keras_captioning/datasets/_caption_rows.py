@@ -90,6 +90,19 @@ class Source:
     def extension(self):
         return os.path.splitext(self.path)[1].lower()
 
+    @property
+    def json_with_images(self):
+        """The content of a JSON file that is a dict with an `"images"`
+        list (COCO's and Karpathy's forms), else `None`."""
+        if self.is_dir or self.extension != ".json":
+            return None
+        content = self.json
+        if isinstance(content, dict) and isinstance(
+            content.get("images"), list
+        ):
+            return content
+        return None
+
 
 def read_text(path):
     """Reads a file as UTF-8 (a byte order mark is dropped).

@@ -39,14 +39,8 @@ _SPLIT_FILE = re.compile(r"captions_([a-z]+\d{4})\.json$")
 
 def _detect(source):
     """`"coco"` if `source` is a COCO caption annotation file."""
-    if source.is_dir or source.extension != ".json":
-        return None
-    content = source.json
-    if (
-        isinstance(content, dict)
-        and isinstance(content.get("images"), list)
-        and isinstance(content.get("annotations"), list)
-    ):
+    content = source.json_with_images
+    if content is not None and isinstance(content.get("annotations"), list):
         return "coco"
     return None
 

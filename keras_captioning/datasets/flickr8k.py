@@ -23,6 +23,7 @@ split files beside it, where present, give the split labels.
 import os
 import re
 
+from keras_captioning import _validation
 from keras_captioning.datasets import _caption_rows
 from keras_captioning.datasets import _files
 
@@ -77,7 +78,7 @@ def load_split(text_dir, image_dir, split="train", check_files=True):
     text_dir = _files.as_path(text_dir, "text_dir")
     image_dir = _files.as_path(image_dir, "image_dir")
     _files.check_bool(check_files, "check_files")
-    split = _check_split(split)
+    split = _validation.check_split(split, _SPLIT_ALIASES)
     _files.check_directory(text_dir, "text_dir")
     token_path = os.path.join(text_dir, TOKEN_FILE)
     split_path = os.path.join(text_dir, SPLIT_FILES[split])
@@ -141,22 +142,6 @@ def _read(source, options, format="flickr8k"):
         for _, caption in sorted(captions.items()):
             parsed.add(name, caption, labels.get(name) if labels else None)
     return parsed
-
-
-def _check_split(split):
-    if not isinstance(split, str):
-        raise TypeError(
-            "`split` must be a string: 'train', 'validation' (or 'val', "
-            f"'dev') or 'test'. Received: split={split!r} of type "
-            f"{type(split).__name__}"
-        )
-    name = _SPLIT_ALIASES.get(split, split)
-    if name not in SPLIT_FILES:
-        raise ValueError(
-            "`split` must be 'train', 'validation' (or 'val', 'dev') or "
-            f"'test'. Received: split={split!r}"
-        )
-    return name
 
 
 def _read_split(path):

@@ -137,12 +137,9 @@ def _split_labels(split, use_restval):
 
 def _detect(source):
     """`"karpathy"` if `source` is a Karpathy split file."""
-    if source.is_dir or source.extension != ".json":
-        return None
-    content = source.json
+    content = source.json_with_images
     if (
-        isinstance(content, dict)
-        and isinstance(content.get("images"), list)
+        content is not None
         and "annotations" not in content
         and content["images"]
         and isinstance(content["images"][0], dict)

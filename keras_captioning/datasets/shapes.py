@@ -51,8 +51,6 @@ the share of true relations, locations and counts, and the share of
 captions that are entirely right.
 """
 
-import numbers
-
 from keras_captioning import _validation
 from keras_captioning.datasets import _shape_captions
 from keras_captioning.datasets import _shape_content
@@ -111,18 +109,15 @@ def load_data(
     >>> sorted(scenes[0][0])
     ['colour', 'column', 'kind', 'row', 'size']
     """
-    split = _check_split(split)
-    num_images = _check_int(
-        num_images, "num_images", 1, "a positive integer or None", none_ok=True
+    split = _validation.check_split(split, _SPLIT_ALIASES)
+    num_images = _validation.check_int(
+        "num_images", num_images, allow_none=True
     )
-    image_size = _check_int(
-        image_size,
-        "image_size",
-        MIN_IMAGE_SIZE,
-        f"an integer of at least {MIN_IMAGE_SIZE} (smaller shapes cannot be "
-        "told apart)",
+    # Smaller shapes cannot be told apart.
+    image_size = _validation.check_int(
+        "image_size", image_size, minimum=MIN_IMAGE_SIZE
     )
-    seed = _check_int(seed, "seed", 0, "a non-negative integer")
+    seed = _validation.check_int("seed", seed, minimum=0)
     _validation.check_bool("return_scenes", return_scenes)
     if num_images is None:
         num_images = SPLIT_SIZES[split]
@@ -226,33 +221,3 @@ def score_content(captions, scenes, ended=None, return_per_caption=False):
     if return_per_caption:
         return scores, per_caption
     return scores
-
-
-def _check_split(split):
-    if not isinstance(split, str):
-        raise TypeError(
-            "`split` must be a string: 'train', 'validation' or 'test'. "
-            f"Received: split={split!r} of type {type(split).__name__}"
-        )
-    name = _SPLIT_ALIASES.get(split, split)
-    if name not in SPLIT_SIZES:
-        raise ValueError(
-            "`split` must be 'train', 'validation' (or 'val') or 'test'. "
-            f"Received: split={split!r}"
-        )
-    return name
-
-
-def _check_int(value, name, minimum, expected, none_ok=False):
-    if value is None and none_ok:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"`{name}` must be {expected}. Received: {name}={value!r} of type "
-            f"{type(value).__name__}"
-        )
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be {expected}. Received: {name}={value!r}"
-        )
-    return int(value)

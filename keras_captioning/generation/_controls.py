@@ -1,80 +1,52 @@
-"""The decoding controls every sampler shares, inside the compiled loop.
+"""Which tokens may come next, decided inside the compiled loop.
 
-`Sampler` keeps the options (`min_length`, `no_repeat_ngram_size`,
-`repetition_penalty`, `bad_words_ids`, `bad_endings_ids`); at call time it
-builds one `Controls` for the call and the loop asks it, each step, which
-tokens the controls forbid and how the logits are penalised. Everything
-reads the loop's own token buffer (`history`, `-1` at positions not written
-yet), so no state lives in Python, and every op is a comparison, a `where`
-or a reduction: the loop still converts to LiteRT and ONNX.
+One `Controls` per call asks the loop's own token buffer (`history`, `-1`
+at positions not written yet), so no state lives in Python, and uses only
+comparisons, `where` and reductions, so the loop converts to LiteRT and ONNX.
 """
 
 from keras import ops
 
 
 def token_at(history, position):
-    """The token of each row at `position` (a scalar), `-1` when outside.
-
-    A masked reduction rather than a dynamic slice or gather: it lowers to
-    ops every converter takes.
-    """
+    """The token of each row at `position` (a scalar), `-1` when outside;
+    a masked reduction, not a gather, so that every converter takes it."""
     length = history.shape[1]
     hit = ops.equal(ops.arange(length, dtype="int32")[None, :], position)
     return ops.max(ops.where(hit, history, -1), axis=1)
 
 
+def is_in(values, ids):
+    """Bool, the shape of `values`: True where a value is one of `ids`."""
+    ids = ops.convert_to_tensor(list(ids) or [-1], "int32")
+    return ops.any(ops.equal(values[..., None], ids), axis=-1)
+
+
 class Controls:
-    """The controls of one call, with the call's token ids.
+    """The token rules of one call: the decoding controls of `sampler` and
+    the call's checked `arguments` (`end_token_id`, `max_length`,
+    `banned_token_ids`, `force_end_token`), for logits of `vocabulary_size`
+    (an int, or a scalar tensor when unknown until run time)."""
 
-    Args:
-        min_length: int, words before the end token may come.
-        no_repeat_ngram_size: int, `0` for none.
-        repetition_penalty: float, `1.0` for none.
-        bad_words_ids: tuple of tuples of ints; a 1-tuple bans a token,
-            a longer one bans its last token after the others.
-        bad_endings_ids: tuple of ints the end token may not follow.
-        end_token_id: int.
-        vocabulary_size: int, the static last dimension of the logits.
-        max_length: int, the size of the token buffer.
-    """
-
-    def __init__(
-        self,
-        min_length,
-        no_repeat_ngram_size,
-        repetition_penalty,
-        bad_words_ids,
-        bad_endings_ids,
-        end_token_id,
-        vocabulary_size,
-        max_length,
-    ):
-        self.min_length = min_length
-        self.no_repeat_ngram_size = no_repeat_ngram_size
-        self.repetition_penalty = repetition_penalty
-        self.single_bad_words = tuple(
-            sorted({ids[0] for ids in bad_words_ids if len(ids) == 1})
-        )
-        self.bad_sequences = tuple(ids for ids in bad_words_ids if len(ids) > 1)
-        self.bad_endings_ids = tuple(bad_endings_ids)
-        self.end_token_id = end_token_id
+    def __init__(self, sampler, vocabulary_size, arguments):
+        self.sampler = sampler
         self.vocabulary_size = vocabulary_size
-        self.max_length = max_length
-
-    @property
-    def bans(self):
-        """Whether any control forbids tokens (else `banned` is `None`)."""
-        return bool(
-            self.min_length
-            or self.no_repeat_ngram_size
-            or self.single_bad_words
-            or self.bad_sequences
-            or self.bad_endings_ids
+        self.end_token_id = arguments["end_token_id"]
+        self.max_length = arguments["max_length"]
+        self.arguments = arguments
+        bad_words_ids = sampler.bad_words_ids
+        self.single_bad_words = {
+            ids[0] for ids in bad_words_ids if len(ids) == 1
+        }
+        self.bad_sequences = [ids for ids in bad_words_ids if len(ids) > 1]
+        self.penalises = sampler.repetition_penalty != 1.0
+        # Whether any decoding control forbids tokens.
+        self.bans = bool(
+            sampler.min_length
+            or sampler.no_repeat_ngram_size
+            or bad_words_ids
+            or sampler.bad_endings_ids
         )
-
-    @property
-    def penalises(self):
-        return self.repetition_penalty != 1.0
 
     def _vocabulary(self):
         return ops.arange(self.vocabulary_size, dtype="int32")
@@ -82,40 +54,51 @@ class Controls:
     def _is_end(self):
         return ops.equal(self._vocabulary(), self.end_token_id)[None, :]
 
-    def banned(self, history, index):
-        """Bool `(rows, vocabulary)`: True where a control forbids a token.
+    def history(self, token_ids, index):
+        """The buffer `token_ids` with `-1` at positions `>= index`."""
+        positions = ops.arange(self.max_length, dtype="int32")[None, :]
+        return ops.where(positions < index, token_ids, -1)
 
-        Args:
-            history: int32 `(rows, max_length)`, the tokens of each row so
-                far, `-1` at positions `>= index`.
-            index: scalar int32, the position being written.
+    def forbidden(self, history, index):
+        """Bool `(rows, vocabulary)`, True where a token may not come at
+        position `index` after the tokens of `history`.
+
+        Banned tokens never come; with `force_end_token` only the end token
+        comes at the last position. A row the rules leave no token at all
+        (the forced end after a bad ending, a tiny vocabulary) may end.
         """
+        banned_token_ids = self.arguments["banned_token_ids"]
+        forbidden = is_in(self._vocabulary(), banned_token_ids)[None, :]
+        if self.arguments["force_end_token"]:
+            forbidden = ops.where(
+                ops.greater_equal(index, self.max_length - 1),
+                ops.logical_not(self._is_end()),
+                forbidden,
+            )
         if not self.bans:
-            return None
+            return forbidden
+        forbidden = ops.logical_or(forbidden, self._banned(history, index))
+        stuck = ops.all(forbidden, axis=1, keepdims=True)
+        return ops.logical_and(
+            forbidden, ops.logical_not(ops.logical_and(stuck, self._is_end()))
+        )
+
+    def _banned(self, history, index):
+        """Bool `(rows, vocabulary)`: True where a decoding control forbids
+        a token."""
+        min_length = self.sampler.min_length
+        bad_endings_ids = self.sampler.bad_endings_ids
         vocabulary = self._vocabulary()
         is_end = self._is_end()
-        banned = ops.zeros((1, self.vocabulary_size), "bool")
-        if self.single_bad_words:
-            words = ops.convert_to_tensor(self.single_bad_words, "int32")
+        banned = is_in(vocabulary, self.single_bad_words)[None, :]
+        if min_length:
             banned = ops.logical_or(
-                banned,
-                ops.any(ops.equal(vocabulary[:, None], words[None, :]), 1)[
-                    None, :
-                ],
+                banned, ops.logical_and(is_end, index < min_length)
             )
-        if self.min_length:
-            banned = ops.logical_or(
-                banned, ops.logical_and(is_end, index < self.min_length)
-            )
-        if self.bad_endings_ids:
+        if bad_endings_ids:
             last = token_at(history, index - 1)
-            endings = ops.convert_to_tensor(self.bad_endings_ids, "int32")
-            bad_ending = ops.any(
-                ops.equal(last[:, None], endings[None, :]), axis=1
-            )
-            banned = ops.logical_or(
-                banned, ops.logical_and(bad_ending[:, None], is_end)
-            )
+            bad_ending = is_in(last, bad_endings_ids)[:, None]
+            banned = ops.logical_or(banned, ops.logical_and(bad_ending, is_end))
         for sequence in self.bad_sequences:
             prefix_length = len(sequence) - 1
             follows = ops.greater_equal(index, prefix_length)
@@ -131,7 +114,7 @@ class Controls:
                     ops.equal(vocabulary, sequence[-1])[None, :],
                 ),
             )
-        if self.no_repeat_ngram_size:
+        if self.sampler.no_repeat_ngram_size:
             repeated = self._repeated_ngram_ends(history, index)
             if repeated is not None:
                 banned = ops.logical_or(banned, repeated)
@@ -139,7 +122,7 @@ class Controls:
 
     def _repeated_ngram_ends(self, history, index):
         """True for each token that would complete an n-gram seen before."""
-        size = self.no_repeat_ngram_size
+        size = self.sampler.no_repeat_ngram_size
         starts = self.max_length - size + 1
         if starts < 1:
             return None
@@ -175,25 +158,6 @@ class Controls:
         seen = ops.any(
             ops.equal(history[:, :, None], self._vocabulary()), axis=1
         )
-        penalised = ops.where(
-            logits > 0,
-            logits / self.repetition_penalty,
-            logits * self.repetition_penalty,
-        )
+        penalty = self.sampler.repetition_penalty
+        penalised = ops.where(logits > 0, logits / penalty, logits * penalty)
         return ops.where(seen, penalised, logits)
-
-    def forbidden(self, base_mask, history, index):
-        """`base_mask` (banned and forced tokens) with the controls added.
-
-        When together they leave a row no token at all (the forced end
-        token after a bad ending, or a tiny vocabulary), the end token is
-        allowed in that row: a caption ends rather than loops.
-        """
-        banned = self.banned(history, index)
-        if banned is None:
-            return base_mask
-        forbidden = ops.logical_or(base_mask, banned)
-        stuck = ops.all(forbidden, axis=1, keepdims=True)
-        return ops.logical_and(
-            forbidden, ops.logical_not(ops.logical_and(stuck, self._is_end()))
-        )

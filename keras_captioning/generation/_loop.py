@@ -1,10 +1,8 @@
 """The decoding loop every sampler shares, and its export-friendly writes.
 
-Samplers differ in what one step does (`advance`); the scaffolding around it
-(first step, `while_loop`, stopping rule) lives here once. Writes into the
-fixed-size buffers use `where` with a position mask rather than
-`slice_update`, and token choices use `top_k` rather than `argmax`: on
-TensorFlow these lower to ops that LiteRT and tf2onnx convert.
+Writes into the fixed-size buffers use `where` with a position mask, not
+`slice_update`, and choices use `top_k`, not `argmax`: on TensorFlow these
+lower to ops that LiteRT and tf2onnx convert.
 """
 
 import math
@@ -17,22 +15,18 @@ from keras import ops
 IMPOSSIBLE = -math.inf
 
 
-def run_loop(step_fn, logits, state, extras, carry, advance, max_length):
-    """Runs `advance` on the first step's outputs, then loops `step_fn`.
+def run_loop(step_fn, logits, state, extras, carry, advance, arguments):
+    """Runs `advance` on the first step's outputs, then loops `step_fn`
+    until every row is done or `max_length` steps are taken.
 
-    Args:
-        step_fn: `step_fn(token_ids, state) -> (logits, new_state, extras)`.
-        logits, state, extras: outputs of the first (checked) `step_fn`
-            call, made by the caller, who needs them to size its buffers.
-        carry: dict of loop tensors; `carry["last"]` holds the tokens fed to
-            the next step and `carry["done"]` whether each row has ended.
-        advance: `advance(index, logits, extras, carry, state) -> (carry,
-            state)`, one generation step at position `index`.
-        max_length: int, the most steps.
-
-    Returns:
-        The final `carry`.
+    `logits, state, extras` come from the first (checked) `step_fn` call,
+    which the caller makes to size its buffers; `carry` is the dict of loop
+    tensors, `carry["last"]` the tokens fed to the next step and
+    `carry["done"]` whether each row has ended; `advance(index, logits,
+    extras, carry, state) -> (carry, state)` is one step at position
+    `index`. Returns the final `carry`.
     """
+    max_length = arguments["max_length"]
     index = ops.convert_to_tensor(0, "int32")
     carry, state = advance(index, logits, extras, carry, state)
 
@@ -51,29 +45,6 @@ def run_loop(step_fn, logits, state, extras, carry, advance, max_length):
     return carry
 
 
-def token_mask(logits, banned_token_ids, end_token_id, force_end_token):
-    """Returns `mask(index)`: bool `(1, vocabulary)`, True where forbidden.
-
-    Banned tokens are always forbidden; with `force_end_token`, every token
-    but the end token is forbidden at the last position, `max_length - 1`.
-    """
-    vocabulary = ops.arange(ops.shape(logits)[-1], dtype="int32")
-    banned = ops.convert_to_tensor(list(banned_token_ids) or [-1], "int32")
-    banned_mask = ops.any(
-        ops.equal(vocabulary[:, None], banned[None, :]), axis=1
-    )[None, :]
-    if not force_end_token:
-        return lambda index, max_length: banned_mask
-    not_end = ops.not_equal(vocabulary, end_token_id)[None, :]
-
-    def mask(index, max_length):
-        return ops.where(
-            ops.greater_equal(index, max_length - 1), not_end, banned_mask
-        )
-
-    return mask
-
-
 def empty_buffer(values, max_length, fill=0):
     """A `(rows, max_length, ...)` buffer for per-step `values` `(rows, ...)`.
 
@@ -85,6 +56,25 @@ def empty_buffer(values, max_length, fill=0):
     return ops.full(
         (shape[0], max_length) + tuple(shape[1:]), fill, values.dtype
     )
+
+
+def extend(carry, index, chosen, frozen, extras, **arguments):
+    """The loop buffers of `carry` with `chosen` and `extras` written at
+    `index`: pad and zeros in `frozen` rows, which stay done."""
+    chosen = ops.where(frozen, arguments["pad_token_id"], chosen)
+    extras_buffer = carry["extras"]
+    if extras is not None:
+        extras_buffer = write_at(
+            extras_buffer, index, zero_where(frozen, extras)
+        )
+    return {
+        "token_ids": write_at(carry["token_ids"], index, chosen),
+        "last": chosen,
+        "done": ops.logical_or(
+            frozen, ops.equal(chosen, arguments["end_token_id"])
+        ),
+        "extras": extras_buffer,
+    }
 
 
 def write_at(buffer, index, values):
@@ -106,11 +96,8 @@ def zero_where(rows_mask, values):
 
 
 def best_indices(values, k=1):
-    """Indices `(rows, k)` of the `k` largest values per row, best first.
-
-    `top_k` rather than `argmax`/`argsort`, which TensorFlow lowers to ops
-    LiteRT has no built-in for. Ties go to the lowest index.
-    """
+    """Indices `(rows, k)` of the `k` largest values per row, best first,
+    ties to the lowest index (`top_k`: LiteRT has no `argmax`/`argsort`)."""
     return ops.top_k(values, k=k)[1]
 
 

@@ -1,9 +1,9 @@
-"""Decoding controls given as words, turned into a sampler's token ids.
+"""Decoding controls given as words (`bad_words`, `bad_endings`), turned
+into the token ids samplers take, by `get_sampler` for every caller."""
 
-`ImageCaptioner.generate`, `caption` and `export` take `bad_words` and
-`bad_endings` as words; samplers take token ids. `get_sampler` translates
-them with `word_controls`, once, for all of them.
-"""
+import collections.abc
+
+from keras_captioning import _validation
 
 # The function words a caption should not end on: articles, prepositions,
 # conjunctions, possessives and auxiliaries. `bad_endings=True` uses the ones
@@ -29,10 +29,8 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
 
     Returns:
         A dict with `"bad_words_ids"` and `"bad_endings_ids"` (each `None`
-        when not asked for), ready for a sampler's constructor.
-
-    Raises:
-        ValueError: listing the words that are not in the vocabulary.
+        when not asked for), ready for a sampler's constructor. A word not
+        in the vocabulary raises a `ValueError` that lists them all.
 
     Example:
     >>> vocabulary = ["<pad>", "<start>", "<end>", "<unk>", "a", "red",
@@ -54,7 +52,7 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
 
     bad_words_ids = None
     if bad_words is not None:
-        _check_words("bad_words", bad_words)
+        bad_words = _check_words("bad_words", bad_words)
         bad_words_ids = []
         for phrase in bad_words:
             tokens = [lookup(word) for word in phrase.split()]
@@ -70,7 +68,7 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
             ids[word] for word in DEFAULT_BAD_ENDINGS if word in ids
         )
     elif bad_endings is not None and bad_endings is not False:
-        _check_words("bad_endings", bad_endings)
+        bad_endings = _check_words("bad_endings", bad_endings)
         bad_endings_ids = sorted({lookup(word) for word in bad_endings})
     if missing:
         raise ValueError(
@@ -81,14 +79,7 @@ def word_controls(vocabulary, bad_words=None, bad_endings=None):
 
 
 def _check_words(name, words):
-    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
-        raise TypeError(
-            f"`{name}` must be a list of words (str). "
-            f"Received: {name}={words!r}"
-        )
-    for word in words:
-        if not isinstance(word, str):
-            raise TypeError(
-                f"`{name}` must be a list of words (str). Received an item "
-                f"{word!r} of type {type(word).__name__} in {name}={words!r}"
-            )
+    # Any iterable: a set of words is as good as a list here.
+    return _validation.check_str_list(
+        name, words, "a list of words (str)", collections.abc.Iterable
+    )

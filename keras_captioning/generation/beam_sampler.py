@@ -10,66 +10,55 @@ class BeamSampler(Sampler):
 
     Keeps the `beam_width` most likely partial captions of every image. At
     each step every beam proposes each allowed token; the `beam_width` best
-    extensions by summed log-probability survive, and the decoder state of
-    every survivor is taken from its parent beam. At the first step only one
-    beam per image is live, so the beams start out distinct. A beam that
-    has produced the end token is frozen: it keeps its score, extends with
-    `pad_token_id` at no cost and still competes for a place among the
-    beams. The loop stops once every beam has ended, after `max_length`
-    steps at most. With `beam_width=1` this is exactly greedy decoding.
+    extensions by summed log-probability survive, each with the decoder
+    state of its parent beam. Only one beam per image is live at the first
+    step, so the beams start out distinct. A beam that has produced the end
+    token is frozen: it keeps its score, extends with `pad_token_id` at no
+    cost and still competes for a place. The loop stops once every beam has
+    ended. With `beam_width=1` this is exactly greedy decoding.
 
     The finished beams are ranked by `log_prob / ((5 + length) / 6) **
-    length_penalty` (the GNMT length normalisation), where `length` counts
-    the generated tokens, end token included. The penalty only ranks the
-    final beams; the search itself compares summed log-probabilities.
-    `length_penalty=0` ranks by the raw log-probability; larger values
-    favour longer captions.
+    length_penalty` (GNMT), where `length` counts the generated tokens, end
+    token included; the search itself compares summed log-probabilities.
+    `length_penalty=0` ranks by log-probability; larger values favour
+    longer captions.
 
     With `num_beam_groups > 1` this is diverse beam search (Vijayakumar et
-    al. 2016): the beams of an image are split into `num_beam_groups`
-    groups of `beam_width / num_beam_groups`, each a beam search of its
-    own, started from its own first beam. The groups choose one after the
-    other at each step, and a group's candidate is penalised by
+    al. 2016): the beams of an image form `num_beam_groups` groups, each a
+    beam search of its own started from its own first beam. The groups
+    choose in turn at each step, a group's candidate penalised by
     `diversity_penalty` times the number of earlier groups' beams that
-    chose the same token at this step (Hamming diversity). The penalty, like
-    `repetition_penalty`, only steers the choice: a beam's score stays its
-    summed log-probability under the model, and the final ranking (over
-    all groups) uses it.
+    chose the same token this step (Hamming diversity). Like
+    `repetition_penalty`, the penalty only steers the choice: scores and
+    the final ranking (over all groups) stay the model's log-probabilities.
 
-    When fewer distinct captions exist than beams (a tiny vocabulary or a
-    short `max_length`), the surplus beams are all `pad_token_id` with a
-    score of -inf, ranked last.
+    When fewer distinct captions exist than beams, the surplus beams are
+    all `pad_token_id` with a score of -inf, ranked last.
 
     Args:
-        beam_width: int. Number of beams kept per image. Defaults to `3`.
-        length_penalty: float. Exponent `alpha` of the length normalisation
-            above. Defaults to `0.0`.
+        beam_width: int. Beams kept per image. Defaults to `3`.
+        length_penalty: float. Exponent of the length normalisation above.
+            Defaults to `0.0`.
         return_all_beams: bool. Return every beam, best first, instead of
             the best one only. Defaults to `False`.
         num_beam_groups: int dividing `beam_width`. Groups of diverse beam
             search; `1` is plain beam search. Defaults to `1`.
         diversity_penalty: float `>= 0`. Weight of the Hamming diversity
             between groups; needs `num_beam_groups > 1`. Defaults to `0.0`.
-        **controls: the decoding controls of every sampler
-            (`min_length`, `no_repeat_ngram_size`, `repetition_penalty`,
-            `bad_words_ids`, `bad_endings_ids`), see
-            `keras_captioning.generation.Sampler`. They apply to every beam
-            on its own tokens.
+        **controls: the decoding controls of
+            `keras_captioning.generation.Sampler`, applied to every beam on
+            its own tokens.
 
     Call arguments:
         The arguments of `keras_captioning.generation.Sampler`. `step_fn`
-        receives `batch * beam_width` rows: row `b * beam_width + j` is
-        beam `j` of image `b`; each tensor of `initial_state` is repeated
-        `beam_width` times along axis 0 before the first step.
+        receives `batch * beam_width` rows, row `b * beam_width + j` beam
+        `j` of image `b`: `initial_state` is repeated `beam_width` times
+        along axis 0.
 
     Returns:
-        A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
-        float32 `(batch,)` (the ranking score, length penalty included) and,
-        when `step_fn` returns extras, `"extras"` `(batch, max_length,
-        ...)`. With `return_all_beams=True` every entry gains a beam axis
-        after the batch axis: `(batch, beam_width, max_length)`, `(batch,
-        beam_width)` and `(batch, beam_width, max_length, ...)`, sorted best
-        first.
+        The outputs of `keras_captioning.generation.Sampler`, the scores
+        being the ranking scores. With `return_all_beams=True` every entry
+        gains a beam axis after the batch axis, sorted best first.
 
     Example:
     >>> # Two beams on a bigram model over pad, start, end, "a" and "b".
@@ -100,17 +89,14 @@ class BeamSampler(Sampler):
         super().__init__(**controls)
 
     def generate(self, step_fn, initial_state, **arguments):
-        max_length = arguments["max_length"]
-        end_token_id = arguments["end_token_id"]
         pad_token_id = arguments["pad_token_id"]
         width = self.beam_width
         # Row `b * width + j` is beam `j` of image `b`.
         state = keras.tree.map_structure(
             lambda x: ops.repeat(x, width, axis=0), initial_state
         )
-        rows = self._batch_size(initial_state) * width
-        logits, state, extras, mask, controls, carry = self._first_step(
-            step_fn, state, rows, **arguments
+        logits, state, extras, controls, carry = self._first_step(
+            step_fn, state, arguments
         )
         vocabulary_size = logits.shape[-1]
         if vocabulary_size is None:
@@ -119,67 +105,42 @@ class BeamSampler(Sampler):
                 "loop is traced: `step_fn` must return logits with a static "
                 f"last dimension. Received logits of shape {logits.shape}"
             )
-        vocabulary = ops.arange(vocabulary_size, dtype="int32")
+        rows = self._batch_size(state)
         # A finished beam may only extend with pad, at no cost.
-        pad_only = ops.where(
-            ops.equal(vocabulary, pad_token_id), 0.0, _loop.IMPOSSIBLE
-        )[None, :]
-        image_offsets = ops.arange(rows, dtype="int32") // width * width
-        groups = self.num_beam_groups
-        group_width = width // groups
-        positions = ops.arange(max_length, dtype="int32")[None, :]
-        # The search ranks candidates by a key that may differ from the
-        # score it keeps (the model's log-probability) when penalties steer
-        # the choice.
+        is_pad = ops.equal(
+            ops.arange(vocabulary_size, dtype="int32"), pad_token_id
+        )
+        pad_only = ops.where(is_pad, 0.0, _loop.IMPOSSIBLE)[None, :]
+        group_width = width // self.num_beam_groups
+        # A choice's parent is its beam within the first beam of its group.
+        group_starts = ops.arange(rows, dtype="int32") // group_width
+        group_starts *= group_width
+        # Penalties steer the choice: the search then ranks by keys other
+        # than the scores it keeps (the model's log-probabilities).
         steered = controls.penalises or self.diversity_penalty > 0
 
         def advance(index, logits, extras, carry, state):
             logits = ops.cast(logits, "float32")
-            history = ops.where(positions < index, carry["token_ids"], -1)
-            forbidden = controls.forbidden(
-                mask(index, max_length), history, index
-            )
-            done = carry["done"][:, None]
+            history = controls.history(carry["token_ids"], index)
+            forbidden = controls.forbidden(history, index)
 
-            def masked(log_probs):
+            def extensions(logits):
+                log_probs = ops.log_softmax(logits, axis=-1)
                 log_probs = ops.where(forbidden, _loop.IMPOSSIBLE, log_probs)
-                return ops.where(done, pad_only, log_probs)
+                log_probs = ops.where(
+                    carry["done"][:, None], pad_only, log_probs
+                )
+                return carry["scores"][:, None] + log_probs
 
-            log_probs = masked(ops.log_softmax(logits, axis=-1))
-            candidates = carry["scores"][:, None] + log_probs
+            candidates = extensions(logits)
+            keys = candidates
             if steered:
-                keys = carry["scores"][:, None] + masked(
-                    ops.log_softmax(controls.penalise(logits, history), axis=-1)
-                )
-            else:
-                keys = candidates
-            if groups == 1:
-                keys, flat_indices = ops.top_k(
-                    ops.reshape(keys, (-1, width * vocabulary_size)), k=width
-                )
-                flat_indices = ops.cast(flat_indices, "int32")
-                if steered:
-                    scores = _loop.pick(
-                        ops.reshape(candidates, (-1, width * vocabulary_size)),
-                        flat_indices,
-                    )
-                else:
-                    scores = keys
-                parent_offsets = 0
-            else:
-                keys, flat_indices, scores = self._choose_in_groups(
-                    keys, candidates, vocabulary, pad_token_id, group_width
-                )
-                parent_offsets = ops.repeat(
-                    ops.arange(groups, dtype="int32") * group_width,
-                    group_width,
-                )[None, :]
-            keys = ops.reshape(keys, (-1,))
-            scores = ops.reshape(scores, (-1,))
-            chosen = ops.reshape(flat_indices % vocabulary_size, (-1,))
-            parents = image_offsets + ops.reshape(
-                flat_indices // vocabulary_size + parent_offsets, (-1,)
+                keys = extensions(controls.penalise(logits, history))
+            keys, flat_indices, scores = self._choose_in_groups(
+                keys, candidates if steered else None, pad_token_id
             )
+            chosen = flat_indices % vocabulary_size
+            parents = group_starts + flat_indices // vocabulary_size
 
             def reorder(x):
                 return ops.take(x, parents, axis=0)
@@ -188,33 +149,28 @@ class BeamSampler(Sampler):
             # empty, finished captions that can never outrank a real one.
             surplus = ops.equal(keys, _loop.IMPOSSIBLE)
             frozen = ops.logical_or(reorder(carry["done"]), surplus)
-            chosen = ops.where(frozen, pad_token_id, chosen)
-            token_ids = ops.where(
+            steps = ops.cast(ops.logical_not(frozen), "int32")
+            if extras is not None:
+                extras = reorder(extras)
+                carry["extras"] = _loop.zero_where(
+                    surplus, reorder(carry["extras"])
+                )
+            carry["token_ids"] = ops.where(
                 surplus[:, None], pad_token_id, reorder(carry["token_ids"])
             )
-            steps = ops.cast(ops.logical_not(frozen), "int32")
-            extras_buffer = carry["extras"]
-            if extras is not None:
-                extras_buffer = _loop.write_at(
-                    _loop.zero_where(surplus, reorder(extras_buffer)),
-                    index,
-                    _loop.zero_where(frozen, reorder(extras)),
-                )
             carry = {
-                "token_ids": _loop.write_at(token_ids, index, chosen),
-                "last": chosen,
-                "done": ops.logical_or(frozen, ops.equal(chosen, end_token_id)),
+                **_loop.extend(
+                    carry, index, chosen, frozen, extras, **arguments
+                ),
                 "scores": ops.where(surplus, _loop.IMPOSSIBLE, scores),
                 "lengths": ops.where(
                     surplus, 0, reorder(carry["lengths"]) + steps
                 ),
-                "extras": extras_buffer,
             }
             return carry, keras.tree.map_structure(reorder, state)
 
-        # Only beam 0 of each image is live at the first step, so the first
-        # step proposes `width` different tokens rather than `width` copies.
-        # With beam groups, the first beam of every group is live.
+        # Only the first beam of each group is live at the first step, so
+        # it proposes different tokens rather than copies.
         is_first_beam = ops.equal(
             ops.arange(rows, dtype="int32") % group_width, 0
         )
@@ -223,7 +179,7 @@ class BeamSampler(Sampler):
         )
         carry["lengths"] = ops.zeros((rows,), "int32")
         carry = _loop.run_loop(
-            step_fn, logits, state, extras, carry, advance, max_length
+            step_fn, logits, state, extras, carry, advance, arguments
         )
 
         scores = ops.reshape(carry["scores"], (-1, width))
@@ -252,43 +208,41 @@ class BeamSampler(Sampler):
             outputs["extras"] = select(carry["extras"])
         return outputs
 
-    def _choose_in_groups(
-        self, keys, candidates, vocabulary, pad_token_id, group_width
-    ):
-        """Diverse beam search: each group picks its `group_width` beams in
-        turn, its keys lowered by `diversity_penalty` per earlier-group beam
+    def _choose_in_groups(self, keys, candidates, pad_token_id):
+        """Each group of beams picks its `group_width` best keys in turn
+        (one group is plain beam search). In diverse beam search a group's
+        keys are lowered by `diversity_penalty` per beam of an earlier group
         of the image that took the same token this step.
 
-        Returns `(keys, flat_indices, scores)`, each `(batch, width)`, the
-        flat indices within each group's `group_width * vocabulary` block.
+        Returns `(keys, flat_indices, scores)`, each `(rows,)`, the flat
+        indices within each group's `group_width * vocabulary` block, the
+        scores picked from `candidates` (the keys when it is `None`).
         """
-        vocabulary_size = ops.shape(vocabulary)[0]
-        width = self.beam_width
-        keys = ops.reshape(keys, (-1, width, vocabulary_size))
-        candidates = ops.reshape(candidates, (-1, width, vocabulary_size))
-        counts = None
-        chosen_keys, chosen_indices, chosen_scores = [], [], []
+        vocabulary_size = keys.shape[-1]
+        vocabulary = ops.arange(vocabulary_size, dtype="int32")
+        group_width = self.beam_width // self.num_beam_groups
+
+        def by_group(x):
+            # (rows, vocabulary) -> (batch, groups, group_width * vocabulary)
+            return ops.reshape(
+                x, (-1, self.num_beam_groups, group_width * vocabulary_size)
+            )
+
+        keys = by_group(keys)
+        if candidates is not None:
+            candidates = by_group(candidates)
+        counts = 0.0
+        chosen = []
         for group in range(self.num_beam_groups):
-            beams = slice(group * group_width, (group + 1) * group_width)
-            group_keys = keys[:, beams]
-            if counts is not None:
-                group_keys = group_keys - self.diversity_penalty * counts
             group_keys, flat = ops.top_k(
-                ops.reshape(group_keys, (-1, group_width * vocabulary_size)),
-                k=group_width,
+                keys[:, group] - self.diversity_penalty * counts, k=group_width
             )
             flat = ops.cast(flat, "int32")
-            chosen_keys.append(group_keys)
-            chosen_indices.append(flat)
-            chosen_scores.append(
-                _loop.pick(
-                    ops.reshape(
-                        candidates[:, beams],
-                        (-1, group_width * vocabulary_size),
-                    ),
-                    flat,
-                )
-            )
+            if candidates is None:
+                chosen.append((group_keys, flat, group_keys))
+            else:
+                scores = _loop.pick(candidates[:, group], flat)
+                chosen.append((group_keys, flat, scores))
             # Tokens of live choices count against the later groups; pad
             # (finished beams) and impossible choices do not.
             tokens = flat % vocabulary_size
@@ -296,19 +250,13 @@ class BeamSampler(Sampler):
                 ops.not_equal(tokens, pad_token_id),
                 ops.not_equal(group_keys, _loop.IMPOSSIBLE),
             )
-            taken = ops.sum(
-                ops.cast(
-                    ops.logical_and(
-                        live[:, :, None],
-                        ops.equal(tokens[:, :, None], vocabulary),
-                    ),
-                    "float32",
-                ),
-                axis=1,
-            )[:, None, :]
-            counts = taken if counts is None else counts + taken
-        return (
-            ops.concatenate(chosen_keys, axis=1),
-            ops.concatenate(chosen_indices, axis=1),
-            ops.concatenate(chosen_scores, axis=1),
+            taken = ops.logical_and(
+                live[:, :, None], ops.equal(tokens[:, :, None], vocabulary)
+            )
+            counts += ops.tile(
+                ops.sum(ops.cast(taken, "float32"), axis=1), (1, group_width)
+            )
+        return tuple(
+            ops.reshape(ops.concatenate(parts, axis=1), (-1,))
+            for parts in zip(*chosen)
         )

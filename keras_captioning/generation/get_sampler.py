@@ -17,9 +17,8 @@ SAMPLERS = {
 def get_sampler(strategy, vocabulary=None, max_length=None, **options):
     """Returns a sampler from its name, its config, or the sampler itself.
 
-    The one way the library turns generation options into a sampler:
-    `ImageCaptioner.generate` and `caption`, `export` and the
-    `keras-captioning` command all call it, so an option means the same
+    The one way the library turns generation options into a sampler (the
+    model, `export` and the command call it), so an option means the same
     everywhere.
 
     Args:
@@ -34,12 +33,9 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             `bad_words_ids` and `bad_endings_ids`. Defaults to `None`.
         max_length: `None` or int, the most words per caption; when given,
             `min_length` may not exceed it. Defaults to `None`.
-        **options: keyword arguments of the named sampler's constructor,
-            such as `beam_width=5` for `"beam"` or `temperature=0.8` for
-            `"sample"`, and the decoding controls every sampler takes
-            (`min_length`, `no_repeat_ngram_size`, `bad_words_ids`, ...).
-            With a config dict they are added to its config. Not allowed
-            with a `Sampler` instance, which is already configured.
+        **options: the named sampler's constructor arguments
+            (`beam_width=5`, `temperature=0.8`, the decoding controls),
+            added to a config dict's config; not allowed with an instance.
 
     Returns:
         A `Sampler`.
@@ -76,18 +72,6 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             f"keywords. Received: strategy={strategy!r}, options={options}"
         )
     options = _translate_words(vocabulary, {**config, **options})
-    min_length = options.get("min_length", 0)
-    if (
-        max_length is not None
-        and isinstance(min_length, int)
-        and not isinstance(min_length, bool)
-        and min_length > max_length
-    ):
-        raise ValueError(
-            "`min_length` may not exceed `max_length`: no caption could be "
-            f"long enough. Received: min_length={min_length}, "
-            f"max_length={max_length}"
-        )
     accepted = [
         option
         for cls in (sampler_class, Sampler)
@@ -100,7 +84,14 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             f"Unknown option(s) {unknown} for the {name!r} strategy. Its "
             f"options are {accepted or 'none'}. Received: options={options}"
         )
-    return sampler_class(**options)
+    sampler = sampler_class(**options)
+    if max_length is not None and sampler.min_length > max_length:
+        raise ValueError(
+            "`min_length` may not exceed `max_length`: no caption could be "
+            f"long enough. Received: min_length={sampler.min_length}, "
+            f"max_length={max_length}"
+        )
+    return sampler
 
 
 def get(identifier, **options):
@@ -157,25 +148,20 @@ def _resolve(strategy):
 
 def _translate_words(vocabulary, options):
     """`bad_words` and `bad_endings` (words) replaced by token ids."""
-    words = {
-        name: options.pop(name)
-        for name in ("bad_words", "bad_endings")
-        if name in options
-    }
-    for name in words:
-        if f"{name}_ids" in options:
+    words = {}
+    for name in ("bad_words", "bad_endings"):
+        if name in options and f"{name}_ids" in options:
             raise ValueError(
                 f"Pass `{name}` (words) or `{name}_ids` (token ids), not both."
             )
-    if not words:
-        return options
-    if vocabulary is None:
+        if name in options:
+            words[name] = options.pop(name)
+    if words and vocabulary is None:
         raise ValueError(
             f"Word options {sorted(words)} need the `vocabulary` that turns "
             "them into token ids. Received: vocabulary=None"
         )
-    translated = word_controls(vocabulary, **words)
-    options.update(
-        {name: value for name, value in translated.items() if value is not None}
-    )
+    if words:
+        translated = word_controls(vocabulary, **words).items()
+        options.update({k: v for k, v in translated if v is not None})
     return options

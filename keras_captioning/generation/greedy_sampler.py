@@ -14,9 +14,7 @@ class GreedySampler(Sampler):
         The arguments of `keras_captioning.generation.Sampler`.
 
     Returns:
-        A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
-        float32 `(batch,)` (the summed log-probabilities) and, when `step_fn`
-        returns extras, `"extras"` `(batch, max_length, ...)`.
+        The outputs of `keras_captioning.generation.Sampler`.
 
     Example:
     >>> # The bigram model of `Sampler`'s example: pad, start, end, "a", "b".

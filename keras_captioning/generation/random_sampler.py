@@ -9,39 +9,33 @@ from keras_captioning.generation.sampler import Sampler
 class RandomSampler(Sampler):
     """Generates captions by sampling each token from the model.
 
-    Each step draws the next token from `softmax(logits / temperature)`,
-    restricted to the allowed tokens and, with `top_k`, to the `top_k` most
-    likely of them; with `top_p` (nucleus sampling, Holtzman et al. 2020),
-    to the smallest set of most likely tokens whose probabilities add up to
-    `top_p` or more (computed after temperature and `top_k`). Lower
-    temperatures sharpen the distribution towards greedy decoding;
-    `top_k=1` is greedy decoding.
+    Each step draws the next token from `softmax(logits / temperature)`
+    over the allowed tokens, restricted with `top_k` to the `top_k` most
+    likely of them and with `top_p` (nucleus sampling, Holtzman et al.
+    2020) to the smallest set of most likely tokens whose probabilities add
+    up to `top_p` or more (after temperature and `top_k`). `top_k=1` is
+    greedy decoding.
 
     All randomness of a call, one uniform number per caption and step, is
-    drawn before the loop and the token is read off the cumulative
+    drawn before the loop and the token read off the cumulative
     distribution, so the loop holds no random state and compiles on every
-    backend. With an integer `seed` every call returns the same captions for
-    the same inputs. With `seed=None` the sampler owns a
-    `keras.random.SeedGenerator`, `seed_generator`, and each call draws fresh
-    numbers from it; under `jax.jit` its state must be threaded through
-    like any Keras variable (track it on a layer, or call the sampler inside
-    `keras.StatelessScope`), or pass an integer seed.
+    backend. An integer `seed` gives the same captions for the same inputs
+    at every call. With `seed=None` the sampler owns a
+    `keras.random.SeedGenerator`, `seed_generator`, that each call draws
+    from; under `jax.jit` its state must be threaded through like any Keras
+    variable (track it on a layer, or call inside `keras.StatelessScope`).
 
     Args:
         temperature: positive float. Divides the logits before sampling.
             Defaults to `1.0`.
         top_k: int or `None`. Sample among the `top_k` most likely allowed
-            tokens only. `None` samples from the whole vocabulary. Defaults
+            tokens only; `None` is off. Defaults to `None`.
+        top_p: float in `(0, 1]` or `None`. Sample within the nucleus (ties
+            with its least likely token are kept too); `None` or `1.0` is
+            off. Defaults to `None`.
+        seed: int or `None`. The same seed gives the same tokens. Defaults
             to `None`.
-        top_p: float in `(0, 1]` or `None`. Sample within the nucleus: the
-            most likely tokens until their probabilities reach `top_p`
-            (ties with the least likely kept token are kept too). `None`
-            (or `1.0`) turns it off. Defaults to `None`.
-        seed: int or `None`. Makes the draws reproducible: the same seed
-            gives the same tokens. Defaults to `None`.
-        **controls: the decoding controls of every sampler
-            (`min_length`, `no_repeat_ngram_size`, `repetition_penalty`,
-            `bad_words_ids`, `bad_endings_ids`), see
+        **controls: the decoding controls of
             `keras_captioning.generation.Sampler`; they act before
             temperature, `top_k` and `top_p`.
 
@@ -49,12 +43,10 @@ class RandomSampler(Sampler):
         The arguments of `keras_captioning.generation.Sampler`.
 
     Returns:
-        A dict with `"token_ids"` int32 `(batch, max_length)`, `"scores"`
-        float32 `(batch,)` and, when `step_fn` returns extras, `"extras"`
-        `(batch, max_length, ...)`. The scores are the log-probabilities of
-        the captions under the model itself (`log_softmax(logits)`), not
-        under the tempered or truncated sampling distribution, so they
-        compare with the scores of the other samplers.
+        The outputs of `keras_captioning.generation.Sampler`. The scores
+        are the log-probabilities under the model itself, not under the
+        tempered or truncated distribution, so they compare with the other
+        samplers' scores.
 
     Example:
     >>> # Draws from a bigram model over pad, start, end, "a" and "b".
@@ -103,10 +95,9 @@ class RandomSampler(Sampler):
         probabilities = ops.softmax(logits, axis=-1)
         if self.top_p is None or self.top_p >= 1.0:
             return probabilities
-        # The nucleus: sorted best first (`top_k` of the whole row, no
-        # argsort), a token is kept while the mass before it is below
-        # `top_p`; the most likely token is always kept. Every token at
-        # least as likely as the least likely kept one stays.
+        # The nucleus, sorted by `top_k` (no argsort): a token is kept
+        # while the mass before it is below `top_p`, and so is every token
+        # at least as likely as the least likely kept one.
         size = probabilities.shape[-1] or ops.shape(probabilities)[-1]
         ordered = ops.top_k(probabilities, k=size)[0]
         mass_before = ops.cumsum(ordered, axis=-1) - ordered
@@ -119,10 +110,8 @@ class RandomSampler(Sampler):
 
     def get_next_token(self, probabilities, noise):
         # Inverse transform sampling: the first token whose cumulative
-        # probability reaches the threshold. `1 - u` lies in (0, 1], so the
-        # threshold is positive and never above the last cumulative value:
-        # that token exists and has a non-zero probability, even after
-        # rounding.
+        # probability reaches `(1 - u) * total`, with `1 - u` in (0, 1]:
+        # that token exists and has a non-zero probability, even rounded.
         cumulative = ops.cumsum(probabilities, axis=-1)
         threshold = (1.0 - noise) * cumulative[:, -1]
         return ops.sum(

@@ -7,15 +7,6 @@ from keras_captioning import _validation
 from keras_captioning.generation import _controls
 from keras_captioning.generation import _loop
 
-# The decoding controls every sampler takes, with their "off" values.
-CONTROL_DEFAULTS = {
-    "min_length": 0,
-    "no_repeat_ngram_size": 0,
-    "repetition_penalty": 1.0,
-    "bad_words_ids": None,
-    "bad_endings_ids": None,
-}
-
 
 class Sampler:
     """Base class of the caption generation loops.
@@ -28,41 +19,30 @@ class Sampler:
     one step costs one cell update, never a re-run of the prefix.
 
     Each step the loop hands the logits of every row to two public hooks a
-    subclass overrides:
-
-    - `compute_probabilities(logits, token_ids)`: the distribution to choose
-      from (temperature, top-k or top-p filtering, repetition penalties).
-    - `get_next_token(probabilities, noise)`: the choice itself (most likely
-      token, or a draw).
-
-    Whatever the hooks do, the scores stay the log-probabilities of the
-    chosen tokens under the model. `BeamSampler` keeps several candidates per
-    row and ranks them by log-probability itself; it does not call the
-    hooks.
-
-    Use one of the subclasses, `GreedySampler`, `BeamSampler` or
-    `RandomSampler`, or pick one by name with
+    subclass overrides: `compute_probabilities(logits, token_ids)`, the
+    distribution to choose from, and `get_next_token(probabilities, noise)`,
+    the choice itself. Whatever they do, the scores stay the
+    log-probabilities of the chosen tokens under the model. `BeamSampler`
+    ranks several candidates per row itself and does not call the hooks.
+    Use a subclass, or pick one by name with
     `keras_captioning.generation.get_sampler`. A subclass with options keeps
     them in `get_config`: `ImageCaptioner` caches one compiled function per
     sampler configuration.
 
     Every sampler takes the decoding controls below (the Hugging Face
-    names). They act inside the compiled loop on the token buffer, on every
-    row (every beam in beam search), before the hooks see the logits: a
-    forbidden token gets logit `-inf`. When together they leave a row no
-    token at all, the end token is allowed there, so a caption ends rather
-    than loops; in particular `force_end_token` wins at the last position,
-    so a caption that reaches `max_length` on a bad ending is kept. The
-    scores stay the log-probabilities under the model.
+    names). They act inside the compiled loop on every row (every beam),
+    before the hooks: a forbidden token gets logit `-inf`. When together
+    they leave a row no token at all, the end token is allowed there, so a
+    caption ends rather than loops; `force_end_token` wins at the last
+    position.
 
     Args:
         min_length: int. Tokens (words) a caption has before its end token
-            may come. Must not exceed the words `max_length` leaves room
-            for (`max_length - 1` with `force_end_token`). Defaults to `0`.
+            may come; at most `max_length` (`max_length - 1` with
+            `force_end_token`). Defaults to `0`.
         no_repeat_ngram_size: int. No n-gram of this many generated tokens
             (the start token not counted) occurs twice in a caption; `1`
-            forbids any token twice, `0` turns the control off. Defaults to
-            `0`.
+            forbids any token twice, `0` is off. Defaults to `0`.
         repetition_penalty: float `>= 1`. Keskar et al. (2019): for every
             token already generated in the row, a positive logit is divided
             by it and a negative one multiplied. `1.0` is off. Defaults to
@@ -72,8 +52,8 @@ class Sampler:
             after the others: `[[5, 9]]` forbids 9 after 5). The end token
             may not be one. Defaults to `None`.
         bad_endings_ids: `None` or a list of token ids the end token may
-            not follow: a caption does not end on them, except at
-            `max_length` with `force_end_token`. Defaults to `None`.
+            not follow, except at `max_length` with `force_end_token`.
+            Defaults to `None`.
 
     Call arguments:
         step_fn: callable `step_fn(token_ids, state) -> (logits, new_state,
@@ -84,26 +64,22 @@ class Sampler:
             `(rows, ...)` to record for each generated token (attention
             weights, for instance). `rows` is the batch size, times
             `beam_width` for beam search.
-        initial_state: tensor or nested structure (dict, list, tuple) of
-            tensors, each with the batch as leading dimension; at least one
-            tensor is needed, as it gives the batch size.
+        initial_state: tensor or nested structure of tensors (at least
+            one), each with the batch as leading dimension.
         start_token_id: int. Token fed to `step_fn` at the first step.
             Defaults to `1`.
         end_token_id: int. Token that ends a caption; it is kept in the
             output and may not be banned. Defaults to `2`.
         max_length: int. Most tokens generated per caption, the end token
-            included; it fixes the size of the output buffer. Defaults to
-            `21`.
+            included: the size of the output buffer. Defaults to `21`.
         banned_token_ids: sequence of ints or `None`. Tokens never generated.
             `None` bans `pad_token_id` and `start_token_id`; pass `()` to
             allow every token. Defaults to `None`.
         pad_token_id: int. Token written after the end of a caption.
             Defaults to `0`.
         force_end_token: bool. `True` allows only the end token at the last
-            position, so every caption ends within `max_length` tokens (its
-            score counts the end token's log-probability under the model).
-            `False` lets a caption fill the buffer without ending. Defaults
-            to `False`.
+            position, so every caption ends within `max_length` tokens;
+            `False` lets a caption fill the buffer. Defaults to `False`.
 
     Returns:
         A dict with:
@@ -111,24 +87,17 @@ class Sampler:
           tokens without the start token, the end token included when it was
           generated and `pad_token_id` after it.
         - `"scores"`: float32 tensor `(batch,)`, the log-probability of each
-          caption under the model: the sum of `log_softmax(logits)` of its
-          tokens up to and including the end token, whatever temperature or
-          filtering chose them. `BeamSampler` returns its ranking score,
-          which includes the length penalty.
+          caption under the model (the sum of `log_softmax(logits)` of its
+          tokens, end token included), whatever temperature or filtering
+          chose them; for `BeamSampler`, the ranking score.
         - `"extras"`: only when `step_fn` returns extras: tensor `(batch,
           max_length, ...)` of the extras of the chosen tokens, zeros after
           the end.
 
     Example:
-    >>> import numpy as np
     >>> # A bigram model over 5 tokens: pad, start, end, "a", "b".
-    >>> table = np.log(np.array([
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.15, 0.6, 0.05],
-    ...     [0.2, 0.2, 0.2, 0.2, 0.2],
-    ...     [0.1, 0.1, 0.2, 0.1, 0.5],
-    ...     [0.1, 0.1, 0.7, 0.05, 0.05],
-    ... ], "float32"))
+    >>> table = np.log(np.array([[.2] * 5, [.1, .1, .15, .6, .05], [.2] * 5,
+    ...     [.1, .1, .2, .1, .5], [.1, .1, .7, .05, .05]], "float32"))
     >>> def step_fn(token_ids, state):
     ...     return keras.ops.take(table, token_ids, axis=0), state, None
     >>> sampler = keras_captioning.generation.GreedySampler()
@@ -149,7 +118,13 @@ class Sampler:
     repetition_penalty = 1.0
     bad_words_ids = ()
     bad_endings_ids = ()
-    _options = tuple(CONTROL_DEFAULTS)
+    _options = (
+        "min_length",
+        "no_repeat_ngram_size",
+        "repetition_penalty",
+        "bad_words_ids",
+        "bad_endings_ids",
+    )
 
     def __init__(
         self,
@@ -162,9 +137,8 @@ class Sampler:
         self._set_options(locals())
 
     def _set_options(self, arguments):
-        """Checks the options among a constructor's `arguments` (its
-        `locals()`) with `_validation.SAMPLER_OPTIONS`, keeps each as an
-        attribute and lists it in `get_config`, in the order set."""
+        """Checks a constructor's options (its `locals()`) with the table
+        `_validation.SAMPLER_OPTIONS` and keeps each for `get_config`."""
         options = _validation.check_options(
             _validation.SAMPLER_OPTIONS,
             **{
@@ -187,53 +161,16 @@ class Sampler:
         pad_token_id=0,
         force_end_token=False,
     ):
-        if not callable(step_fn):
-            raise TypeError(
-                "`step_fn` must be a callable `step_fn(token_ids, state) -> "
-                "(logits, new_state, extras)`. "
-                f"Received: step_fn={step_fn!r}"
-            )
-        arguments = _validation.check_options(
-            _validation.SAMPLER_CALL_ARGUMENTS,
+        initial_state, arguments = _validation.check_sampler_call(
+            self,
+            step_fn,
+            initial_state,
             start_token_id=start_token_id,
             end_token_id=end_token_id,
             pad_token_id=pad_token_id,
             max_length=max_length,
             force_end_token=force_end_token,
-        )
-        if banned_token_ids is None:
-            banned_token_ids = (
-                arguments["pad_token_id"],
-                arguments["start_token_id"],
-            )
-        arguments["banned_token_ids"] = _validation.check_token_id_list(
-            "banned_token_ids", banned_token_ids
-        )
-        end_token_id = arguments["end_token_id"]
-        if end_token_id in arguments["banned_token_ids"]:
-            raise ValueError(
-                "`end_token_id` may not be banned, or no caption could end. "
-                f"Received: end_token_id={end_token_id}, "
-                f"banned_token_ids={arguments['banned_token_ids']}"
-            )
-        if (end_token_id,) in self.bad_words_ids:
-            raise ValueError(
-                "`bad_words_ids` may not hold the end token, or no caption "
-                f"could end. Received: end_token_id={end_token_id}, "
-                f"bad_words_ids={self.bad_words_ids}"
-            )
-        force_end_token = arguments["force_end_token"]
-        most_words = arguments["max_length"] - force_end_token
-        if self.min_length > most_words:
-            raise ValueError(
-                "`min_length` must not exceed the words `max_length` leaves "
-                f"room for ({most_words}"
-                f"{' with force_end_token' if force_end_token else ''}). "
-                f"Received: min_length={self.min_length}, "
-                f"max_length={arguments['max_length']}"
-            )
-        initial_state = _validation.check_batch_structure(
-            "initial_state", initial_state
+            banned_token_ids=banned_token_ids,
         )
         return self.generate(step_fn, initial_state, **arguments)
 
@@ -252,35 +189,15 @@ class Sampler:
         options = ", ".join(
             f"{k}={v!r}"
             for k, v in self.get_config().items()
-            if k not in CONTROL_DEFAULTS or v != CONTROL_DEFAULTS[k]
+            if k not in Sampler._options
+            or v != _config_value(getattr(Sampler, k))
         )
         return f"{type(self).__name__}({options})"
 
-    def make_controls(self, end_token_id, vocabulary_size, max_length):
-        """The `Controls` of one call (token ids and buffer size known)."""
-        _validation.check_below(
-            "bad_words_ids", sum(self.bad_words_ids, ()), vocabulary_size
-        )
-        _validation.check_below(
-            "bad_endings_ids", self.bad_endings_ids, vocabulary_size
-        )
-        return _controls.Controls(
-            min_length=self.min_length,
-            no_repeat_ngram_size=self.no_repeat_ngram_size,
-            repetition_penalty=self.repetition_penalty,
-            bad_words_ids=self.bad_words_ids,
-            bad_endings_ids=self.bad_endings_ids,
-            end_token_id=end_token_id,
-            vocabulary_size=vocabulary_size,
-            max_length=max_length,
-        )
-
     @property
     def variables(self):
-        """The Keras variables a call updates: the state of every
-        `keras.random.SeedGenerator` the sampler holds (none for
-        deterministic samplers). Compiled callers thread them through
-        (`jax.jit` is pure) and tell samplers apart by them."""
+        """The state of every `keras.random.SeedGenerator` the sampler
+        holds: compiled callers thread them through (`jax.jit` is pure)."""
         return [
             value.state
             for value in vars(self).values()
@@ -288,12 +205,9 @@ class Sampler:
         ]
 
     def cache_key(self):
-        """A hashable key: equal keys mean interchangeable samplers.
-
-        The class, the config and the identity of the variables (so two
-        unseeded samplers never share a seed). Callers that cache compiled
-        generation functions key them on it.
-        """
+        """A hashable key, equal for interchangeable samplers (class,
+        config, identity of the variables), for caches of compiled
+        generation functions."""
         config = json.dumps(self.get_config(), sort_keys=True, default=repr)
         return (
             type(self).__module__,
@@ -302,85 +216,49 @@ class Sampler:
             tuple(id(variable) for variable in self.variables),
         )
 
-    # ------------------------------------------------------------ hooks
-
     def draw_noise(self, batch_size, max_length):
-        """Randomness for a whole call, drawn before the loop, or `None`.
-
-        Args:
-            batch_size: int or scalar tensor, the rows of the call.
-            max_length: int, the most steps.
-
-        Returns:
-            `None` (the default: no randomness) or a float tensor
-            `(batch_size, max_length)`; `get_next_token` receives column
-            `index` of it at step `index`. Drawing everything up front keeps
-            random state out of the compiled loop.
-        """
+        """`None` (no randomness) or a float tensor `(batch_size,
+        max_length)` drawn before the loop; `get_next_token` receives its
+        column `index` at step `index`."""
         return None
 
     def compute_probabilities(self, logits, token_ids):
         """The distribution the next token is chosen from.
 
         Args:
-            logits: float32 tensor `(rows, vocabulary_size)`. Tokens that
-                may not come next (banned, or all but the end token at the
-                last position) are already `-inf`.
+            logits: float32 tensor `(rows, vocabulary_size)`, `-inf` for the
+                tokens that may not come next.
             token_ids: int32 tensor `(rows, max_length)`, the tokens each
                 row has generated so far, `-1` at positions not written yet.
 
         Returns:
-            Float tensor `(rows, vocabulary_size)` of probabilities; a token
-            with a `-inf` logit must keep probability 0. The default is
-            `softmax(logits)`.
+            Float tensor `(rows, vocabulary_size)` of probabilities, 0 where
+            the logit is `-inf`. The default is `softmax(logits)`.
         """
         return ops.softmax(logits, axis=-1)
 
     def get_next_token(self, probabilities, noise):
-        """Chooses one token per row.
-
-        Args:
-            probabilities: float tensor `(rows, vocabulary_size)` from
-                `compute_probabilities`.
-            noise: `None`, or the float32 tensor `(rows,)` of this step's
-                column of `draw_noise`.
-
-        Returns:
-            Int tensor `(rows,)` of token ids.
-        """
+        """Chooses one token per row: an int tensor `(rows,)` from the
+        `probabilities` of `compute_probabilities` and `noise`, `None` or
+        this step's float32 column `(rows,)` of `draw_noise`."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement `get_next_token`."
         )
 
     def generate(self, step_fn, initial_state, **arguments):
-        """The loop; see the class.
-
-        The default keeps one candidate per row and asks the hooks for each
-        token. `BeamSampler` overrides it.
-
-        Args:
-            step_fn: the `step_fn` of the call.
-            initial_state: the call's `initial_state`, as tensors.
-            **arguments: the other call arguments (`start_token_id`,
-                `end_token_id`, `max_length`, `banned_token_ids`,
-                `pad_token_id`, `force_end_token`), checked by `__call__`.
-        """
-        max_length = arguments["max_length"]
-        end_token_id = arguments["end_token_id"]
-        pad_token_id = arguments["pad_token_id"]
+        """The loop, given the arguments `__call__` checked: one candidate
+        per row, each token chosen by the hooks."""
         batch_size = self._batch_size(initial_state)
-        noise = self.draw_noise(batch_size, max_length)
-        logits, state, extras, mask, controls, carry = self._first_step(
-            step_fn, initial_state, batch_size, **arguments
+        noise = self.draw_noise(batch_size, arguments["max_length"])
+        logits, state, extras, controls, carry = self._first_step(
+            step_fn, initial_state, arguments
         )
-        positions = ops.arange(max_length, dtype="int32")[None, :]
 
         def advance(index, logits, extras, carry, state):
             logits = ops.cast(logits, "float32")
-            log_probs = ops.log_softmax(logits, axis=-1)
-            history = ops.where(positions < index, carry["token_ids"], -1)
+            history = controls.history(carry["token_ids"], index)
             allowed = ops.where(
-                controls.forbidden(mask(index, max_length), history, index),
+                controls.forbidden(history, index),
                 _loop.IMPOSSIBLE,
                 controls.penalise(logits, history),
             )
@@ -388,84 +266,55 @@ class Sampler:
             step_noise = None if noise is None else ops.take(noise, index, 1)
             chosen = self.get_next_token(probabilities, step_noise)
             chosen = ops.cast(chosen, "int32")
+            log_probs = ops.log_softmax(logits, axis=-1)
             chosen_log_probs = _loop.pick(log_probs, chosen[:, None])[:, 0]
-            # Rows that have ended are frozen: pad, no score change, no
-            # extras.
+            # Rows that have ended are frozen: no score change.
             done = carry["done"]
-            chosen = ops.where(done, pad_token_id, chosen)
-            carry = {
-                "token_ids": _loop.write_at(carry["token_ids"], index, chosen),
-                "last": chosen,
-                "done": ops.logical_or(done, ops.equal(chosen, end_token_id)),
-                "scores": carry["scores"]
-                + ops.where(done, 0.0, chosen_log_probs),
-                "extras": carry["extras"]
-                if extras is None
-                else _loop.write_at(
-                    carry["extras"], index, _loop.zero_where(done, extras)
-                ),
-            }
-            return carry, state
+            scores = carry["scores"] + ops.where(done, 0.0, chosen_log_probs)
+            carry = _loop.extend(
+                carry, index, chosen, done, extras, **arguments
+            )
+            return {**carry, "scores": scores}, state
 
         carry["scores"] = ops.zeros((batch_size,), "float32")
         carry = _loop.run_loop(
-            step_fn, logits, state, extras, carry, advance, max_length
+            step_fn, logits, state, extras, carry, advance, arguments
         )
         outputs = {"token_ids": carry["token_ids"], "scores": carry["scores"]}
         if extras is not None:
             outputs["extras"] = carry["extras"]
         return outputs
 
-    # Helpers shared by every loop.
-
     def _batch_size(self, state):
         leaf = keras.tree.flatten(state)[0]
         static = leaf.shape[0]
         return static if static is not None else ops.shape(leaf)[0]
 
-    def _first_step(
-        self,
-        step_fn,
-        state,
-        rows,
-        start_token_id,
-        end_token_id,
-        max_length,
-        banned_token_ids,
-        pad_token_id,
-        force_end_token,
-    ):
+    def _first_step(self, step_fn, state, arguments):
         """Calls `step_fn` on the start tokens, checked, so the loop gets
-        clear errors; returns `(logits, state, extras, mask, controls,
-        carry)`: the token mask of `_loop.token_mask`, the call's
-        `Controls`, and the loop's buffers (`token_ids`, `last`, `done`,
-        `extras`)."""
-        first_token_ids = ops.full((rows,), start_token_id, "int32")
+        clear errors; returns `(logits, state, extras, controls, carry)`:
+        the call's `Controls` and the loop's buffers (`token_ids`, `last`,
+        `done`, `extras`)."""
+        rows = self._batch_size(state)
+        start = ops.full((rows,), arguments["start_token_id"], "int32")
         logits, state, extras = _validation.check_step_outputs(
-            step_fn(first_token_ids, state), state, first_token_ids.shape[0]
+            step_fn(start, state), state, start.shape[0]
         )
         vocabulary_size = logits.shape[-1]
-        for name, ids in (
-            ("end_token_id", [end_token_id]),
-            ("pad_token_id", [pad_token_id]),
-            ("banned_token_ids", banned_token_ids),
-        ):
-            _validation.check_below(name, ids, vocabulary_size)
-        mask = _loop.token_mask(
-            logits, banned_token_ids, end_token_id, force_end_token
+        _validation.check_sampler_ids(self, arguments, vocabulary_size)
+        controls = _controls.Controls(
+            self, vocabulary_size or ops.shape(logits)[-1], arguments
         )
-        if vocabulary_size is None:
-            vocabulary_size = ops.shape(logits)[-1]
-        controls = self.make_controls(end_token_id, vocabulary_size, max_length)
+        max_length = arguments["max_length"]
         carry = {
             "token_ids": _loop.empty_buffer(
-                first_token_ids, max_length, fill=pad_token_id
+                start, max_length, fill=arguments["pad_token_id"]
             ),
-            "last": first_token_ids,
+            "last": start,
             "done": ops.zeros((rows,), "bool"),
             "extras": _loop.empty_buffer(extras, max_length),
         }
-        return logits, state, extras, mask, controls, carry
+        return logits, state, extras, controls, carry
 
 
 def _config_value(value):

@@ -63,22 +63,13 @@ def corpus_bleu(references, hypotheses):
     >>> [round(score, 3) for score in scores]
     [1.0, 0.866, 0.794, 0.707]
     """
-    reference_tokens, hypothesis_tokens = tokenize_corpus(
-        references, hypotheses
-    )
-    return _bleu_from_tokens(reference_tokens, hypothesis_tokens)
+    tokens = tokenize_corpus(references, hypotheses)
+    return _bleu_from_ngrams(count_corpus_ngrams(*tokens, _MAX_ORDER))
 
 
-def _bleu_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
-    """`corpus_bleu` on captions already checked and tokenised.
-
-    `ngrams`, the `count_corpus_ngrams` of the captions, may be passed when
-    it is already computed.
-    """
-    if ngrams is None:
-        ngrams = count_corpus_ngrams(
-            reference_tokens, hypothesis_tokens, _MAX_ORDER
-        )
+def _bleu_from_ngrams(ngrams):
+    """`corpus_bleu` from the `count_corpus_ngrams` of checked, tokenised
+    captions (`evaluate_captions` counts them once for every metric)."""
     matched = [_clipped_matches(ngrams, counts) for counts in ngrams.orders]
     guessed = [
         int(np.maximum(ngrams.hyp_length - order, 0).sum())

@@ -62,22 +62,13 @@ def cider_d(references, hypotheses):
     >>> round(keras_captioning.metrics.cider_d(references, hypotheses), 4)
     3.3293
     """
-    reference_tokens, hypothesis_tokens = tokenize_corpus(
-        references, hypotheses
-    )
-    return _cider_d_from_tokens(reference_tokens, hypothesis_tokens)
+    tokens = tokenize_corpus(references, hypotheses)
+    return _cider_d_from_ngrams(count_corpus_ngrams(*tokens, _MAX_ORDER))
 
 
-def _cider_d_from_tokens(reference_tokens, hypothesis_tokens, ngrams=None):
-    """`cider_d` on captions already checked and tokenised.
-
-    `ngrams`, the `count_corpus_ngrams` of the captions, may be passed when
-    it is already computed.
-    """
-    if ngrams is None:
-        ngrams = count_corpus_ngrams(
-            reference_tokens, hypothesis_tokens, _MAX_ORDER
-        )
+def _cider_d_from_ngrams(ngrams):
+    """`cider_d` from the `count_corpus_ngrams` of checked, tokenised
+    captions (`evaluate_captions` counts them once for every metric)."""
     return float(_image_scores(ngrams).mean())
 
 

@@ -1,8 +1,9 @@
 import keras
 
+from keras_captioning import _validation
 from keras_captioning.metrics._ngrams import count_corpus_ngrams
-from keras_captioning.metrics.bleu import _bleu_from_tokens
-from keras_captioning.metrics.cider import _cider_d_from_tokens
+from keras_captioning.metrics.bleu import _bleu_from_ngrams
+from keras_captioning.metrics.cider import _cider_d_from_ngrams
 from keras_captioning.metrics.corpus import tokenize_corpus
 from keras_captioning.metrics.meteor import _meteor_from_tokens
 from keras_captioning.metrics.rouge import _rouge_l_from_tokens
@@ -64,7 +65,7 @@ def evaluate_captions(references, hypotheses, include_meteor=False):
     )
     # BLEU and CIDEr-D share one count of the corpus's n-grams.
     ngrams = count_corpus_ngrams(reference_tokens, hypothesis_tokens)
-    bleu = _bleu_from_tokens(reference_tokens, hypothesis_tokens, ngrams)
+    bleu = _bleu_from_ngrams(ngrams)
     scores = {f"BLEU-{order}": bleu[order - 1] for order in range(1, 5)}
     if include_meteor:
         scores["METEOR"] = _meteor_from_tokens(
@@ -73,9 +74,7 @@ def evaluate_captions(references, hypotheses, include_meteor=False):
     scores["ROUGE-L"] = _rouge_l_from_tokens(
         reference_tokens, hypothesis_tokens
     )
-    scores["CIDEr-D"] = _cider_d_from_tokens(
-        reference_tokens, hypothesis_tokens, ngrams
-    )
+    scores["CIDEr-D"] = _cider_d_from_ngrams(ngrams)
     return scores
 
 
@@ -157,26 +156,7 @@ def evaluate_captioner(
         raise ValueError(
             f"`verbose` must be 0, 1 or 2. Received: verbose={verbose!r}"
         )
-    try:
-        num_images = len(images)
-    except TypeError as error:
-        raise TypeError(
-            "`images` must support `len()` and slicing, such as a NumPy "
-            f"array. Received: images of type {type(images).__name__}"
-        ) from error
-    if not isinstance(references, (list, tuple)) or num_images != len(
-        references
-    ):
-        received = (
-            f"len(references)={len(references)}"
-            if isinstance(references, (list, tuple))
-            else f"references of type {type(references).__name__}"
-        )
-        raise ValueError(
-            "`references` must be a list with one entry (a list of "
-            f"reference captions) per image. Received: len(images)="
-            f"{num_images}, {received}"
-        )
+    num_images = _validation.check_images_and_references(images, references)
     # Fail on a malformed reference before spending time on generation.
     tokenize_corpus(references, [""] * num_images)
 

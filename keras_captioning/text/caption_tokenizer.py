@@ -5,6 +5,7 @@ import warnings
 import keras
 import numpy as np
 
+from keras_captioning import _validation
 from keras_captioning.text.special_tokens import END_TOKEN
 from keras_captioning.text.special_tokens import PAD_TOKEN
 from keras_captioning.text.special_tokens import SPECIAL_TOKENS
@@ -300,22 +301,12 @@ class CaptionTokenizer:
 
 def _validate_vocabulary(vocabulary):
     """Checks `vocabulary` and returns it with the special tokens first."""
-    if isinstance(vocabulary, (str, bytes)) or not isinstance(
-        vocabulary, (list, tuple, np.ndarray)
-    ):
-        raise TypeError(
-            "`vocabulary` must be a list of str (see "
-            "`keras_captioning.text.build_vocabulary`). "
-            f"Received: vocabulary={vocabulary!r} of type "
-            f"{type(vocabulary).__name__}"
-        )
-    vocabulary = list(vocabulary)
+    vocabulary = _validation.check_str_list(
+        "vocabulary",
+        vocabulary,
+        "a list of str (see `keras_captioning.text.build_vocabulary`)",
+    )
     for index, word in enumerate(vocabulary):
-        if not isinstance(word, str):
-            raise TypeError(
-                "Every vocabulary entry must be a str. Received: "
-                f"vocabulary[{index}]={word!r} of type {type(word).__name__}"
-            )
         if not word:
             raise ValueError(
                 "Vocabulary entries must be non-empty. Received: "
@@ -380,19 +371,9 @@ def _as_caption_list(strings):
                 f"an array of shape {strings.shape}"
             )
         strings = strings.tolist()
-    if not isinstance(strings, (list, tuple)):
-        raise TypeError(
-            "`strings` must be a str or a list of str. Received: "
-            f"strings={strings!r} of type {type(strings).__name__}"
-        )
-    for index, caption in enumerate(strings):
-        if not isinstance(caption, str):
-            raise TypeError(
-                "Every caption must be a str. Received: "
-                f"strings[{index}]={caption!r} of type "
-                f"{type(caption).__name__}"
-            )
-    return list(strings)
+    return _validation.check_str_list(
+        "strings", strings, "a str or a list of str", (list, tuple)
+    )
 
 
 def _as_id_rows(ids):

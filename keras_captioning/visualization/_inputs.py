@@ -68,27 +68,11 @@ def _unit_scale(array, name):
 
 
 def _check_strings(values, name):
-    """A list of strings; a bare string is refused so it is not split into
-    characters."""
-    if isinstance(values, str):
-        raise TypeError(
-            f"`{name}` must be a list of strings, not a single string. "
-            f"Received: {name}={values!r}. Split a caption into words with "
-            f"caption.split()."
-        )
-    if not _is_sequence(values):
-        raise TypeError(
-            f"`{name}` must be a list of strings. Received: "
-            f"{name}={values!r} of type {type(values).__name__}"
-        )
-    values = list(values)
-    for index, value in enumerate(values):
-        if not isinstance(value, str):
-            raise TypeError(
-                f"`{name}` must hold only strings. Received: "
-                f"{name}[{index}]={value!r} of type {type(value).__name__}"
-            )
-    return values
+    return _validation.check_str_list(
+        name,
+        values,
+        "a list of strings (split a caption into words with caption.split())",
+    )
 
 
 def _is_sequence(value):

@@ -91,8 +91,9 @@ def plot_attention(
         and, with a sentinel column, a last axes with the sentinel weights.
 
     Example:
-    >>> image = np.random.uniform(size=(64, 64, 3))
-    >>> weights = np.random.dirichlet(np.ones(49), size=3)
+    >>> rng = np.random.default_rng(0)
+    >>> image = rng.uniform(size=(64, 64, 3))
+    >>> weights = rng.dirichlet(np.ones(49), size=3)
     >>> figure = keras_captioning.visualization.plot_attention(
     ...     image, ["a", "red", "bus"], weights
     ... )
@@ -101,7 +102,7 @@ def plot_attention(
 
     With a sentinel column (adaptive attention), one more axes:
 
-    >>> weights = np.random.dirichlet(np.ones(50), size=3)
+    >>> weights = rng.dirichlet(np.ones(50), size=3)
     >>> figure = keras_captioning.visualization.plot_attention(
     ...     image, ["a", "red", "bus"], weights
     ... )

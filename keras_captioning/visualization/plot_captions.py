@@ -55,7 +55,8 @@ def plot_captions(images, captions, references=None, path=None, columns=4):
         A `matplotlib.figure.Figure` with one axes per image, in order.
 
     Example:
-    >>> images = np.random.randint(0, 256, size=(2, 32, 48, 3), dtype="uint8")
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.integers(0, 256, size=(2, 32, 48, 3), dtype="uint8")
     >>> figure = keras_captioning.visualization.plot_captions(
     ...     images,
     ...     ["a cat on a mat", "two dogs"],
