@@ -76,6 +76,11 @@ class ImageCaptionerPreprocessor:
     (2, 32, 32, 3)
     >>> preprocessor.detokenize([[4, 5, 6, 2, 0]])
     ['a red circle']
+    >>> x, y, sample_weight = preprocessor(images, ["a red circle", "a"])
+    >>> x["token_ids"].tolist(), y.tolist()
+    ([[1, 4, 5, 6, 2], [1, 4, 2, 0, 0]], [[4, 5, 6, 2, 0], [4, 2, 0, 0, 0]])
+    >>> sample_weight.tolist()[1]
+    [1.0, 1.0, 0.0, 0.0, 0.0]
     """
 
     def __init__(self, tokenizer, image_size=None, image_features=False):
