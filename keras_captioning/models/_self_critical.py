@@ -1,31 +1,21 @@
 """Self-critical sequence training (SCST) of an `ImageCaptioner`, as Keras
-training.
+training (Rennie et al., "Self-critical Sequence Training for Image
+Captioning", CVPR 2017).
 
-After cross-entropy training, SCST optimises the test metric directly with
-REINFORCE (Rennie et al., "Self-critical Sequence Training for Image
-Captioning", CVPR 2017). For each image the model samples captions with its
-compiled sampler, each is rewarded with CIDEr-D against the image's
-references, and the log-probabilities of the sampled tokens are pushed up in
-proportion to how much the reward beats a baseline.
-
-Nothing here is a training loop. Sampling and rewards are the *data*:
-`SampledCaptions`, a `keras.utils.PyDataset`, draws the captions of a batch
-with the current weights when Keras asks for the batch, scores them in
-NumPy and returns `(inputs, targets)` whose targets pack one advantage per
-caption with the sampled ids. The update is the *loss*:
-`keras_captioning.losses.SelfCriticalLoss`. `keras.Model.fit` of the
-captioner itself runs the phase, so callbacks, distribution and the progress
-bar are Keras's own. The logs `reward`, `baseline_reward` and `val_CIDEr-D`
-come from callbacks placed in front of the user's.
+Small objects that `keras.Model.fit` of the captioner runs: the data,
+`SampledCaptions` (a `PyDataset`), samples captions for each batch with the
+current weights and scores them with the reward (CIDEr-D against the
+references by default) minus a baseline (`BASELINES`); the loss is
+`keras_captioning.losses.SelfCriticalLoss`; callbacks add the logs
+`reward`, `baseline_reward` and `val_CIDEr-D` and keep the best weights.
 """
 
-import contextlib
+import random
 
 import keras
 import numpy as np
 
 from keras_captioning import _validation
-from keras_captioning.data import RowBatcher
 from keras_captioning.generation.random_sampler import RandomSampler
 from keras_captioning.losses.self_critical_loss import SelfCriticalLoss
 from keras_captioning.metrics.cider import CiderD
@@ -33,25 +23,16 @@ from keras_captioning.models import _training_data
 
 __all__ = ["SelfCriticalLoss", "fit_self_critical", "sampled_targets"]
 
-BASELINES = ("mean", "greedy")
 # The phase's default optimizer: a fresh Adam at a twentieth of the
 # cross-entropy rate (docs/self_critical.rst, "Why these defaults").
 DEFAULT_LEARNING_RATE = 5e-5
 
 
 def sampled_targets(token_ids, advantages, end_token_id, max_words):
-    """Packs sampled captions and advantages into `SelfCriticalLoss` targets.
-
-    Args:
-        token_ids: int array `(n, steps)` from `generate` (no start token).
-        advantages: float array `(n,)`.
-        end_token_id: int.
-        max_words: int, the number of words after which the loop forces the
-            end token.
-
-    Returns:
-        A float32 array `(n, 1 + steps)`.
-    """
+    """Packs sampled captions and advantages into `SelfCriticalLoss` targets:
+    float32 `(n, 1 + steps)`, the advantage then the ids, `-1` where a token
+    does not count (after the end token, or the end forced after
+    `max_words` words)."""
     token_ids = np.asarray(token_ids)
     steps = token_ids.shape[1]
     is_end = token_ids == end_token_id
@@ -62,6 +43,23 @@ def sampled_targets(token_ids, advantages, end_token_id, max_words):
     return np.concatenate(
         [np.asarray(advantages, np.float32)[:, None], targets], axis=1
     ).astype(np.float32)
+
+
+def mean_baseline(rewards, data, images, references):
+    """Leave-one-out mean ("new self-critical"): each sample against the
+    other samples of its image, so the baseline does not depend on it."""
+    total = rewards.sum(axis=1, keepdims=True)
+    return (total - rewards) / (rewards.shape[1] - 1)
+
+
+def greedy_baseline(rewards, data, images, references):
+    """The reward of each image's greedy caption (Rennie et al.)."""
+    token_ids = data.generate(images, "greedy", data.source.batch_size)
+    greedy = data.score(token_ids, references)
+    return np.repeat(greedy[:, None], rewards.shape[1], axis=1)
+
+
+BASELINES = {"mean": mean_baseline, "greedy": greedy_baseline}
 
 
 def fit_self_critical(
@@ -82,22 +80,21 @@ def fit_self_critical(
     initial_epoch=0,
     validation_batch_size=100,
     keep_best_weights=True,
+    seed=None,
 ):
     """See `ImageCaptioner.fit_self_critical`."""
-    epochs = _validation.check_int("epochs", epochs)
-    initial_epoch = _validation.check_int(
-        "initial_epoch", initial_epoch, minimum=0
-    )
-    batch_size = _validation.check_int("batch_size", batch_size)
-    num_samples = _validation.check_int("num_samples", num_samples)
-    validation_batch_size = _validation.check_int(
-        "validation_batch_size", validation_batch_size
-    )
-    baseline = _validation.check_choice("baseline", baseline, BASELINES)
-    shuffle = _validation.check_bool("shuffle", shuffle)
-    keep_best_weights = _validation.check_bool(
-        "keep_best_weights", keep_best_weights
-    )
+    _validation.check_int("epochs", epochs)
+    _validation.check_int("initial_epoch", initial_epoch, 0)
+    _validation.check_int("batch_size", batch_size)
+    _validation.check_int("num_samples", num_samples)
+    _validation.check_int("validation_batch_size", validation_batch_size)
+    _validation.check_choice("baseline", baseline, tuple(BASELINES))
+    _validation.check_bool("shuffle", shuffle)
+    _validation.check_bool("keep_best_weights", keep_best_weights)
+    # `None`: from Python's generator, which `keras.utils.set_random_seed`
+    # seeds, so a seeded program shuffles and samples alike every run.
+    seed = random.randrange(2**31) if seed is None else seed
+    _validation.check_int("seed", seed, 0)
     if baseline == "mean" and num_samples < 2:
         raise ValueError(
             "`baseline='mean'` compares each sample with the other samples "
@@ -119,8 +116,9 @@ def fit_self_critical(
             "(`captioner.optimizer` continues with the one of `compile()`)."
             f" Received: optimizer={optimizer!r}"
         )
-
-    source = _image_batches(x, references, batch_size, shuffle)
+    source = _training_data.ReferenceBatches(
+        x, references, batch_size, shuffle, seed
+    )
     if reward is None:
         reward = CiderD(source.all_references())
     elif not callable(reward):
@@ -129,72 +127,55 @@ def fit_self_critical(
             "the training references) or a callable `reward(hypotheses, "
             f"references) -> array`. Received: reward={reward!r}"
         )
+    sampler = RandomSampler(temperature=temperature)
+    # A stream of draws from `seed` (an int seed would draw alike each call).
+    sampler.seed_generator = keras.random.SeedGenerator(seed)
     data = SampledCaptions(
-        captioner,
-        source,
-        reward=reward,
-        num_samples=num_samples,
-        baseline=baseline,
-        sampler=RandomSampler(temperature=temperature),
+        captioner, source, reward, num_samples, baseline, sampler
     )
-    own_callbacks = [_SampleLogs(data)]
-    closing_callbacks = []
     if validation_data is not None:
-        scorer = _ValidationReward(
-            captioner, reward, _validation_pair(validation_data)
-        )
-        scorer.batch_size = validation_batch_size
-        own_callbacks.append(scorer)
-        if keep_best_weights:
-            # After the user's callbacks, so that it scores the weights a
-            # `BackupAndRestore` has restored, and has the last word.
-            closing_callbacks.append(_KeepBestWeights(scorer))
-
+        validation_data = _training_data.reference_pair(validation_data)
+    logs = _PhaseLogs(data, validation_data, validation_batch_size)
+    # After the user's callbacks, to score the weights a `BackupAndRestore`
+    # restored, and to have the last word.
+    keep = validation_data is not None and keep_best_weights
+    last = [_KeepBestWeights(logs)] if keep else []
+    # The arguments that compile the captioner back as it is, optimizer
+    # state included, once the phase ends.
+    before = keras.saving.deserialize_keras_object(
+        captioner.get_compile_config()
+    )
+    before.update(optimizer=captioner.optimizer, loss=captioner.loss)
     tokenizer = captioner.tokenizer
-    compiled = _compile_arguments(captioner)
-    keras.Model.compile(
-        captioner,
+    banned = (tokenizer.pad_id, tokenizer.start_id, tokenizer.unknown_id)
+    captioner.compile(
         optimizer=optimizer,
-        loss=SelfCriticalLoss(
-            (tokenizer.pad_id, tokenizer.start_id, tokenizer.unknown_id)
-        ),
+        loss=SelfCriticalLoss(banned),
         # No metrics of cross-entropy training: their targets are not these.
         metrics=[],
-        jit_compile=compiled["jit_compile"],
-        run_eagerly=compiled["run_eagerly"],
+        jit_compile=before["jit_compile"],
+        run_eagerly=before["run_eagerly"],
     )
     try:
-        return keras.Model.fit(
-            captioner,
+        # Batches are model inputs already: `fit` passes them as they are.
+        return captioner.fit(
             data,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            callbacks=own_callbacks + list(callbacks or []) + closing_callbacks,
+            callbacks=[logs, *(callbacks or []), *last],
             verbose=verbose,
-            # The batches shuffle themselves (`fit` would reorder indices
-            # of a dataset that reads its source in order).
+            # The batches shuffle themselves, seeded.
             shuffle=False,
         )
     finally:
-        # The captioner goes back to cross-entropy training, its optimizer
-        # and that optimizer's state as they were.
-        keras.Model.compile(captioner, **compiled)
+        captioner.compile(**before)
 
 
 class SampledCaptions(keras.utils.PyDataset):
-    """Batches of captions sampled with the current weights, with rewards.
-
-    `__getitem__(index)` takes batch `index` of images and references,
-    samples `num_samples` captions per image with the captioner's compiled
-    sampler, scores them with `reward` in NumPy, subtracts the baseline
-    and returns `({"images", "token_ids"}, targets)`, the teacher-forcing
-    inputs of the sampled captions and the `SelfCriticalLoss` targets.
-    The mean reward and baseline of each batch are kept in `records`.
-
-    Sampling reads the weights of the moment Keras asks for the batch: on
-    JAX, where `fit` moves the weights out of the variables during an
-    epoch, from the trainer's state (see `_current_weights`).
-    """
+    """Batch `index`: `num_samples` captions sampled per image with the
+    current weights, scored in NumPy, as `({"images", "token_ids"},
+    targets)`: the captions' teacher-forcing inputs from the preprocessor
+    and `SelfCriticalLoss` targets. Means per batch go to `records`."""
 
     def __init__(
         self, captioner, source, reward, num_samples, baseline, sampler
@@ -204,190 +185,127 @@ class SampledCaptions(keras.utils.PyDataset):
         self.source = source
         self.reward = reward
         self.num_samples = num_samples
-        self.baseline = baseline
+        self.baseline = BASELINES[baseline]
         self.sampler = sampler
         self.records = {}
-        self.epoch_start_weights = None
+        # `(variable, value)` pairs of the weights being trained, set by
+        # `_PhaseLogs` on JAX, where `fit` empties the variables.
+        self.weights = None
 
     def __len__(self):
         return self.source.num_batches
 
-    @property
-    def num_batches(self):
-        return self.source.num_batches
-
     def __getitem__(self, index):
+        captioner, count = self.captioner, self.num_samples
         images, references = self.source.batch(index)
-        captioner = self.captioner
-        count = len(images)
-        repeated_images = np.repeat(images, self.num_samples, axis=0)
-        repeated_references = [
-            refs for refs in references for _ in range(self.num_samples)
-        ]
-        with _current_weights(self, self.sampler):
-            # The same padded batch size every step, so the compiled
-            # sampler is traced once.
-            token_ids = captioner.generate(
-                repeated_images,
-                strategy=self.sampler,
-                batch_size=self.source.batch_size * self.num_samples,
-            )
-            if self.baseline == "greedy":
-                greedy_ids = captioner.generate(
-                    images,
-                    strategy="greedy",
-                    batch_size=self.source.batch_size,
-                )
-        rewards = _rewards(
-            self.reward, captioner.detokenize(token_ids), repeated_references
+        repeated = np.repeat(images, count, axis=0)
+        for variable, value in self.weights or ():
+            variable.assign(value)
+        # One padded batch size every step: the sampler compiles once.
+        token_ids = self.generate(
+            repeated, self.sampler, self.source.batch_size * count
         )
-        grouped = rewards.reshape(count, self.num_samples)
-        if self.baseline == "mean":
-            # Leave-one-out mean: each sample is compared with the others
-            # of its image, so the baseline does not depend on the sample.
-            baselines = (grouped.sum(axis=1, keepdims=True) - grouped) / (
-                self.num_samples - 1
-            )
-        else:
-            greedy = _rewards(
-                self.reward, captioner.detokenize(greedy_ids), references
-            )
-            baselines = np.repeat(greedy[:, None], self.num_samples, axis=1)
-        advantages = (grouped - baselines).reshape(-1)
+        rewards = self.score(
+            token_ids, [refs for refs in references for _ in range(count)]
+        ).reshape(len(images), count)
+        baselines = self.baseline(rewards, self, images, references)
         self.records[index] = (float(rewards.mean()), float(baselines.mean()))
-        targets = sampled_targets(
-            token_ids,
-            advantages,
-            captioner.tokenizer.end_id,
-            captioner.max_length,
+        tokenizer = captioner.tokenizer
+        start = np.full((len(token_ids), 1), tokenizer.start_id)
+        whole = np.concatenate([start, token_ids], axis=1)
+        inputs, _, _ = captioner.preprocessor.teacher_forcing(repeated, whole)
+        advantages = (rewards - baselines).reshape(-1)
+        return inputs, sampled_targets(
+            token_ids, advantages, tokenizer.end_id, captioner.max_length
         )
-        start = np.full(
-            (len(token_ids), 1), captioner.tokenizer.start_id, token_ids.dtype
+
+    def generate(self, images, strategy, batch_size):
+        return self.captioner.generate(
+            images, strategy=strategy, batch_size=batch_size
         )
-        inputs = {
-            "images": repeated_images,
-            "token_ids": np.concatenate([start, token_ids[:, :-1]], axis=1),
-        }
-        return inputs, targets
+
+    def score(self, token_ids, references):
+        hypotheses = self.captioner.detokenize(token_ids)
+        values = np.asarray(self.reward(hypotheses, references), np.float64)
+        if values.shape != (len(hypotheses),):
+            raise ValueError(
+                "`reward(hypotheses, references)` must return one number per "
+                f"hypothesis: expected shape ({len(hypotheses)},), received "
+                f"{values.shape}."
+            )
+        return values
 
     def on_epoch_end(self):
         self.source.on_epoch_end()
 
 
-@contextlib.contextmanager
-def _current_weights(data, sampler):
-    """Makes generation read the weights `fit` is training.
+class _PhaseLogs(keras.callbacks.Callback):
+    """Adds the logs `reward`, `baseline_reward` (means over the epoch so
+    far) and, with validation data, `val_CIDEr-D` (greedy captions).
 
-    On TensorFlow and PyTorch the variables always hold them. Keras's JAX
-    trainer empties the variables at the first step of an epoch and keeps
-    the values in `model._jax_state` (filled after every step) until the
-    epoch ends; generation then runs in a `StatelessScope` over those
-    values, and the sampler's seed update is carried out of the scope.
-    Before the first step's state exists, the values are those saved when
-    the epoch began (`_SampleLogs.on_epoch_begin`).
+    Keras's JAX trainer empties the variables while a step reads its
+    batch; at each batch's start this asks it to fill them
+    (`jax_state_sync()`, its public hook for callbacks) and hands their
+    values to the data, which puts them back to sample.
     """
-    model = data.captioner
-    if keras.backend.backend() != "jax" or getattr(
-        model, "_jax_state_synced", True
-    ):
-        yield
-        return
-    state = getattr(model, "_jax_state", None)
-    if state:
-        data.epoch_start_weights = None
-        trainable = state["trainable_variables"]
-        non_trainable = state["non_trainable_variables"]
-    else:
-        trainable, non_trainable = data.epoch_start_weights
-    mapping = list(zip(model.trainable_variables, trainable)) + list(
-        zip(model.non_trainable_variables, non_trainable)
-    )
-    with keras.StatelessScope(state_mapping=mapping) as scope:
-        yield
-        updates = [
-            (variable, scope.get_current_value(variable))
-            for variable in sampler.variables
-        ]
-    for variable, value in updates:
-        if value is not None:
-            variable.assign(value)
 
-
-class _SampleLogs(keras.callbacks.Callback):
-    """Adds `reward` and `baseline_reward` (means over the epoch so far)."""
-
-    def __init__(self, data):
+    def __init__(self, data, validation_data, batch_size):
         super().__init__()
         self.data = data
+        self.images, self.references = validation_data or (None, None)
+        self.batch_size = batch_size
+        reward = data.reward
+        self.scorer = reward if isinstance(reward, CiderD) else None
+        if validation_data is not None and self.scorer is None:
+            self.scorer = CiderD(self.references)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.data.records.clear()
-        if keras.backend.backend() == "jax":
-            self.data.epoch_start_weights = (
-                [v.value for v in self.model.trainable_variables],
-                [v.value for v in self.model.non_trainable_variables],
-            )
 
-    def _means(self, last_batch):
-        records = [
-            value
-            for index, value in self.data.records.items()
-            if last_batch is None or index <= last_batch
-        ]
-        if not records:
-            return {}
-        rewards, baselines = zip(*records)
-        return {
-            "reward": float(np.mean(rewards)),
-            "baseline_reward": float(np.mean(baselines)),
-        }
+    def on_train_batch_begin(self, batch, logs=None):
+        if keras.backend.backend() == "jax":
+            self.model.jax_state_sync()
+            variables = (
+                self.model.trainable_variables
+                + self.model.non_trainable_variables
+            )
+            self.data.weights = [(v, v.value) for v in variables]
 
     def on_train_batch_end(self, batch, logs=None):
-        if logs is not None:
-            logs.update(self._means(batch))
+        self.log_means(logs, batch)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self._means(self.data.num_batches - 1))
+        self.data.weights = None
+        self.log_means(logs, len(self.data) - 1)
+        if logs is not None and self.images is not None:
+            logs["val_CIDEr-D"] = self.validation_score()
 
+    def log_means(self, logs, last_batch):
+        records = [v for i, v in self.data.records.items() if i <= last_batch]
+        if logs is not None and records:
+            rewards, baselines = zip(*records)
+            logs["reward"] = float(np.mean(rewards))
+            logs["baseline_reward"] = float(np.mean(baselines))
 
-class _ValidationReward(keras.callbacks.Callback):
-    """Adds `val_CIDEr-D`, the reward of greedy validation captions."""
-
-    def __init__(self, captioner, reward, validation):
-        super().__init__()
-        self.captioner = captioner
-        self.images, self.references = validation
-        self.scorer = (
-            reward if isinstance(reward, CiderD) else CiderD(self.references)
-        )
-        self.batch_size = 100
-
-    def score(self):
-        token_ids = self.captioner.generate(
-            self.images, strategy="greedy", batch_size=self.batch_size
-        )
-        captions = self.captioner.detokenize(token_ids)
+    def validation_score(self):
+        token_ids = self.data.generate(self.images, "greedy", self.batch_size)
+        captions = self.data.captioner.detokenize(token_ids)
         return float(self.scorer(captions, self.references).mean())
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["val_CIDEr-D"] = self.score()
 
 
 class _KeepBestWeights(keras.callbacks.Callback):
-    """Ends the phase with the weights of its best validation reward.
+    """Ends the phase with the weights of its best validation reward, the
+    starting weights included (a phase that only loses ends where it
+    began)."""
 
-    The weights the phase started from count as a candidate, so a phase
-    that only loses ends where it began.
-    """
-
-    def __init__(self, scorer):
+    def __init__(self, phase_logs):
         super().__init__()
-        self.scorer = scorer
+        self.phase_logs = phase_logs
+        self.best = None
+        self.best_weights = None
 
     def on_train_begin(self, logs=None):
-        self.best = self.scorer.score()
+        self.best = self.phase_logs.validation_score()
         self.best_weights = self.model.get_weights()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -398,175 +316,3 @@ class _KeepBestWeights(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.model.set_weights(self.best_weights)
-
-
-def _compile_arguments(captioner):
-    """The arguments that recompile the captioner as it is, state and all."""
-    config = keras.saving.deserialize_keras_object(
-        captioner.get_compile_config()
-    )
-    config["optimizer"] = captioner.optimizer
-    config["loss"] = captioner.loss
-    return config
-
-
-def _rewards(reward, hypotheses, references):
-    values = np.asarray(reward(hypotheses, references), dtype=np.float64)
-    if values.shape != (len(hypotheses),):
-        raise ValueError(
-            "`reward(hypotheses, references)` must return one number per "
-            f"hypothesis: expected shape ({len(hypotheses)},), received "
-            f"{values.shape}."
-        )
-    return values
-
-
-def _validation_pair(validation_data):
-    if not isinstance(validation_data, (tuple, list)) or (
-        len(validation_data) != 2
-    ):
-        raise ValueError(
-            "`validation_data` must be a tuple `(images, references)`. "
-            f"Received: {type(validation_data).__name__}"
-        )
-    images, references = validation_data
-    return np.asarray(images), _reference_lists(references, len(images))
-
-
-def _reference_lists(references, count):
-    """One list of str per image, from lists, arrays or bytes."""
-    if isinstance(references, np.ndarray):
-        references = references.tolist()
-    if not isinstance(references, (list, tuple)) or len(references) != count:
-        raise ValueError(
-            "`references` must hold one list of caption strings per image: "
-            f"expected {count} entries, received "
-            f"{type(references).__name__}"
-            + (
-                f" of length {len(references)}"
-                if hasattr(references, "__len__")
-                else ""
-            )
-        )
-    result = []
-    for entry in references:
-        if isinstance(entry, (str, bytes)):
-            entry = [entry]
-        result.append(
-            [
-                text.decode("utf-8") if isinstance(text, bytes) else text
-                for text in entry
-            ]
-        )
-    return result
-
-
-def _image_batches(x, references, batch_size, shuffle):
-    kind = _training_data.data_kind(x)
-    if kind in ("tf_dataset", "py_dataset"):
-        if references is not None:
-            raise ValueError(
-                "With a dataset, `references` are part of the dataset's "
-                "`(images, references)` batches; do not pass them "
-                "separately."
-            )
-        return _DatasetBatches(x, kind, batch_size)
-    if kind != "arrays":
-        raise TypeError(
-            "`x` must be images, a `tf.data.Dataset` or a "
-            "`keras.utils.PyDataset` of `(images, references)` batches. "
-            f"Received: {type(x).__name__}"
-        )
-    if references is None:
-        raise ValueError(
-            "`references` is needed: one list of caption strings per image."
-        )
-    return _ArrayBatches(x, references, batch_size, shuffle)
-
-
-class _ArrayBatches:
-    """Batches of `(images, references)` from arrays, reshuffled per epoch.
-
-    The last batch of an epoch is filled up from the epoch's start, so every
-    step has one shape and the compiled step is traced once.
-    """
-
-    def __init__(self, images, references, batch_size, shuffle):
-        self.images = _validation.to_numpy(images, "x")
-        if self.images.ndim < 2 or len(self.images) == 0:
-            raise ValueError(
-                "`images` must be a non-empty batch of images. Received "
-                f"shape {self.images.shape}."
-            )
-        self.references = _reference_lists(references, len(self.images))
-        self.batch_size = batch_size
-        self.batches = RowBatcher(
-            len(self.images), batch_size, shuffle, fill_last=True
-        )
-        self.num_batches = len(self.batches)
-
-    def on_epoch_end(self):
-        self.batches.on_epoch_end()
-
-    def batch(self, index):
-        part = self.batches[index]
-        return self.images[part], [self.references[i] for i in part]
-
-    def all_references(self):
-        return self.references
-
-
-class _DatasetBatches:
-    """Batches of `(images, references)` from a user's dataset.
-
-    A `PyDataset` is indexed; a `tf.data.Dataset` is read in order (Keras
-    asks for the batches of an epoch in order), restarting at index 0.
-    """
-
-    def __init__(self, dataset, kind, batch_size):
-        self.dataset = dataset
-        self.kind = kind
-        self.batch_size = batch_size
-        self._iterator = None
-        if kind == "py_dataset":
-            self.num_batches = dataset.num_batches
-        else:
-            self.num_batches = sum(1 for _ in dataset)
-        if not self.num_batches:
-            raise ValueError(
-                "The dataset passed to `fit_self_critical` must yield a "
-                f"known, non-zero number of batches. Received "
-                f"{self.num_batches}."
-            )
-
-    def batch(self, index):
-        if self.kind == "py_dataset":
-            item = self.dataset[index]
-        else:
-            if index == 0 or self._iterator is None:
-                self._iterator = self.dataset.as_numpy_iterator()
-            item = next(self._iterator)
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ValueError(
-                "A dataset for `fit_self_critical` must yield "
-                "`(images, references)` batches."
-            )
-        images = keras.ops.convert_to_numpy(item[0])
-        if len(images) > self.batch_size:
-            raise ValueError(
-                f"The dataset yields batches of {len(images)} images, "
-                f"more than batch_size={self.batch_size}. Pass the "
-                "dataset's batch size as `batch_size`."
-            )
-        return images, _reference_lists(item[1], len(images))
-
-    def on_epoch_end(self):
-        if self.kind == "py_dataset":
-            self.dataset.on_epoch_end()
-
-    def all_references(self):
-        return [
-            refs
-            for index in range(self.num_batches)
-            for refs in self.batch(index)[1]
-        ]

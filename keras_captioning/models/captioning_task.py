@@ -70,25 +70,23 @@ class CaptioningTask(keras.Model):
         self._generate_functions = _compiled_generation.FunctionCache(
             GENERATE_FUNCTION_CACHE_SIZE
         )
+        # `jit_compile` as given to `compile` (Keras resolves "auto" to no
+        # XLA on a CPU; generation's loop gains the most from it).
         self._generate_jit_compile = "auto"
-
-    def compile(self, *args, **kwargs):
-        super().compile(*args, **kwargs)
-        # Keras resolves "auto" to no XLA on a CPU; generation's loop gains
-        # the most from it, so it keeps the choice as given.
-        self._generate_jit_compile = kwargs.get("jit_compile", "auto")
+        # The input shapes of `build`, for `get_build_config`.
+        self._build_shapes = None
 
     # ------------------------------------------------ text and data
 
-    @property
-    def tokenizer(self):
-        """The `CaptionTokenizer`, `preprocessor.tokenizer`."""
-        return self.preprocessor.tokenizer
-
-    @property
-    def vocabulary(self):
-        """The vocabulary, special tokens first."""
-        return self.preprocessor.vocabulary
+    # The preprocessor's text side, on the task as KerasHub tasks have it.
+    tokenizer = property(
+        lambda self: self.preprocessor.tokenizer,
+        doc="The `CaptionTokenizer`, `preprocessor.tokenizer`.",
+    )
+    vocabulary = property(
+        lambda self: self.preprocessor.vocabulary,
+        doc="The vocabulary, special tokens first.",
+    )
 
     def tokenize(self, captions):
         """Captions to token ids; see `ImageCaptionerPreprocessor.tokenize`."""
@@ -128,20 +126,20 @@ class CaptioningTask(keras.Model):
         """
         _distribution.check_tf_config()
         x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self.preprocessor.preprocess_images
+            x, y, kwargs, self.preprocessor
         )
         if _training_data.yields_batches(x):
             kwargs.setdefault("shuffle", False)
         if validation_data is not None:
             validation_data = _training_data.teacher_forcing_validation(
-                validation_data, self.preprocessor.preprocess_images
+                validation_data, self.preprocessor
             )
         return super().fit(x, y, validation_data=validation_data, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
         """Evaluates the loss and metrics on `(images, token_ids)` data."""
         x, y, kwargs = _training_data.teacher_forcing_inputs(
-            x, y, kwargs, self.preprocessor.preprocess_images
+            x, y, kwargs, self.preprocessor
         )
         return super().evaluate(x, y, **kwargs)
 
@@ -401,9 +399,10 @@ class CaptioningTask(keras.Model):
         log-probability of the samples that beat the baseline (Rennie et
         al. 2017). See `docs/self_critical.rst`.
 
-        This is Keras training: `keras.Model.fit` of the captioner itself,
-        fed a `keras.utils.PyDataset` that samples each batch with the
-        current weights and computes its rewards, with
+        This is Keras training: `fit` of the captioner itself, fed a
+        `keras.utils.PyDataset` that samples each batch with the current
+        weights and computes its rewards (the inputs shifted by the
+        preprocessor's `teacher_forcing`, as for `fit`), with
         `keras_captioning.losses.SelfCriticalLoss` compiled for the phase.
         Callbacks (`BackupAndRestore`, `ModelCheckpoint`, `EarlyStopping`,
         `TensorBoard`), `verbose` and distribution work as for `fit`. The
@@ -434,9 +433,12 @@ class CaptioningTask(keras.Model):
                 `verbose`, `shuffle`, `optimizer` (default: a fresh
                 `Adam(5e-5, clipnorm=5.0)`; pass `captioner.optimizer` to
                 continue with the one of `compile()`), `temperature` of the
-                sampler, `initial_epoch`, `validation_batch_size`, and
+                sampler, `initial_epoch`, `validation_batch_size`,
                 `reward`: a callable `reward(hypotheses, references) ->
-                array` replacing CIDEr-D.
+                array` replacing CIDEr-D, and `seed` (int or `None`: the
+                shuffling of the images and the sampler's draws; `None`
+                takes one from Python's generator, which
+                `keras.utils.set_random_seed` seeds).
 
         Returns:
             A `keras.callbacks.History` whose logs hold `loss`, `reward`

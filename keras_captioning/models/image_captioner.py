@@ -284,6 +284,7 @@ class ImageCaptioner(CaptioningTask):
         super().compile(
             optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
         )
+        self._generate_jit_compile = kwargs.get("jit_compile", "auto")
 
     # ----------------------------------------------------------- config
 

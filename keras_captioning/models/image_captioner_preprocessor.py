@@ -76,11 +76,14 @@ class ImageCaptionerPreprocessor:
     (2, 32, 32, 3)
     >>> preprocessor.detokenize([[4, 5, 6, 2, 0]])
     ['a red circle']
+    >>> x, y, sample_weight = preprocessor(images, ["a red circle", "a"])
+    >>> x["token_ids"].tolist(), y.tolist()
+    ([[1, 4, 5, 6, 2], [1, 4, 2, 0, 0]], [[4, 5, 6, 2, 0], [4, 2, 0, 0, 0]])
+    >>> sample_weight.tolist()[1]
+    [1.0, 1.0, 0.0, 0.0, 0.0]
     """
 
     def __init__(self, tokenizer, image_size=None, image_features=False):
-        if isinstance(tokenizer, dict):
-            tokenizer = keras.saving.deserialize_keras_object(tokenizer)
         if not isinstance(tokenizer, CaptionTokenizer):
             raise TypeError(
                 "`tokenizer` must be a keras_captioning.text.CaptionTokenizer."
@@ -119,6 +122,49 @@ class ImageCaptionerPreprocessor:
     def detokenize(self, token_ids):
         """Token ids `(n, length)` to strings, stopping at the end token."""
         return self.tokenizer.detokenize(token_ids)
+
+    # ------------------------------------------------------ training data
+
+    def __call__(self, images, captions, sample_weight=None):
+        """Images and captions to the `(x, y, sample_weight)` of training.
+
+        The KerasHub preprocessor contract, for every consumer: `fit`,
+        `evaluate`, self-critical training and the data pipelines' batches
+        all go through `teacher_forcing`, where the shift is written once.
+        Images are checked and resized as for `generate`; `captions` are
+        strings (tokenized here) or the token ids of `tokenize`.
+
+        Returns:
+            `x = {"images", "token_ids": ids[:, :-1]}`, `y = ids[:, 1:]`
+            and `sample_weight`, 1.0 on real tokens and 0.0 on padding
+            (the one given, when given).
+        """
+        images = self.preprocess_images(images)
+        if _are_strings(captions):
+            token_ids = self.tokenize(list(captions))
+        else:
+            token_ids = check_token_ids(captions)
+        if len(images) != len(token_ids):
+            raise ValueError(
+                "`x` (images) and `y` (token ids) must hold the same number "
+                f"of examples. Received {len(images)} images and "
+                f"{len(token_ids)} captions."
+            )
+        return self.teacher_forcing(images, token_ids, sample_weight)
+
+    def teacher_forcing(self, images, token_ids, sample_weight=None):
+        """The shift of teacher forcing: `(x, y, sample_weight)` from whole
+        captions, without checks; NumPy arrays or TensorFlow tensors (it
+        runs inside `tf.data.Dataset.map`).
+
+        The decoder reads each caption without its last token and predicts
+        it without its first; the weights mask the padding of `y`.
+        """
+        x = {"images": images, "token_ids": token_ids[:, :-1]}
+        y = token_ids[:, 1:]
+        if sample_weight is None:
+            sample_weight = _not_padding(y, self.tokenizer.pad_id)
+        return x, y, sample_weight
 
     # ----------------------------------------------------------- images
 
@@ -297,7 +343,11 @@ class ImageCaptionerPreprocessor:
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        config = dict(config)
+        tokenizer = config.pop("tokenizer")
+        if isinstance(tokenizer, dict):  # as `get_config` writes it
+            tokenizer = keras.saving.deserialize_keras_object(tokenizer)
+        return cls(tokenizer, **config)
 
     def __repr__(self):
         return (
@@ -305,6 +355,40 @@ class ImageCaptionerPreprocessor:
             f"{self.tokenizer.vocabulary_size}, max_length={self.max_length},"
             f" image_size={self.target_size})"
         )
+
+
+def check_token_ids(token_ids, argument="y"):
+    """Token ids `(batch, length >= 2)` of integers, as `tokenize` gives."""
+    token_ids = _validation.to_numpy(token_ids, argument)
+    if token_ids.ndim != 2 or token_ids.shape[1] < 2:
+        raise ValueError(
+            f"`{argument}` must be token ids of shape (batch, length) with "
+            "length >= 2 (start, words, end), as `tokenize` returns. "
+            f"Received shape {token_ids.shape}."
+        )
+    if not np.issubdtype(token_ids.dtype, np.integer):
+        raise TypeError(
+            f"`{argument}` must hold integer token ids. Received dtype "
+            f"{token_ids.dtype}. Use `captioner.tokenize(captions)`."
+        )
+    return token_ids
+
+
+def _are_strings(captions):
+    return (
+        isinstance(captions, (list, tuple))
+        and len(captions) > 0
+        and all(isinstance(caption, str) for caption in captions)
+    )
+
+
+def _not_padding(token_ids, pad_id):
+    if isinstance(token_ids, np.ndarray):
+        return (token_ids != pad_id).astype("float32")
+    # A tensor inside `tf.data.Dataset.map`, whatever the Keras backend.
+    import tensorflow as tf
+
+    return tf.cast(tf.not_equal(token_ids, pad_id), "float32")
 
 
 def _image_size(image_size):

@@ -308,3 +308,39 @@ def test_a_6000_by_4000_photo_captions_in_bounded_memory(kind, tmp_path):
     # The photo itself is 72 MB of uint8; before the preprocessor resized
     # each image, the model's float copy and its resize took 19.5 GB.
     assert int(after_mb) - int(before_mb) < 1024, (before_mb, after_mb)
+
+
+def test_the_preprocessor_returns_x_y_and_sample_weight():
+    """KerasHub's contract: images and captions in, `(x, y, sample_weight)`
+    out, the shift of teacher forcing done once."""
+    captioner = small_captioner(image_size=(16, 16))
+    preprocessor = captioner.preprocessor
+    images = [np.zeros((20, 30, 3), "uint8"), np.zeros((16, 16, 3), "uint8")]
+    x, y, sample_weight = preprocessor(images, ["a red circle", "a square"])
+    token_ids = captioner.tokenize(["a red circle", "a square"])
+    assert x["images"].shape == (2, 16, 16, 3)
+    np.testing.assert_array_equal(x["token_ids"], token_ids[:, :-1])
+    np.testing.assert_array_equal(y, token_ids[:, 1:])
+    np.testing.assert_array_equal(sample_weight, (y != 0).astype("float32"))
+    # Token ids give the same, and a given weight is kept.
+    _, again, weights = preprocessor(images, token_ids, np.ones(2))
+    np.testing.assert_array_equal(again, y)
+    np.testing.assert_array_equal(weights, np.ones(2))
+    with pytest.raises(ValueError, match="same number"):
+        preprocessor(images, token_ids[:1])
+
+
+def test_fit_takes_caption_strings_and_their_loss_is_that_of_token_ids():
+    captioner = small_captioner()
+    captioner.compile(optimizer=keras.optimizers.SGD(0.0))
+    images = np.zeros((2, 16, 16, 3), "uint8")
+    captions = ["a red circle", "a blue square"]
+    from_ids = captioner.evaluate(
+        images, captioner.tokenize(captions), verbose=0, return_dict=True
+    )
+    from_text = captioner.evaluate(
+        images, captions, verbose=0, return_dict=True
+    )
+    assert from_text["loss"] == pytest.approx(from_ids["loss"])
+    history = captioner.fit(images, captions, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

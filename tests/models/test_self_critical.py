@@ -428,3 +428,77 @@ def test_model_checkpoint_saves_a_captioner_and_compile_comes_back(
         images, captioner.tokenize([r[0] for r in references]), verbose=0
     )
     assert "accuracy" in history.history
+
+
+def test_a_seed_repeats_the_phase():
+    """No unseeded random state: the same seed trains to the same
+    weights, another seed to others."""
+    images, references = toy_data()
+
+    def phase(seed):
+        model = tiny_captioner()
+        model.compile()
+        model.fit_self_critical(
+            images,
+            references,
+            batch_size=2,
+            num_samples=2,
+            optimizer=keras.optimizers.SGD(0.5),
+            seed=seed,
+            verbose=0,
+        )
+        return weights_of(model)
+
+    first, again, other = phase(1), phase(1), phase(2)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, c) for a, c in zip(first, other))
+
+
+def flat_weights(model):
+    return np.concatenate([w.ravel() for w in weights_of(model)])
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow",
+    reason="tf.data reads batches ahead (docs/self_critical.rst)",
+)
+def test_each_batch_is_sampled_with_the_weights_of_the_step_before():
+    """On JAX, where `fit` empties the variables during an epoch, sampling
+    still reads the weights being trained, not those of the epoch's start."""
+    model = tiny_captioner()
+    model.compile()
+    images, references = toy_data()
+    used = []
+
+    def reward(hypotheses, refs):
+        used.append(flat_weights(model))
+        return share_of_red(hypotheses, refs) + np.arange(len(hypotheses))
+
+    trained = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            trained.append(flat_weights(self.model))
+
+        def on_train_batch_end(self, batch, logs=None):
+            if keras.backend.backend() == "jax":
+                self.model.jax_state_sync()
+            trained.append(flat_weights(self.model))
+
+    model.fit_self_critical(
+        images,
+        references,
+        epochs=2,
+        batch_size=2,
+        num_samples=2,
+        reward=reward,
+        optimizer=keras.optimizers.SGD(1.0),
+        callbacks=[Record()],
+        verbose=0,
+    )
+    # Keras may read the first batch once before training, to build.
+    assert len(used) in (4, 5)
+    for sampled_with, weights in zip(used[-4:], trained[:4]):
+        np.testing.assert_array_equal(sampled_with, weights)
+    assert not np.array_equal(trained[1], trained[2])
