@@ -314,11 +314,5 @@ def _write_vocabulary(
 
 def _image_size(captioner):
     """The `(height, width)` the model reads, or `None` when it varies."""
-    preprocessing = captioner.preprocessing
-    if preprocessing is not None and preprocessing.image_size is not None:
-        return list(preprocessing.image_size)
-    build_config = captioner.get_build_config() or {}
-    shape = build_config.get("input_shape", {}).get("images")
-    if shape is None or len(shape) != 4 or None in shape[1:3]:
-        return None
-    return [int(shape[1]), int(shape[2])]
+    size = captioner.preprocessor.target_size
+    return None if size is None else [int(size[0]), int(size[1])]
