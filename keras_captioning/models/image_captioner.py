@@ -6,6 +6,7 @@ from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
+from keras_captioning.models import _encoder_fine_tuning
 from keras_captioning.models import _feature_training
 from keras_captioning.models._encoders import build_component
 from keras_captioning.models._encoders import build_image_path
@@ -135,6 +136,10 @@ class ImageCaptioner(CaptioningTask):
         preprocessing=None,
         encoder_trainable=True,
         encoder_weights=None,
+        encoder_pretrained=None,
+        encoder_learning_rate_multiplier=None,
+        encoder_warmup_steps=None,
+        encoder_inference_mode=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -149,6 +154,19 @@ class ImageCaptioner(CaptioningTask):
             )
         self.max_length = tokenizer.max_length
         self.encoder_trainable = encoder_trainable
+        (
+            self.encoder_pretrained,
+            self.encoder_learning_rate_multiplier,
+            self.encoder_warmup_steps,
+            self.encoder_inference_mode,
+        ) = _encoder_fine_tuning.resolve(
+            encoder,
+            encoder_weights,
+            encoder_pretrained,
+            encoder_learning_rate_multiplier,
+            encoder_warmup_steps,
+            encoder_inference_mode,
+        )
 
         self.encoder, self.preprocessing = build_image_path(
             encoder, image_size, preprocessing, encoder_weights
@@ -235,7 +253,12 @@ class ImageCaptioner(CaptioningTask):
         if self.preprocessing is not None:
             features = self.preprocessing(features)
         if self.encoder is not None:
-            features = self.encoder(features, training=training)
+            # A pretrained network's BatchNormalization keeps the statistics
+            # it learned (Keras's transfer-learning guide).
+            features = self.encoder(
+                features,
+                training=False if self.encoder_inference_mode else training,
+            )
         return self.feature_to_sequence(features, training=training)
 
     def call(self, inputs, training=None):
@@ -269,8 +292,7 @@ class ImageCaptioner(CaptioningTask):
             **kwargs: passed to `keras.Model.compile` (for example
                 `jit_compile`).
         """
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3, clipnorm=5.0)
+        optimizer = _encoder_fine_tuning.compile_optimizer(self, optimizer)
         if loss == "auto":
             loss = CaptionCrossentropy(label_smoothing=label_smoothing)
         elif label_smoothing:
@@ -306,13 +328,19 @@ class ImageCaptioner(CaptioningTask):
                 if self.preprocessing is not None
                 else None,
                 "encoder_trainable": self.encoder_trainable,
+                "encoder_pretrained": self.encoder_pretrained,
+                "encoder_learning_rate_multiplier": (
+                    self.encoder_learning_rate_multiplier
+                ),
+                "encoder_warmup_steps": self.encoder_warmup_steps,
+                "encoder_inference_mode": self.encoder_inference_mode,
             }
         )
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = {**_encoder_fine_tuning.OLD_CONFIG_DEFAULTS, **config}
         for key in (
             "encoder",
             "feature_to_sequence",
