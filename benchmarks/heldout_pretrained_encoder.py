@@ -21,9 +21,13 @@ held-out canvases, so a held-out canvas never shows a scan seen in training.
 
 Recipes: a blind model (`simple_cnn` trained and tested on blank images:
 what the captions' language alone gives); `simple_cnn` from scratch
-(defaults); the pretrained encoder trained jointly at one learning rate (the behaviour before
-`encoder_pretrained` existed, `encoder_pretrained=False`); frozen
-(`encoder_trainable=False`); and the new default (no encoder arguments).
+(defaults); the pretrained encoder trained jointly at one learning rate
+(the behaviour before `encoder_pretrained` existed,
+`encoder_pretrained=False`); frozen (`encoder_trainable=False`); and the
+new default (no encoder arguments). "Places right" counts captions whose
+places are all right, whatever the digits: the check of the position
+embedding (`--recipes scratch` with and without
+`--no-position-embedding`).
 Budgets are training epochs of the same batches for every recipe, not
 seconds, so the figures do not depend on the machine's load; the seconds
 per epoch printed show what each recipe costs. The short budget is read
@@ -128,6 +132,19 @@ def entirely_right(captions, scenes):
     )
 
 
+def places_right(captions, scenes):
+    """The share of captions that name exactly the right places."""
+    return float(
+        np.mean(
+            [
+                read_scene(c) is not None
+                and [p for _, p in read_scene(c)] == [p for _, p in s]
+                for c, s in zip(captions, scenes)
+            ]
+        )
+    )
+
+
 def pretrain_encoder(train, path, epochs, seed):
     """A digit classifier, saved as a user would save it."""
     keras.utils.set_random_seed(seed)
@@ -225,6 +242,7 @@ def run(recipe, seed, data, args):
             )[3]
             results[epoch] = {
                 "right": entirely_right(predicted, test_scenes),
+                "places": places_right(predicted, test_scenes),
                 "bleu4": float(bleu),
                 "s_per_epoch": seconds / epoch,
                 "steps": int(captioner.optimizer.iterations),
@@ -232,7 +250,8 @@ def run(recipe, seed, data, args):
             print(
                 f"  {recipe:<40} seed {seed} epoch {epoch:>2} "
                 f"(step {results[epoch]['steps']}): entirely right "
-                f"{results[epoch]['right']:.3f} BLEU-4 {bleu:.3f} "
+                f"{results[epoch]['right']:.3f} places right "
+                f"{results[epoch]['places']:.3f} BLEU-4 {bleu:.3f} "
                 f"({seconds / epoch:.1f} s/epoch, load "
                 f"{os.getloadavg()[0]:.1f})",
                 flush=True,

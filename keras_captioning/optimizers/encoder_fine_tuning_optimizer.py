@@ -1,3 +1,5 @@
+import warnings
+
 import keras
 from keras import ops
 
@@ -95,7 +97,10 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
     def set_encoder(self, encoder):
         """Names the layer whose trainable variables are the encoder's.
 
-        Call it before the optimizer is built (`ImageCaptioner.compile` does).
+        `ImageCaptioner.compile` calls it, also when a `.keras` file is
+        loaded. With a model of your own, call it after `compile` and after
+        loading (the file keeps the schedule and its state, not which layer
+        is the encoder), before training.
 
         Args:
             encoder: a Keras layer or model, or `None` (every variable then
@@ -107,14 +112,20 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
                 f"Received: encoder={encoder!r}"
             )
         self._encoder = [] if encoder is None else [encoder]
+        if self.built:
+            self._encoder_mask = tuple(
+                self._mask_for(self._trainable_variables)
+            )
 
     def build(self, var_list):
-        encoder_keys = {
-            id(variable)
-            for layer in self._encoder
-            for variable in layer.trainable_variables
-        }
-        self._encoder_mask = tuple(id(v) in encoder_keys for v in var_list)
+        if not self._encoder:
+            warnings.warn(
+                "EncoderFineTuningOptimizer was built without an encoder, so "
+                "every variable trains at the wrapped optimizer's pace. Call "
+                "`optimizer.set_encoder(encoder_layer)` before training.",
+                stacklevel=2,
+            )
+        self._encoder_mask = tuple(self._mask_for(var_list))
         self.inner_optimizer.build(var_list)
         super().build(var_list)
 
@@ -153,8 +164,6 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
         )
 
     def _mask_for(self, trainable_variables):
-        if trainable_variables is None:
-            return self._encoder_mask
         keys = {
             id(variable)
             for layer in self._encoder
@@ -173,7 +182,11 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
             if trainable_variables is not None
             else self._trainable_variables
         )
-        mask = self._mask_for(trainable_variables)
+        mask = (
+            self._encoder_mask
+            if trainable_variables is None
+            else self._mask_for(trainable_variables)
+        )
         if self._scales_nothing() or not any(mask):
             self.inner_optimizer.apply(grads, trainable_variables)
             return
