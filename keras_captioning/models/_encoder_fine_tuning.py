@@ -12,7 +12,7 @@ from keras_captioning.optimizers.encoder_fine_tuning_optimizer import (
 )
 
 # Chosen on the held-out digits task (docs/pretrained_encoder.rst).
-PRETRAINED_WARMUP_STEPS = 100
+PRETRAINED_WARMUP_STEPS = 60
 PRETRAINED_LEARNING_RATE_MULTIPLIER = 0.25
 
 
