@@ -89,8 +89,9 @@ class ImageCaptioner(CaptioningTask):
             for `"simple_cnn"` and custom encoders, the backbone's own for
             named backbones), one of `"unit"`, `"symmetric"`, `"caffe"`,
             `"torch"`, `"none"`, or an `ImagePreprocessing` instance.
-        encoder_trainable: bool. `True` trains the encoder jointly with the
-            decoder; `False` freezes it (batch normalisation then runs in
+        encoder_trainable: bool. `True` trains the encoder with the
+            decoder (on the schedule of the `encoder_*` arguments below);
+            `False` freezes it for good (batch normalisation then runs in
             inference mode). Defaults to `True`.
         encoder_weights: for a named backbone, `None` (random
             initialisation), `"imagenet"` (Keras's pretrained weights without
@@ -98,6 +99,27 @@ class ImageCaptioner(CaptioningTask):
             the Keras cache, `~/.keras/models`, and read from there
             afterwards, offline too) or the path of a local weights file.
             Defaults to `None`.
+        encoder_pretrained: bool or `None`. Whether the encoder arrives
+            with trained weights. `None` infers it: `True` for a name with
+            `encoder_weights` and for a built Keras layer or model (a loaded
+            `.keras` file, for example), `False` for `"simple_cnn"`, a name
+            without weights and an unbuilt layer. Pass `False` for a built
+            but untrained network. It sets the defaults of the next three
+            arguments; see the "Your pretrained encoder" guide.
+        encoder_learning_rate_multiplier: float > 0 or `None`. The share of
+            the optimizer's update the encoder keeps once it trains: its
+            learning rate relative to the decoder's. `None` gives `0.25`
+            for a pretrained encoder, `1.0` otherwise.
+        encoder_warmup_steps: int >= 0 or `None`. Training steps (the
+            optimizer's `iterations`, saved with the model) during which
+            the encoder is not updated while the decoder learns to read its
+            features. `None` gives `60` for a pretrained encoder, `0`
+            otherwise.
+        encoder_inference_mode: bool or `None`. Whether the encoder runs
+            in inference mode during training too, so its
+            BatchNormalization layers keep their learned statistics (and
+            its dropout is off). `None` gives `True` for a pretrained
+            encoder, `False` otherwise.
         **kwargs: other keyword arguments passed to `keras.Model`, such as
             `name`.
 
@@ -284,7 +306,13 @@ class ImageCaptioner(CaptioningTask):
 
         Args:
             optimizer: `"auto"` for `keras.optimizers.Adam(1e-3,
-                clipnorm=5.0)`, or any Keras optimizer.
+                clipnorm=5.0)`, wrapped in a
+                `keras_captioning.optimizers.EncoderFineTuningOptimizer`
+                when the encoder trains on its own schedule
+                (`encoder_warmup_steps` or
+                `encoder_learning_rate_multiplier`, set by default for a
+                pretrained encoder), or any Keras optimizer (then the
+                encoder trains at its pace unless you wrap it yourself).
             loss: `"auto"` for `CaptionCrossentropy(label_smoothing)`, the
                 cross-entropy averaged over real tokens only, or any loss.
             metrics: `"auto"` for `[MaskedTokenAccuracy()]`, or a list.

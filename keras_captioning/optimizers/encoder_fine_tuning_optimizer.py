@@ -40,11 +40,11 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
     Args:
         optimizer: the `keras.optimizers.Optimizer` that computes the
             updates, for example `keras.optimizers.Adam(1e-3)`.
-        encoder_learning_rate_multiplier: float in `(0, 1]`... or above: the
-            share of its update the encoder keeps after the warm-up.
+        encoder_learning_rate_multiplier: float > 0, the share of its
+            update the encoder keeps after the warm-up (usually below 1).
             Defaults to `0.25`.
         encoder_warmup_steps: int >= 0. Training steps during which the
-            encoder is not updated. Defaults to `250`.
+            encoder is not updated. Defaults to `60`.
         name: str or `None`, the optimizer's name.
 
     Example:
@@ -56,15 +56,26 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
     ...     encoder_learning_rate_multiplier=0.25,
     ...     encoder_warmup_steps=100,
     ... )
-    >>> float(optimizer.learning_rate)
-    0.001
+    >>> optimizer.encoder_warmup_steps, int(optimizer.iterations)
+    (100, 0)
+
+    With a model of your own, name its encoder (`ImageCaptioner` does this
+    itself) and compile as usual:
+
+    >>> encoder = keras.Sequential(
+    ...     [keras.Input((4,)), keras.layers.Dense(3)], name="encoder"
+    ... )
+    >>> inputs = keras.Input((4,))
+    >>> model = keras.Model(inputs, keras.layers.Dense(1)(encoder(inputs)))
+    >>> optimizer.set_encoder(encoder)
+    >>> model.compile(optimizer=optimizer, loss="mse")
     """
 
     def __init__(
         self,
         optimizer,
         encoder_learning_rate_multiplier=0.25,
-        encoder_warmup_steps=250,
+        encoder_warmup_steps=60,
         name=None,
         **kwargs,
     ):

@@ -46,7 +46,7 @@ def images():
 @pytest.mark.parametrize(
     "encoder, expected",
     [
-        (pretrained_encoder, (True, 0.25, 100, True)),
+        (pretrained_encoder, (True, 0.25, 60, True)),
         (lambda: "simple_cnn", (False, 1.0, 0, False)),
         (lambda: SimpleCNN(filters=(4,)), (False, 1.0, 0, False)),
     ],
