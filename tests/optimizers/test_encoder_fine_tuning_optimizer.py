@@ -27,7 +27,7 @@ def test_the_encoder_update_is_zero_then_scaled():
     optimizer.set_encoder(encoder)
     variables = model.trainable_variables
     optimizer.build(variables)
-    grads = [np.ones(v.shape, "float32") for v in variables]
+    grads = [keras.ops.ones(v.shape) for v in variables]
     is_encoder = [
         any(v is e for e in encoder.trainable_variables) for v in variables
     ]
