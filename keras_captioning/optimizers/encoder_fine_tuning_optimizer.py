@@ -103,6 +103,7 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
         self.encoder_warmup_steps = encoder_warmup_steps
         # A list, so that the optimizer does not track the layer itself.
         self._encoder = []
+        self._encoder_named = False
         self._encoder_mask = None
 
     def set_encoder(self, encoder):
@@ -123,13 +124,14 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
                 f"Received: encoder={encoder!r}"
             )
         self._encoder = [] if encoder is None else [encoder]
+        self._encoder_named = True
         if self.built:
             self._encoder_mask = tuple(
                 self._mask_for(self._trainable_variables)
             )
 
     def build(self, var_list):
-        if not self._encoder:
+        if not self._encoder_named:
             warnings.warn(
                 "EncoderFineTuningOptimizer was built without an encoder, so "
                 "every variable trains at the wrapped optimizer's pace. Call "

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_captioning
 from keras_captioning.optimizers import EncoderFineTuningOptimizer
 
 
@@ -100,3 +101,25 @@ def test_bad_arguments_are_named(arguments, error):
     name = next(iter(arguments.keys() - {"optimizer"}), "optimizer")
     with pytest.raises(error, match=name):
         EncoderFineTuningOptimizer(**arguments)
+
+
+def test_fit_on_features_trains_the_head_without_a_warning(tmp_path, recwarn):
+    encoder = keras.Sequential(
+        [keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, strides=4)],
+        name="encoder",
+    )
+    captioner = keras_captioning.models.ImageCaptioner(
+        ["a", "red", "circle"],
+        encoder=encoder,
+        feature_to_sequence={"units": 8},
+        decoder={"embedding_dim": 8, "units": 8},
+        max_length=3,
+    )
+    captioner.compile()
+    images = np.zeros((2, 16, 16, 3), "uint8")
+    captioner.fit_on_features(
+        images, [["a red circle"], ["a circle"]], tmp_path, verbose=0
+    )
+    assert not [w for w in recwarn if "set_encoder" in str(w.message)]
+    # The cached phase leaves the fine-tuning schedule at step 0.
+    assert int(captioner.optimizer.iterations) == 0
