@@ -172,3 +172,47 @@ def test_public_name():
         keras_captioning.optimizers.EncoderFineTuningOptimizer
         is EncoderFineTuningOptimizer
     )
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("killed")
+
+
+def test_a_resumed_run_continues_the_warmup(tmp_path):
+    backup = str(tmp_path / "backup")
+    for attempt in range(2):
+        captioner = small_captioner(
+            pretrained_encoder(), encoder_warmup_steps=2
+        )
+        captioner.compile()
+        captioner.build(
+            {"images": (None, 16, 16, 3), "token_ids": (None, None)}
+        )
+        token_ids = captioner.tokenize(CAPTIONS)
+        callbacks = [keras.callbacks.BackupAndRestore(backup)]
+        if attempt == 0:
+            start = [w.copy() for w in captioner.encoder.get_weights()]
+            with pytest.raises(RuntimeError, match="killed"):
+                captioner.fit(
+                    images(),
+                    token_ids,
+                    batch_size=4,
+                    epochs=3,
+                    verbose=0,
+                    callbacks=callbacks + [_Interrupt()],
+                )
+        else:
+            # Resumed after one epoch (one step): one warm-up step is left.
+            captioner.fit(
+                images(),
+                token_ids,
+                batch_size=4,
+                epochs=2,
+                verbose=0,
+                callbacks=callbacks,
+            )
+    assert int(captioner.optimizer.iterations) == 2
+    for before, after in zip(start, captioner.encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
