@@ -6,6 +6,7 @@ from keras_captioning.layers.caption_decoder import CaptionDecoder
 from keras_captioning.layers.feature_to_sequence import FeatureToSequence
 from keras_captioning.losses.caption_crossentropy import CaptionCrossentropy
 from keras_captioning.metrics.masked_token_accuracy import MaskedTokenAccuracy
+from keras_captioning.models import _encoder_fine_tuning
 from keras_captioning.models import _feature_training
 from keras_captioning.models._encoders import build_component
 from keras_captioning.models._encoders import build_image_path
@@ -88,8 +89,9 @@ class ImageCaptioner(CaptioningTask):
             for `"simple_cnn"` and custom encoders, the backbone's own for
             named backbones), one of `"unit"`, `"symmetric"`, `"caffe"`,
             `"torch"`, `"none"`, or an `ImagePreprocessing` instance.
-        encoder_trainable: bool. `True` trains the encoder jointly with the
-            decoder; `False` freezes it (batch normalisation then runs in
+        encoder_trainable: bool. `True` trains the encoder with the
+            decoder (on the schedule of the `encoder_*` arguments below);
+            `False` freezes it for good (batch normalisation then runs in
             inference mode). Defaults to `True`.
         encoder_weights: for a named backbone, `None` (random
             initialisation), `"imagenet"` (Keras's pretrained weights without
@@ -97,6 +99,27 @@ class ImageCaptioner(CaptioningTask):
             the Keras cache, `~/.keras/models`, and read from there
             afterwards, offline too) or the path of a local weights file.
             Defaults to `None`.
+        encoder_pretrained: bool or `None`. Whether the encoder arrives
+            with trained weights. `None` infers it: `True` for a name with
+            `encoder_weights` and for a built Keras layer or model (a loaded
+            `.keras` file, for example), `False` for `"simple_cnn"`, a name
+            without weights and an unbuilt layer. Pass `False` for a built
+            but untrained network. It sets the defaults of the next three
+            arguments; see the "Your pretrained encoder" guide.
+        encoder_learning_rate_multiplier: float > 0 or `None`. The share of
+            the optimizer's update the encoder keeps once it trains: its
+            learning rate relative to the decoder's. `None` gives `0.25`
+            for a pretrained encoder, `1.0` otherwise.
+        encoder_warmup_steps: int >= 0 or `None`. Training steps (the
+            optimizer's `iterations`, saved with the model) during which
+            the encoder is not updated while the decoder learns to read its
+            features. `None` gives `60` for a pretrained encoder, `0`
+            otherwise.
+        encoder_inference_mode: bool or `None`. Whether the encoder runs
+            in inference mode during training too, so its
+            BatchNormalization layers keep their learned statistics (and
+            its dropout is off). `None` gives `True` for a pretrained
+            encoder, `False` otherwise.
         **kwargs: other keyword arguments passed to `keras.Model`, such as
             `name`.
 
@@ -135,6 +158,10 @@ class ImageCaptioner(CaptioningTask):
         preprocessing=None,
         encoder_trainable=True,
         encoder_weights=None,
+        encoder_pretrained=None,
+        encoder_learning_rate_multiplier=None,
+        encoder_warmup_steps=None,
+        encoder_inference_mode=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -149,6 +176,19 @@ class ImageCaptioner(CaptioningTask):
             )
         self.max_length = tokenizer.max_length
         self.encoder_trainable = encoder_trainable
+        (
+            self.encoder_pretrained,
+            self.encoder_learning_rate_multiplier,
+            self.encoder_warmup_steps,
+            self.encoder_inference_mode,
+        ) = _encoder_fine_tuning.resolve(
+            encoder,
+            encoder_weights,
+            encoder_pretrained,
+            encoder_learning_rate_multiplier,
+            encoder_warmup_steps,
+            encoder_inference_mode,
+        )
 
         self.encoder, self.preprocessing = build_image_path(
             encoder, image_size, preprocessing, encoder_weights
@@ -235,7 +275,12 @@ class ImageCaptioner(CaptioningTask):
         if self.preprocessing is not None:
             features = self.preprocessing(features)
         if self.encoder is not None:
-            features = self.encoder(features, training=training)
+            # A pretrained network's BatchNormalization keeps the statistics
+            # it learned (Keras's transfer-learning guide).
+            features = self.encoder(
+                features,
+                training=False if self.encoder_inference_mode else training,
+            )
         return self.feature_to_sequence(features, training=training)
 
     def call(self, inputs, training=None):
@@ -261,7 +306,13 @@ class ImageCaptioner(CaptioningTask):
 
         Args:
             optimizer: `"auto"` for `keras.optimizers.Adam(1e-3,
-                clipnorm=5.0)`, or any Keras optimizer.
+                clipnorm=5.0)`, wrapped in a
+                `keras_captioning.optimizers.EncoderFineTuningOptimizer`
+                when the encoder trains on its own schedule
+                (`encoder_warmup_steps` or
+                `encoder_learning_rate_multiplier`, set by default for a
+                pretrained encoder), or any Keras optimizer (then the
+                encoder trains at its pace unless you wrap it yourself).
             loss: `"auto"` for `CaptionCrossentropy(label_smoothing)`, the
                 cross-entropy averaged over real tokens only, or any loss.
             metrics: `"auto"` for `[MaskedTokenAccuracy()]`, or a list.
@@ -269,8 +320,7 @@ class ImageCaptioner(CaptioningTask):
             **kwargs: passed to `keras.Model.compile` (for example
                 `jit_compile`).
         """
-        if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(1e-3, clipnorm=5.0)
+        optimizer = _encoder_fine_tuning.compile_optimizer(self, optimizer)
         if loss == "auto":
             loss = CaptionCrossentropy(label_smoothing=label_smoothing)
         elif label_smoothing:
@@ -307,13 +357,19 @@ class ImageCaptioner(CaptioningTask):
                 if self.preprocessing is not None
                 else None,
                 "encoder_trainable": self.encoder_trainable,
+                "encoder_pretrained": self.encoder_pretrained,
+                "encoder_learning_rate_multiplier": (
+                    self.encoder_learning_rate_multiplier
+                ),
+                "encoder_warmup_steps": self.encoder_warmup_steps,
+                "encoder_inference_mode": self.encoder_inference_mode,
             }
         )
         return config
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
+        config = {**_encoder_fine_tuning.OLD_CONFIG_DEFAULTS, **config}
         for key in (
             "encoder",
             "feature_to_sequence",
