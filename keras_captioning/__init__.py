@@ -2,8 +2,8 @@
 
 The public names live in the subpackages: `layers`, `models`, `generation`,
 `text`, `datasets`, `data`, `losses`, `metrics`, `callbacks`,
-`distribution`, `training` and `visualization`. The three central classes
-are also importable from here.
+`distribution`, `optimizers`, `training` and `visualization`. The three
+central classes are also importable from here.
 """
 
 import importlib
@@ -22,6 +22,7 @@ _SUBPACKAGES = (
     "losses",
     "metrics",
     "models",
+    "optimizers",
     "text",
     "training",
     "visualization",

@@ -76,6 +76,28 @@ def configure(parser):
         "decoder only.",
     )
     add(
+        "--encoder-learning-rate-multiplier",
+        type=float,
+        metavar="FACTOR",
+        help="The encoder's learning rate as a share of the decoder's once "
+        "it trains (default: 0.25 with --encoder-weights, else 1).",
+    )
+    add(
+        "--encoder-warmup-steps",
+        type=int,
+        metavar="STEPS",
+        help="Training steps before the encoder is updated, while the "
+        "decoder learns to read its features (default: 60 with "
+        "--encoder-weights, else 0).",
+    )
+    add(
+        "--encoder-inference-mode",
+        choices=("yes", "no"),
+        help="Run the encoder in inference mode while training, so its "
+        "BatchNormalization keeps its statistics (default: yes with "
+        "--encoder-weights, else no).",
+    )
+    add(
         "--cache-dir",
         default=os.path.join("outputs", "feature_cache"),
         help="Where --freeze-encoder keeps the computed features.",
@@ -278,6 +300,17 @@ def build_captioner(args, vocabulary, encoder, image_size=None):
             "image_size": image_size,
             "encoder_trainable": not args.freeze_encoder,
             "encoder_weights": args.encoder_weights,
+            **_given(
+                encoder_learning_rate_multiplier=(
+                    args.encoder_learning_rate_multiplier
+                ),
+                encoder_warmup_steps=args.encoder_warmup_steps,
+                encoder_inference_mode=(
+                    None
+                    if args.encoder_inference_mode is None
+                    else args.encoder_inference_mode == "yes"
+                ),
+            ),
         }
     try:
         return keras_captioning.models.ImageCaptioner(

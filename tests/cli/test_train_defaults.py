@@ -1,8 +1,10 @@
 """`keras-captioning train` trains the model the library's defaults build."""
 
 import numpy as np
+import pytest
 
 import keras_captioning
+from keras_captioning.cli import _common
 from keras_captioning.cli import train
 
 VOCABULARY = ["a", "red", "circle"]
@@ -56,3 +58,41 @@ def test_given_options_reach_the_model(tmp_path):
     np.testing.assert_allclose(
         float(np.asarray(captioner.optimizer.learning_rate)), 0.01
     )
+
+
+def test_encoder_fine_tuning_options_reach_the_model(tmp_path):
+    def captioner_for(*flags):
+        args = train.parse_args(
+            [f"--captions={tmp_path}", "--encoder=simple_cnn", *flags]
+        )
+        return train.build_captioner(
+            args, VOCABULARY, args.encoder, image_size=(32, 32)
+        )
+
+    # An encoder without weights trains jointly from the first step.
+    captioner = captioner_for()
+    assert captioner.encoder_pretrained is False
+    assert captioner.encoder_learning_rate_multiplier == 1.0
+    assert captioner.encoder_warmup_steps == 0
+    assert captioner.encoder_inference_mode is False
+
+    captioner = captioner_for(
+        "--encoder-learning-rate-multiplier=0.1",
+        "--encoder-warmup-steps=30",
+        "--encoder-inference-mode=yes",
+    )
+    assert captioner.encoder_learning_rate_multiplier == 0.1
+    assert captioner.encoder_warmup_steps == 30
+    assert captioner.encoder_inference_mode is True
+
+
+def test_a_bad_encoder_fine_tuning_option_is_a_usage_error(tmp_path):
+    args = train.parse_args(
+        [
+            f"--captions={tmp_path}",
+            "--encoder=simple_cnn",
+            "--encoder-warmup-steps=-1",
+        ]
+    )
+    with pytest.raises(_common.UsageError, match="encoder_warmup_steps"):
+        train.build_captioner(args, VOCABULARY, args.encoder, (32, 32))
