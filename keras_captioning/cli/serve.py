@@ -7,6 +7,51 @@ from keras_captioning.cli import _common
 
 HELP = "Serve a .keras captioner over HTTP, with a page to try it."
 
+# The server's own options: flag, type, default, help.
+SERVER_OPTIONS = (
+    ("--host", str, "127.0.0.1", "Address to listen on."),
+    ("--port", int, 8501, "Port to listen on."),
+    (
+        "--max-batch-size",
+        _common.positive_int,
+        8,
+        "Most images captioned together.",
+    ),
+    (
+        "--batch-timeout-ms",
+        float,
+        10.0,
+        "How long a batch waits for more images, in milliseconds.",
+    ),
+    (
+        "--max-queue",
+        _common.positive_int,
+        64,
+        "Most images waiting for a batch; past it, 503.",
+    ),
+    ("--max-body-mb", float, 10.0, "Largest request body in MB; past it, 413."),
+    (
+        "--cors-origin",
+        str,
+        None,
+        "Origin allowed to call the routes from a browser, '*' for any "
+        "(default: none, no CORS headers).",
+    ),
+    (
+        "--model-name",
+        str,
+        None,
+        "NAME in /v1/models/NAME (default: the model file's name without "
+        ".keras).",
+    ),
+    (
+        "--shutdown-timeout",
+        float,
+        10.0,
+        "Seconds to finish the requests in flight on SIGTERM/Ctrl-C.",
+    ),
+)
+
 
 def add_parser(subparsers):
     parser = _common.add_subcommand(
@@ -19,52 +64,8 @@ def add_parser(subparsers):
         'page). Needs pip install "keras-captioning[serve]". SIGTERM or '
         "Ctrl-C stops accepting, finishes the requests in flight and exits.",
     )
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="Address to listen on."
-    )
-    parser.add_argument(
-        "--port", type=int, default=8501, help="Port to listen on."
-    )
-    parser.add_argument(
-        "--max-batch-size",
-        type=_common.positive_int,
-        default=8,
-        help="Most images captioned together.",
-    )
-    parser.add_argument(
-        "--batch-timeout-ms",
-        type=float,
-        default=10.0,
-        help="How long a batch waits for more images, in milliseconds.",
-    )
-    parser.add_argument(
-        "--max-queue",
-        type=_common.positive_int,
-        default=64,
-        help="Most images waiting for a batch; past it, 503.",
-    )
-    parser.add_argument(
-        "--max-body-mb",
-        type=float,
-        default=10.0,
-        help="Largest request body in MB; past it, 413.",
-    )
-    parser.add_argument(
-        "--cors-origin",
-        help="Origin allowed to call the routes from a browser, '*' for any "
-        "(default: none, no CORS headers).",
-    )
-    parser.add_argument(
-        "--model-name",
-        help="NAME in /v1/models/NAME (default: the model file's name "
-        "without .keras).",
-    )
-    parser.add_argument(
-        "--shutdown-timeout",
-        type=float,
-        default=10.0,
-        help="Seconds to finish the requests in flight on SIGTERM/Ctrl-C.",
-    )
+    for flag, kind, default, help_text in SERVER_OPTIONS:
+        parser.add_argument(flag, type=kind, default=default, help=help_text)
     _common.generation_arguments(parser, batch_size=False)
     parser.set_defaults(run=run)
 
