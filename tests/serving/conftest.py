@@ -24,6 +24,10 @@ from tests.models.conftest import VOCABULARY
 from tests.models.conftest import colour_images
 from tests.models.conftest import small_captioner
 
+# A server's first caption compiles its model, which on a loaded machine
+# takes longer than httpx's default 5 s timeout.
+http = httpx.Client(timeout=60)
+
 pytest.importorskip("starlette", reason="needs keras-captioning[serve]")
 pytest.importorskip("uvicorn", reason="needs keras-captioning[serve]")
 pytest.importorskip("prometheus_client", reason="needs keras-captioning[serve]")

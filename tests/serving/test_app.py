@@ -9,12 +9,12 @@ import contextlib
 import re
 import sys
 
-import httpx
 import numpy as np
 import pytest
 
 from keras_captioning.serving import build_app
 from tests.serving.conftest import b64
+from tests.serving.conftest import http
 from tests.serving.conftest import png_bytes
 from tests.serving.conftest import serving
 
@@ -70,7 +70,7 @@ def test_served_captions_equal_caption(server, case, captioner, image_files):
         {"b64": b64(data)} if index % 2 else {"image": {"b64": b64(data)}}
         for index, data in enumerate(files)
     ]
-    answer = httpx.post(
+    answer = http.post(
         f"{url}/v1/models/{NAME}:predict", json={"instances": instances}
     )
     assert answer.status_code == 200, answer.text
@@ -81,10 +81,10 @@ def test_served_captions_equal_caption(server, case, captioner, image_files):
     )
 
     # Hugging Face's form, one upload per request, sent together: batched.
-    before = httpx.get(f"{url}/metrics").text
+    before = http.get(f"{url}/metrics").text
 
     def upload(data):
-        return httpx.post(
+        return http.post(
             f"{url}/v1/caption",
             files={"image": ("image.png", data, "image/png")},
             timeout=30,
@@ -94,7 +94,7 @@ def test_served_captions_equal_caption(server, case, captioner, image_files):
         answers = list(pool.map(upload, files))
     assert [a.status_code for a in answers] == [200] * len(files)
     assert [a.json()[0]["generated_text"] for a in answers] == captions
-    after = httpx.get(f"{url}/metrics").text
+    after = http.get(f"{url}/metrics").text
     name = "keras_captioning_batch_size"
     images = metric(after, f"{name}_sum") - metric(before, f"{name}_sum")
     batches = metric(after, f"{name}_count") - metric(before, f"{name}_count")
@@ -107,7 +107,7 @@ def test_caption_route_returns_attention_and_several_beams(
 ):
     url, options = server("beam")
     data = open(image_files[1], "rb").read()
-    answer = httpx.post(
+    answer = http.post(
         f"{url}/v1/caption", files={"image": ("a.png", data, "image/png")}
     ).json()
     words = answer[0]["generated_text"].split()
@@ -117,7 +117,7 @@ def test_caption_route_returns_attention_and_several_beams(
     weights = np.array(attention["weights"])
     assert weights.shape == (len(words), 16)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, atol=1e-3)
-    answer = httpx.post(
+    answer = http.post(
         f"{url}/v1/caption",
         files={"image": ("a.png", data, "image/png")},
         data={"num_captions": "2"},
@@ -130,13 +130,13 @@ def test_caption_route_returns_attention_and_several_beams(
 
 def test_every_other_route(server):
     url, _ = server("greedy")
-    assert httpx.get(f"{url}/healthz").json() == {"status": "alive"}
-    assert httpx.get(f"{url}/readyz").status_code == 200
-    status = httpx.get(f"{url}/v1/models/{NAME}").json()
+    assert http.get(f"{url}/healthz").json() == {"status": "alive"}
+    assert http.get(f"{url}/readyz").status_code == 200
+    status = http.get(f"{url}/v1/models/{NAME}").json()
     assert status["model_version_status"][0]["state"] == "AVAILABLE"
-    missing = httpx.get(f"{url}/v1/models/other")
+    missing = http.get(f"{url}/v1/models/other")
     assert missing.status_code == 404 and "other" in missing.json()["error"]
-    metrics = httpx.get(f"{url}/metrics")
+    metrics = http.get(f"{url}/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
     for name in (
         "keras_captioning_requests_total",
@@ -145,7 +145,7 @@ def test_every_other_route(server):
         "keras_captioning_queue_waiting",
     ):
         assert name in metrics.text
-    page = httpx.get(f"{url}/")
+    page = http.get(f"{url}/")
     assert page.headers["content-type"].startswith("text/html")
     assert "v1/caption" in page.text and "<script" in page.text
     # The page is self-contained: nothing fetched from elsewhere.
@@ -155,7 +155,7 @@ def test_every_other_route(server):
 def test_a_served_image_equals_its_png(server, captioner, images):
     url, options = server("greedy")
     data = png_bytes(images[2])
-    answer = httpx.post(
+    answer = http.post(
         f"{url}/v1/models/{NAME}:predict",
         json={"instances": [{"b64": b64(data)}]},
     ).json()
@@ -194,7 +194,5 @@ def test_bad_arguments_are_refused(captioner, arguments, message):
 def test_cors_origin_is_sent_when_asked(captioner):
     app = build_app(captioner, max_batch_size=1, cors_origin="http://x.test")
     with serving(app) as url:
-        answer = httpx.get(
-            f"{url}/healthz", headers={"origin": "http://x.test"}
-        )
+        answer = http.get(f"{url}/healthz", headers={"origin": "http://x.test"})
     assert answer.headers["access-control-allow-origin"] == "http://x.test"

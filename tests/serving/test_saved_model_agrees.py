@@ -3,12 +3,12 @@ exported SavedModel's `encoded_images` input, and captions alike."""
 
 import base64
 
-import httpx
 import keras
 import pytest
 
 from keras_captioning.serving import build_app
 from tests.serving.conftest import b64
+from tests.serving.conftest import http
 from tests.serving.conftest import serving
 
 pytestmark = [
@@ -41,6 +41,6 @@ def test_predict_equals_the_exported_saved_model(
     assert len(set(expected)) >= 2
     app = build_app(captioner, model_name="tiny", max_batch_size=8)
     with serving(app) as url:
-        answer = httpx.post(f"{url}/v1/models/tiny:predict", json=body)
+        answer = http.post(f"{url}/v1/models/tiny:predict", json=body)
     assert answer.status_code == 200, answer.text
     assert [p["captions"] for p in answer.json()["predictions"]] == expected

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 
-import httpx
 import pytest
 
 from keras_captioning.cli import main
@@ -18,6 +17,7 @@ from tests.cli._signals import default_sigint
 from tests.serving.conftest import HOST
 from tests.serving.conftest import b64
 from tests.serving.conftest import free_port
+from tests.serving.conftest import http
 from tests.serving.conftest import png_bytes
 from tests.serving.conftest import wait_ready
 
@@ -51,8 +51,8 @@ def test_serve_in_process_until_sigterm(model_file, images, capsys):
 
     def client():
         wait_ready(url, timeout=60)
-        answers["status"] = httpx.get(f"{url}/v1/models/tiny").json()
-        answers["predict"] = httpx.post(
+        answers["status"] = http.get(f"{url}/v1/models/tiny").json()
+        answers["predict"] = http.post(
             f"{url}/v1/models/tiny:predict",
             json={"instances": [{"b64": b64(png_bytes(images[0]))}]},
         )
@@ -106,12 +106,12 @@ def test_a_signal_answers_the_requests_in_flight_then_exits(
     try:
         wait_ready(url, timeout=120, process=process)
         # The model file's name without .keras names the model.
-        status = httpx.get(f"{url}/v1/models/tiny").json()
+        status = http.get(f"{url}/v1/models/tiny").json()
         assert status["model_version_status"][0]["state"] == "AVAILABLE"
         body = {"instances": [{"b64": b64(png_bytes(images[0]))}]}
 
         def predict(_):
-            return httpx.post(
+            return http.post(
                 f"{url}/v1/models/tiny:predict", json=body, timeout=30
             )
 
@@ -119,7 +119,7 @@ def test_a_signal_answers_the_requests_in_flight_then_exits(
             answers = pool.map(predict, range(IN_FLIGHT))
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                metrics = httpx.get(f"{url}/metrics").text
+                metrics = http.get(f"{url}/metrics").text
                 waiting = re.search(
                     r"^keras_captioning_queue_waiting (\S+)$",
                     metrics,
