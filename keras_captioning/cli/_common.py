@@ -18,7 +18,6 @@ from keras_captioning.cli._errors import import_keras
 from keras_captioning.cli._errors import one_line
 from keras_captioning.cli._errors import run_subcommand  # noqa: F401
 
-IMAGE_EXTENSIONS = tuple(".jpg .jpeg .png .bmp .gif .tif .tiff .webp".split())
 METEOR_HELP = "Also compute METEOR (needs pycocoevalcap and Java)."
 
 
@@ -37,19 +36,36 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def add_subcommand(subparsers, name, help, description=None, model=True):
-    """A subcommand's parser: defaults shown in `--help`, `--debug`, and
-    (with `model`) the saved model as its first argument."""
+def add_subcommand(subparsers, command):
+    """A subcommand's parser from its module `command`: its `NAME`, `HELP`
+    and `DESCRIPTION`, defaults shown in `--help`, `--debug`, the saved
+    model as its first argument (unless `MODEL` is false), the options
+    `command.configure(parser)` adds, and `command.run(args)` to run,
+    after `command.check_args(parser, args)` where it has one."""
     parser = subparsers.add_parser(
-        name,
-        help=help,
-        description=description or help,
+        command.NAME,
+        help=command.HELP,
+        description=command.DESCRIPTION,
         formatter_class=HelpFormatter,
     )
     add_debug_argument(parser)
-    if model:
+    if getattr(command, "MODEL", True):
         parser.add_argument("model", help="The saved `.keras` captioner.")
+    command.configure(parser)
+
+    def run(args):
+        if hasattr(command, "check_args"):
+            command.check_args(parser, args)
+        return command.run(args)
+
+    parser.set_defaults(run=run)
     return parser
+
+
+def add_options(parser, options):
+    """Adds a table of options, `{flag: add_argument's keywords}`."""
+    for flag, keywords in options.items():
+        parser.add_argument(flag, **keywords)
 
 
 def positive_int(text):
@@ -65,15 +81,17 @@ def positive_int(text):
     return value
 
 
-def image_size_argument(parser):
-    parser.add_argument(
-        "--image-size",
+# The options of `caption` and `evaluate` after the decoding options.
+IMAGE_OPTIONS = {
+    "--image-size": dict(
         type=positive_int,
         nargs="+",
         metavar="SIZE",
         help="Resize images to SIZE x SIZE, or to HEIGHT WIDTH (default: "
         "the size the model was built with).",
-    )
+    ),
+    "--quiet": dict(action="store_true", help="No progress bar."),
+}
 
 
 # The decoding controls (docs/generation.rst), read by
@@ -123,6 +141,21 @@ _CONTROLS = {
 }
 
 
+# The decoding options besides --strategy, whose choices differ.
+DECODING_OPTIONS = {
+    "--beam-width": dict(
+        type=positive_int, default=3, help="Beams kept with --strategy beam."
+    ),
+    "--max-length": dict(
+        type=positive_int,
+        help="Most words per caption (default: the model's own limit).",
+    ),
+    "--batch-size": dict(
+        type=positive_int, default=32, help="Images per batch."
+    ),
+}
+
+
 def generation_arguments(
     parser,
     strategies=("greedy", "beam", "sample"),
@@ -138,24 +171,9 @@ def generation_arguments(
         default=default_strategy,
         help=strategy_help,
     )
-    parser.add_argument(
-        "--beam-width",
-        type=positive_int,
-        default=3,
-        help="Beams kept with --strategy beam.",
-    )
-    parser.add_argument(
-        "--max-length",
-        type=positive_int,
-        help="Most words per caption (default: the model's own limit).",
-    )
-    if batch_size:
-        parser.add_argument(
-            "--batch-size",
-            type=positive_int,
-            default=32,
-            help="Images per batch.",
-        )
+    for flag, options in DECODING_OPTIONS.items():
+        if flag != "--batch-size" or batch_size:
+            parser.add_argument(flag, **options)
     group = parser.add_argument_group("decoding controls")
     for flag, options in _CONTROLS.items():
         if flag != "--top-p" or "sample" in strategies:
@@ -259,22 +277,6 @@ def requested_image_size(args, captioner):
             f"width). Received: {args.image_size}"
         )
     return tuple((args.image_size * 2)[:2])
-
-
-def image_paths(inputs):
-    """Files as given; a folder gives its image files, sorted by name."""
-    paths = []
-    for item in inputs:
-        if not os.path.isdir(item):
-            paths.append(item)
-            continue
-        paths += sorted(
-            os.path.join(item, name)
-            for name in os.listdir(item)
-            if name.lower().endswith(IMAGE_EXTENSIONS)
-            and os.path.isfile(os.path.join(item, name))
-        )
-    return paths
 
 
 def data_arguments(parser, captions_help, skip_missing_help, flickr8k=False):

@@ -5,90 +5,47 @@ import csv
 import json
 import sys
 
-import numpy as np
-
 from keras_captioning.cli import _common
 
+NAME = "caption"
 HELP = "Caption image files (or every image in a folder) with a .keras model."
-
-
-def add_parser(subparsers):
-    parser = _common.add_subcommand(
-        subparsers,
-        "caption",
-        help=HELP,
-        description=HELP + " One line per image on stdout; an image that "
-        "cannot be read is reported on stderr, the others are captioned and "
-        "the exit code is 1.",
-    )
-    parser.add_argument(
-        "images", nargs="+", help="Image files, or folders of images."
-    )
-    parser.add_argument(
-        "--format",
+DESCRIPTION = (
+    HELP + " One line per image on stdout; an image that cannot be read is "
+    "reported on stderr, the others are captioned and the exit code is 1."
+)
+OPTIONS = {
+    "images": dict(nargs="+", help="Image files, or folders of images."),
+    "--format": dict(
         choices=("text", "json", "tsv"),
         default="text",
         help="text: `path: caption` lines; tsv: path, caption and score "
         "columns with a header; json: a list of {image, caption, score} "
         "(or {image, error}).",
-    )
+    ),
+}
+
+
+def configure(parser):
+    _common.add_options(parser, OPTIONS)
     _common.generation_arguments(parser)
-    _common.image_size_argument(parser)
-    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
-    parser.set_defaults(run=run)
+    _common.add_options(parser, _common.IMAGE_OPTIONS)
 
 
 def caption_files(captioner, paths, image_size, options, batch_size, quiet):
-    """Captions `paths`; returns `(results, failures)`.
-
-    `results` is a list of `(path, caption, score)` in input order and
-    `failures` a list of `(path, message)`. Each failure is also printed
-    on stderr as it happens.
-    """
-    read_image = _common.import_library().data.read_image
-    readable, images, failures = [], [], []
-    progress = _progress(len(paths), quiet)
-    for path in paths:
-        try:
-            images.append(read_image(path, image_size))
-            readable.append(path)
-        except ValueError as error:  # `ImageFileError` is a ValueError.
-            failures.append((path, str(error)))
-            print(error, file=sys.stderr)
-        progress(1)
-    # Images of unknown size may differ: one image per batch.
-    batch_size = batch_size if image_size else 1
-    results, progress = [], _progress(len(images), quiet)
-    for start in range(0, len(images), batch_size):
-        batch = images[start : start + batch_size]
-        outputs = captioner.generate(
-            np.stack(batch),
-            return_scores=True,
-            batch_size=min(batch_size, len(images)),
+    """`keras_captioning.data.caption_image_files` with each failure
+    printed on stderr as it happens, and its progress bars drawn on stderr
+    (stdout holds the captions), only on a terminal."""
+    data = _common.import_library().data
+    with contextlib.redirect_stdout(sys.stderr):
+        return data.caption_image_files(
+            captioner,
+            paths,
+            image_size,
+            batch_size=batch_size,
+            verbose=0 if quiet or not sys.stderr.isatty() else 1,
+            on_failure=lambda path, error: print(error, file=sys.stderr),
             **options,
         )
-        captions = captioner.detokenize(outputs["token_ids"])
-        for path, caption, score in zip(
-            readable[start:], captions, outputs["scores"]
-        ):
-            results.append((path, caption, float(score)))
-        progress(len(batch))
-    return results, failures
-
-
-def _progress(total, quiet):
-    """`keras.utils.Progbar` drawn on stderr (stdout holds the captions),
-    only on a terminal; returns its `add`."""
-    keras = _common.import_keras()
-    verbose = 0 if quiet or not sys.stderr.isatty() else 1
-    with contextlib.redirect_stdout(sys.stderr):
-        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image")
-
-    def add(count):
-        with contextlib.redirect_stdout(sys.stderr):
-            bar.add(count)
-
-    return add
 
 
 def write_results(results, failures, output_format, stream):
@@ -113,7 +70,7 @@ def write_results(results, failures, output_format, stream):
 def run(args):
     captioner = _common.load_captioner(args.model, args)
     image_size = _common.requested_image_size(args, captioner)
-    paths = _common.image_paths(args.images)
+    paths = _common.import_library().data.list_image_files(args.images)
     if not paths:
         raise _common.UsageError(
             f"no image files in {args.images}; give image files or folders "

@@ -3,27 +3,40 @@
 import json
 import sys
 
-import numpy as np
-
 from keras_captioning.cli import _common
 
+NAME = "evaluate"
 HELP = (
     "Caption one split of a Karpathy split file or of any caption file "
     "(--captions) and score the captions (BLEU-1..4, ROUGE-L, CIDEr-D, "
     "optionally METEOR)."
 )
+DESCRIPTION = (
+    HELP + " Like `caption`, a listed image that is missing or cannot be "
+    "read is skipped: one line on stderr says how many and names the first "
+    "few, the other images are scored and the exit code is 1 (0 with "
+    "--skip-missing)."
+)
+OPTIONS = {
+    "--split": dict(
+        choices=("train", "validation", "test"),
+        default="test",
+        help="The split to caption and score.",
+    ),
+    "--max-images": dict(
+        type=_common.positive_int,
+        help="Score only the first images of the split (default: all).",
+    ),
+    "--meteor": dict(action="store_true", help=_common.METEOR_HELP),
+    "--format": dict(
+        choices=("text", "json"),
+        default="text",
+        help="text: one `metric value` line each; json: an object.",
+    ),
+}
 
 
-def add_parser(subparsers):
-    parser = _common.add_subcommand(
-        subparsers,
-        "evaluate",
-        help=HELP,
-        description=HELP + " Like `caption`, a listed image that is missing "
-        "or cannot be read is skipped: one line on stderr says how many and "
-        "names the first few, the other images are scored and the exit code "
-        "is 1 (0 with --skip-missing).",
-    )
+def configure(parser):
     _common.data_arguments(
         parser,
         captions_help="A file without a split is scored whole.",
@@ -31,34 +44,13 @@ def add_parser(subparsers):
         "than 1 when some listed images are missing or not readable (they "
         "are skipped and counted either way; default: off).",
     )
-    parser.add_argument(
-        "--split",
-        choices=("train", "validation", "test"),
-        default="test",
-        help="The split to caption and score.",
-    )
-    parser.add_argument(
-        "--max-images",
-        type=_common.positive_int,
-        help="Score only the first images of the split (default: all).",
-    )
-    parser.add_argument(
-        "--meteor", action="store_true", help=_common.METEOR_HELP
-    )
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="text: one `metric value` line each; json: an object.",
-    )
+    _common.add_options(parser, OPTIONS)
     _common.generation_arguments(parser, default_strategy="beam")
-    _common.image_size_argument(parser)
-    parser.add_argument("--quiet", action="store_true", help="No progress bar.")
-    parser.set_defaults(run=run)
+    _common.add_options(parser, _common.IMAGE_OPTIONS)
 
 
 def run(args):
-    metrics = _common.import_library().metrics
+    library = _common.import_library()
     captioner = _common.load_captioner(args.model, args)
     image_size = _common.requested_image_size(args, captioner)
     if image_size is None:
@@ -87,9 +79,9 @@ def run(args):
         raise unreadable
     # A file whose header is sound but whose data is cut short fails only
     # when decoded: it is skipped too, and the scores left without it.
-    images = ImageFiles(paths, image_size)
+    images = library.data.ImageFiles(paths, image_size)
     try:
-        scores, captions = metrics.evaluate_captioner(
+        scores, captions = library.metrics.evaluate_captioner(
             captioner,
             images,
             references,
@@ -112,7 +104,7 @@ def run(args):
             file=sys.stderr,
         )
         paths = [paths[i] for i in keep]
-        scores = metrics.evaluate_captions(
+        scores = library.metrics.evaluate_captions(
             [references[i] for i in keep],
             [captions[i] for i in keep],
             include_meteor=args.meteor,
@@ -131,28 +123,12 @@ def run(args):
     return 1 if skipped and not args.skip_missing else 0
 
 
-class ImageFiles:
-    """Image files read on demand by `keras_captioning.data.read_image`,
-    as the array-like of uint8 images `evaluate_captioner` slices batch by
-    batch (a split of thousands of photos is never held at once). A file
-    that fails to decode is recorded in `failed` and read as black; its
-    caption is dropped from the scores."""
-
-    def __init__(self, paths, image_size):
-        self.paths, self.image_size, self.failed = list(paths), image_size, {}
-        self._read = _common.import_library().data.read_image
-
-    def __len__(self):
-        return len(self.paths)
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            return np.stack([self[i] for i in range(len(self))[index]])
-        try:
-            return self._read(self.paths[index], self.image_size)
-        except ValueError as error:  # `ImageFileError` is a ValueError.
-            self.failed[self.paths[index]] = str(error)
-            return np.zeros((*self.image_size, 3), "uint8")
+def __getattr__(name):
+    """`ImageFiles`, now `keras_captioning.data.ImageFiles`, imported when
+    asked for: the command imports Keras only once it runs."""
+    if name == "ImageFiles":
+        return _common.import_library().data.ImageFiles
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _load(args):

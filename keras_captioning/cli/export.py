@@ -4,6 +4,7 @@ import os
 
 from keras_captioning.cli import _common
 
+NAME = "export"
 HELP = (
     "Export a .keras captioner with generation inside: a TensorFlow "
     "SavedModel (captions as strings), LiteRT or ONNX (token ids, with "
@@ -11,39 +12,36 @@ HELP = (
 )
 
 
-def add_parser(subparsers):
-    parser = _common.add_subcommand(
-        subparsers,
-        "export",
-        help=HELP,
-        description=HELP + " Runs on the TensorFlow backend whatever the "
-        "model was trained on.",
-    )
-    parser.add_argument(
-        "output",
+DESCRIPTION = (
+    HELP + " Runs on the TensorFlow backend whatever the model was trained on."
+)
+OPTIONS = {
+    "output": dict(
         help="SavedModel folder (for TensorFlow Serving: "
         "MODEL_NAME/VERSION, e.g. serving/captioner/1), or the .tflite / "
-        ".onnx file.",
-    )
-    parser.add_argument(
-        "--format",
+        ".onnx file."
+    ),
+    "--format": dict(
         choices=("tf_saved_model", "litert", "onnx"),
         default="tf_saved_model",
         help="The artifact to write.",
-    )
-    parser.add_argument(
-        "--quantize",
+    ),
+    "--quantize": dict(
         choices=("dynamic",),
         help="LiteRT only: dynamic-range quantisation (int8 weights) "
         "(default: none).",
-    )
+    ),
+}
+
+
+def configure(parser):
+    _common.add_options(parser, OPTIONS)
     _common.generation_arguments(
         parser,
         strategies=("greedy", "beam"),
         strategy_help="Decoding strategy compiled into the artifact.",
         batch_size=False,
     )
-    parser.set_defaults(run=run)
 
 
 def run(args):

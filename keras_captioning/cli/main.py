@@ -1,5 +1,6 @@
 import sys
 
+from keras_captioning.cli import _common
 from keras_captioning.cli import _errors
 
 __all__ = ["build_parser", "main"]
@@ -28,8 +29,8 @@ def build_parser():
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True
     )
-    for module in (caption, evaluate, train, export, serve):
-        module.add_parser(subparsers)
+    for command in (caption, evaluate, train, export, serve):
+        _common.add_subcommand(subparsers, command)
     return parser
 
 

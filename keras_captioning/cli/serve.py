@@ -5,7 +5,15 @@ import signal
 
 from keras_captioning.cli import _common
 
+NAME = "serve"
 HELP = "Serve a .keras captioner over HTTP, with a page to try it."
+DESCRIPTION = (
+    HELP + " Routes: POST /v1/models/NAME:predict (TensorFlow Serving's "
+    "form), GET /v1/models/NAME, POST /v1/caption (multipart upload), GET "
+    "/healthz, /readyz, /metrics and / (the page). Needs pip install "
+    '"keras-captioning[serve]". SIGTERM or Ctrl-C stops accepting, finishes '
+    "the requests in flight and exits."
+)
 
 # The server's own options: flag, type, default, help.
 SERVER_OPTIONS = (
@@ -53,21 +61,10 @@ SERVER_OPTIONS = (
 )
 
 
-def add_parser(subparsers):
-    parser = _common.add_subcommand(
-        subparsers,
-        "serve",
-        help=HELP,
-        description=HELP + " Routes: POST /v1/models/NAME:predict "
-        "(TensorFlow Serving's form), GET /v1/models/NAME, POST /v1/caption "
-        "(multipart upload), GET /healthz, /readyz, /metrics and / (the "
-        'page). Needs pip install "keras-captioning[serve]". SIGTERM or '
-        "Ctrl-C stops accepting, finishes the requests in flight and exits.",
-    )
+def configure(parser):
     for flag, kind, default, help_text in SERVER_OPTIONS:
         parser.add_argument(flag, type=kind, default=default, help=help_text)
     _common.generation_arguments(parser, batch_size=False)
-    parser.set_defaults(run=run)
 
 
 def run(args):

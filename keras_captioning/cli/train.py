@@ -20,6 +20,12 @@ import time
 from keras_captioning.cli import _common
 from keras_captioning.cli._common import positive_int
 
+NAME = "train"
+HELP = (
+    "Train a captioner from a Karpathy split file (Flickr8k, Flickr30k, "
+    "COCO) and local images."
+)
+MODEL = False  # The subcommand writes a model rather than reading one.
 DESCRIPTION = (
     "Train an image captioner on Flickr8k, Flickr30k, COCO or your own "
     "captions (--captions, any common form) from local files and score it "
@@ -32,8 +38,173 @@ SPLITS = ("train", "validation", "test")
 SIMPLE_CNN_IMAGE_SIZE = 64
 # The one default of the command that is not the library's: see --dropout.
 DEFAULT_DROPOUT = 0.3
+# Options passed to `training.build_captioner` under their own names.
+CAPTIONER_OPTIONS = (
+    "encoder_weights",
+    "freeze_encoder",
+    "encoder_learning_rate_multiplier",
+    "encoder_warmup_steps",
+    "conditioning",
+    "units",
+    "embedding_dim",
+    "feature_units",
+    "dropout",
+    "attention_regularization",
+)
 # Seconds a process waits for the others of a KERAS_DISTRIBUTION_* cluster.
 TIMEOUT_VARIABLE = "KERAS_CAPTIONING_DISTRIBUTION_TIMEOUT"
+
+
+# The training options, after the caption sources of `data_arguments`.
+OPTIONS = {
+    "--holdout": dict(
+        type=float,
+        default=0.1,
+        help="With --captions data that has no split: the fraction of the "
+        "images held out for validation, and again for test (by image, "
+        "seeded by --seed; default: 0.1).",
+    ),
+    "--encoder": dict(
+        default="mobilenet_v3_small",
+        metavar="NAME",
+        help="simple_cnn or a keras.applications network: one of "
+        "keras_captioning.models.backbones.available_encoders().",
+    ),
+    "--encoder-weights": dict(
+        help="'imagenet' (Keras's pretrained weights, downloaded once into "
+        "the Keras cache) or a local weights file of the backbone "
+        "(include_top=False) (default: random initialisation).",
+    ),
+    "--freeze-encoder": dict(
+        action="store_true",
+        help="Do not train the backbone; cache its features and train the "
+        "decoder only.",
+    ),
+    "--encoder-learning-rate-multiplier": dict(
+        type=float,
+        metavar="FACTOR",
+        help="The encoder's learning rate as a share of the decoder's once "
+        "it trains (default: 0.25 with --encoder-weights, else 1).",
+    ),
+    "--encoder-warmup-steps": dict(
+        type=int,
+        metavar="STEPS",
+        help="Training steps before the encoder is updated, while the "
+        "decoder learns to read its features (default: 60 with "
+        "--encoder-weights, else 0).",
+    ),
+    "--encoder-inference-mode": dict(
+        choices=("yes", "no"),
+        help="Run the encoder in inference mode while training, so its "
+        "BatchNormalization keeps its statistics (default: yes with "
+        "--encoder-weights, else no).",
+    ),
+    "--cache-dir": dict(
+        default=os.path.join("outputs", "feature_cache"),
+        help="Where --freeze-encoder keeps the computed features.",
+    ),
+    "--image-size": dict(
+        type=positive_int,
+        help="Square image size fed to the encoder (default: the "
+        "backbone's own, 224 or 300 for efficientnet_b3; "
+        f"{SIMPLE_CNN_IMAGE_SIZE} for simple_cnn).",
+    ),
+    "--conditioning": dict(
+        default="attention",
+        metavar="MODE",
+        help="How the image enters the decoder: one of "
+        "keras_captioning.layers.conditioning.names().",
+    ),
+    # Sizes and the learning rate default to the library's (`None` passes
+    # nothing), so the command trains the model a user of the library gets.
+    **{
+        flag: dict(
+            type=positive_int,
+            help=f"{what} (default: ImageCaptioner's, {size}).",
+        )
+        for flag, what, size in (
+            ("--units", "Units of the decoder's recurrent layer", 512),
+            ("--embedding-dim", "Size of the word embeddings", 256),
+            (
+                "--feature-units",
+                "Size the image features are projected to",
+                256,
+            ),
+        )
+    },
+    "--dropout": dict(
+        type=float,
+        default=DEFAULT_DROPOUT,
+        help="Dropout on the image features, the embeddings and the "
+        "decoder outputs (default: 0.3; the library's layers have none, "
+        "but photos with a few captions each overfit).",
+    ),
+    "--attention-regularization": dict(
+        type=float,
+        help="Weight of Xu et al.'s doubly stochastic attention penalty "
+        "(modes that take it, such as attention), summed over image "
+        "positions: about 1 / positions (a 7x7 map has 49) weighs it like "
+        "the common mean with weight 1 (default: the mode's own, none).",
+    ),
+    "--min-count": dict(
+        type=positive_int,
+        default=5,
+        help="Occurrences a word needs in the training captions to enter "
+        "the vocabulary.",
+    ),
+    "--max-length": dict(
+        type=positive_int,
+        default=20,
+        help="Most words per caption; longer training captions are cut.",
+    ),
+    "--epochs": dict(type=positive_int, default=20, help="Training epochs."),
+    "--batch-size": dict(
+        type=positive_int,
+        default=32,
+        help="(image, caption) pairs per training step.",
+    ),
+    "--learning-rate": dict(
+        type=float,
+        help="Adam's learning rate, gradients clipped to norm 5 (default: "
+        "ImageCaptioner.compile()'s, 1e-3).",
+    ),
+    "--beam-width": dict(
+        type=positive_int,
+        default=3,
+        help="Beams kept when captioning the test split.",
+    ),
+    **{
+        flag: dict(
+            type=positive_int,
+            help=f"Use only the first images of the {which} (default: all).",
+        )
+        for flag, which in (
+            ("--max-train-images", "training split, for quick runs"),
+            ("--max-eval-images", "validation and test splits"),
+        )
+    },
+    "--meteor": dict(action="store_true", help=_common.METEOR_HELP),
+    "--output-dir": dict(
+        default=os.path.join("outputs", "karpathy"),
+        help="Where captioner.keras is saved. A backup of every finished "
+        "epoch is kept in its backup/ folder (Keras's BackupAndRestore): "
+        "the same command run again after a kill or Ctrl-C resumes from "
+        "it, and a finished run deletes it.",
+    ),
+    "--fresh": dict(
+        action="store_true",
+        help="Delete the backup of an interrupted run in --output-dir and "
+        "train from the first epoch.",
+    ),
+    "--seed": dict(type=int, default=0, help="Seed of weights and shuffling."),
+    "--verbose": dict(
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="Keras's fit verbosity: 0 silent, 1 progress bar, 2 one line "
+        "per epoch.",
+    ),
+}
 
 
 def configure(parser):
@@ -47,168 +218,7 @@ def configure(parser):
         "the run stops before it starts, naming them; default: off).",
         flickr8k=True,
     )
-    add = parser.add_argument
-    add(
-        "--holdout",
-        type=float,
-        default=0.1,
-        help="With --captions data that has no split: the fraction of the "
-        "images held out for validation, and again for test (by image, "
-        "seeded by --seed; default: 0.1).",
-    )
-    add(
-        "--encoder",
-        default="mobilenet_v3_small",
-        metavar="NAME",
-        help="simple_cnn or a keras.applications network: one of "
-        "keras_captioning.models.backbones.available_encoders().",
-    )
-    add(
-        "--encoder-weights",
-        help="'imagenet' (Keras's pretrained weights, downloaded once into "
-        "the Keras cache) or a local weights file of the backbone "
-        "(include_top=False) (default: random initialisation).",
-    )
-    add(
-        "--freeze-encoder",
-        action="store_true",
-        help="Do not train the backbone; cache its features and train the "
-        "decoder only.",
-    )
-    add(
-        "--encoder-learning-rate-multiplier",
-        type=float,
-        metavar="FACTOR",
-        help="The encoder's learning rate as a share of the decoder's once "
-        "it trains (default: 0.25 with --encoder-weights, else 1).",
-    )
-    add(
-        "--encoder-warmup-steps",
-        type=int,
-        metavar="STEPS",
-        help="Training steps before the encoder is updated, while the "
-        "decoder learns to read its features (default: 60 with "
-        "--encoder-weights, else 0).",
-    )
-    add(
-        "--encoder-inference-mode",
-        choices=("yes", "no"),
-        help="Run the encoder in inference mode while training, so its "
-        "BatchNormalization keeps its statistics (default: yes with "
-        "--encoder-weights, else no).",
-    )
-    add(
-        "--cache-dir",
-        default=os.path.join("outputs", "feature_cache"),
-        help="Where --freeze-encoder keeps the computed features.",
-    )
-    add(
-        "--image-size",
-        type=positive_int,
-        help="Square image size fed to the encoder (default: the "
-        "backbone's own, 224 or 300 for efficientnet_b3; "
-        f"{SIMPLE_CNN_IMAGE_SIZE} for simple_cnn).",
-    )
-    add(
-        "--conditioning",
-        default="attention",
-        metavar="MODE",
-        help="How the image enters the decoder: one of "
-        "keras_captioning.layers.conditioning.names().",
-    )
-    # Sizes and the learning rate default to the library's (`None` passes
-    # nothing), so the command trains the model a user of the library gets.
-    for flag, what, size in (
-        ("--units", "Units of the decoder's recurrent layer", 512),
-        ("--embedding-dim", "Size of the word embeddings", 256),
-        ("--feature-units", "Size the image features are projected to", 256),
-    ):
-        add(
-            flag,
-            type=positive_int,
-            help=f"{what} (default: ImageCaptioner's, {size}).",
-        )
-    add(
-        "--dropout",
-        type=float,
-        default=DEFAULT_DROPOUT,
-        help="Dropout on the image features, the embeddings and the "
-        "decoder outputs (default: 0.3; the library's layers have none, "
-        "but photos with a few captions each overfit).",
-    )
-    add(
-        "--attention-regularization",
-        type=float,
-        help="Weight of Xu et al.'s doubly stochastic attention penalty "
-        "(modes that take it, such as attention), summed over image "
-        "positions: about 1 / positions (a 7x7 map has 49) weighs it like "
-        "the common mean with weight 1 (default: the mode's own, none).",
-    )
-    add(
-        "--min-count",
-        type=positive_int,
-        default=5,
-        help="Occurrences a word needs in the training captions to enter "
-        "the vocabulary.",
-    )
-    add(
-        "--max-length",
-        type=positive_int,
-        default=20,
-        help="Most words per caption; longer training captions are cut.",
-    )
-    add("--epochs", type=positive_int, default=20, help="Training epochs.")
-    add(
-        "--batch-size",
-        type=positive_int,
-        default=32,
-        help="(image, caption) pairs per training step.",
-    )
-    add(
-        "--learning-rate",
-        type=float,
-        help="Adam's learning rate, gradients clipped to norm 5 (default: "
-        "ImageCaptioner.compile()'s, 1e-3).",
-    )
-    add(
-        "--beam-width",
-        type=positive_int,
-        default=3,
-        help="Beams kept when captioning the test split.",
-    )
-    for flag, which in (
-        ("--max-train-images", "training split, for quick runs"),
-        ("--max-eval-images", "validation and test splits"),
-    ):
-        add(
-            flag,
-            type=positive_int,
-            help=f"Use only the first images of the {which} (default: all).",
-        )
-    add("--meteor", action="store_true", help=_common.METEOR_HELP)
-    add(
-        "--output-dir",
-        default=os.path.join("outputs", "karpathy"),
-        help="Where captioner.keras is saved. A backup of every finished "
-        "epoch is kept in its backup/ folder (Keras's BackupAndRestore): "
-        "the same command run again after a kill or Ctrl-C resumes from "
-        "it, and a finished run deletes it.",
-    )
-    add(
-        "--fresh",
-        action="store_true",
-        help="Delete the backup of an interrupted run in --output-dir and "
-        "train from the first epoch.",
-    )
-    add("--seed", type=int, default=0, help="Seed of weights and shuffling.")
-    add(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=1,
-        help="Keras's fit verbosity: 0 silent, 1 progress bar, 2 one line "
-        "per epoch.",
-    )
+    _common.add_options(parser, OPTIONS)
 
 
 def check_args(parser, args):
@@ -283,62 +293,25 @@ def load_splits(args):
 
 
 def build_captioner(args, vocabulary, encoder, image_size=None):
-    """The `ImageCaptioner` the options describe; a bad combination of
+    """`training.build_captioner` of the options; a bad combination of
     options (the library's `ValueError`/`TypeError`) is a `UsageError`."""
-    keras_captioning = _common.import_library()
-    decoder = _given(
-        conditioning=args.conditioning,
-        units=args.units,
-        embedding_dim=args.embedding_dim,
-        dropout=args.dropout,
-        # Only when given: a mode without the penalty refuses it.
-        attention_regularization=args.attention_regularization,
-    )
-    options = {}
-    if encoder is not None:
-        options = {
-            "image_size": image_size,
-            "encoder_trainable": not args.freeze_encoder,
-            "encoder_weights": args.encoder_weights,
-            **_given(
-                encoder_learning_rate_multiplier=(
-                    args.encoder_learning_rate_multiplier
-                ),
-                encoder_warmup_steps=args.encoder_warmup_steps,
-                encoder_inference_mode=(
-                    None
-                    if args.encoder_inference_mode is None
-                    else args.encoder_inference_mode == "yes"
-                ),
-            ),
-        }
+    mode = args.encoder_inference_mode
     try:
-        return keras_captioning.models.ImageCaptioner(
+        return _common.import_library().training.build_captioner(
             vocabulary,
             encoder=encoder,
-            feature_to_sequence=_given(
-                units=args.feature_units, dropout=args.dropout
-            ),
-            decoder=decoder,
+            image_size=image_size,
+            encoder_inference_mode=None if mode is None else mode == "yes",
             max_length=args.max_length,
-            **options,
+            **{name: getattr(args, name) for name in CAPTIONER_OPTIONS},
         )
     except (ValueError, TypeError) as error:
         raise _common.UsageError(_common.one_line(error)) from error
 
 
-def _given(**options):
-    """The options given; the library's defaults apply to the others."""
-    return {name: value for name, value in options.items() if value is not None}
-
-
 def compile_captioner(captioner, args):
-    if args.learning_rate is None:
-        return captioner.compile()
-    keras = _common.import_keras()
-    captioner.compile(
-        optimizer=keras.optimizers.Adam(args.learning_rate, clipnorm=5.0)
-    )
+    library = _common.import_library()
+    library.training.compile_captioner(captioner, args.learning_rate)
 
 
 def fit(captioner, args, train, validation):
@@ -542,20 +515,6 @@ def main(argv=None, prog=None):
     return result
 
 
-def add_parser(subparsers):
-    parser = _common.add_subcommand(
-        subparsers,
-        "train",
-        help="Train a captioner from a Karpathy split file (Flickr8k, "
-        "Flickr30k, COCO) and local images.",
-        description=DESCRIPTION,
-        model=False,
-    )
-    configure(parser)
-    parser.set_defaults(run=lambda args: _run(parser, args))
-
-
-def _run(parser, args):
-    check_args(parser, args)
+def run(args):
     train(args)
     return 0
