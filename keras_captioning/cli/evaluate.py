@@ -123,14 +123,6 @@ def run(args):
     return 1 if skipped and not args.skip_missing else 0
 
 
-def __getattr__(name):
-    """`ImageFiles`, now `keras_captioning.data.ImageFiles`, imported when
-    asked for: the command imports Keras only once it runs."""
-    if name == "ImageFiles":
-        return _common.import_library().data.ImageFiles
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _load(args):
     """The images and references to score, files not yet checked."""
     if args.karpathy_json is not None:

@@ -14,9 +14,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_captioning.cli.evaluate import ImageFiles
 from keras_captioning.data import CaptionPyDataset
 from keras_captioning.data import ImageFileError
+from keras_captioning.data import ImageFiles
 from keras_captioning.data import cache_features
 from keras_captioning.data import full_size_decode
 from keras_captioning.data import make_dataset
