@@ -38,6 +38,7 @@ the schedule follows the optimizer's step count).
 
 import argparse
 import collections
+import json
 import os
 import statistics
 import sys
@@ -513,6 +514,12 @@ def main():
         "measured in this run",
     )
     parser.add_argument(
+        "--step-costs",
+        help="--budget seconds: a JSON file of per-step costs; read when it "
+        "exists (other seeds in other processes then get the same budgets), "
+        "else measured and written to it",
+    )
+    parser.add_argument(
         "--calibration-rounds",
         type=int,
         default=2,
@@ -588,14 +595,26 @@ def main():
 def seconds_table(data, args):
     recipes = list(dict.fromkeys(["frozen", *args.recipes]))
     start = time.perf_counter()
-    costs = step_costs(recipes, data, args)
+    if args.step_costs and os.path.exists(args.step_costs):
+        with open(args.step_costs) as file:
+            costs = {
+                tuple(key.split("/")): value
+                for key, value in json.load(file).items()
+            }
+        print(f"\nseconds per step, read from {args.step_costs}")
+    else:
+        costs = step_costs(recipes, data, args)
+        print(
+            f"\nseconds per step, median of {args.calibration_rounds} "
+            f"interleaved rounds after compilation "
+            f"({time.perf_counter() - start:.0f} s, load "
+            f"{os.getloadavg()[0]:.1f})"
+        )
+        if args.step_costs:
+            with open(args.step_costs, "w") as file:
+                json.dump({"/".join(k): v for k, v in costs.items()}, file)
     frozen = costs[("frozen", "fit")]
-    print(
-        f"\nseconds per step, median of {args.calibration_rounds} "
-        f"interleaved rounds after compilation "
-        f"({time.perf_counter() - start:.0f} s, load "
-        f"{os.getloadavg()[0]:.1f}); ratio to the frozen encoder's `fit` step"
-    )
+    print("ratio to the frozen encoder's `fit` step:")
     for (recipe, phase), value in sorted(costs.items()):
         ratio = "" if phase == "cache" else f"  x{value / frozen:.2f}"
         print(f"  {recipe:<32} {phase:<9} {value:.4f} s{ratio}")
