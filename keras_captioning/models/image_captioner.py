@@ -410,9 +410,14 @@ class ImageCaptioner(CaptioningTask):
         those two layers, so `callbacks` (`BackupAndRestore` resumes,
         `EarlyStopping`, `ModelCheckpoint` of that model's weights) work as
         for `fit`. It trains with a fresh optimizer of the compiled one's
-        configuration; the compiled optimizer is then built for this
-        model's variables, ready for fine-tuning end to end. The encoder is
-        not trained, whatever `encoder_trainable` says.
+        configuration (the wrapped one of an `EncoderFineTuningOptimizer`)
+        that starts from the compiled optimizer's state and hands it back:
+        its step count (`iterations`) and the decoder's slots (Adam's
+        moments). The compiled optimizer is built for this model's
+        variables, so fine-tuning end to end continues from it, and an
+        `encoder_warmup_steps` schedule counts the cached steps. The
+        encoder is not trained, whatever `encoder_trainable` says;
+        `fine_tune` runs this phase and fine-tuning in one call.
 
         Args:
             x: image file paths or a uint8 array `(n, height, width, 3)`,
