@@ -314,6 +314,10 @@ class Session:
             # The budget ends inside the warm-up: its first phase alone.
             self.fit_on_features(warmup_steps - self.steps)
             return
+        if self.steps < warmup_steps:
+            # The rest of a warm-up the short budget cut: exactly, where
+            # `fine_tune` would finish its last epoch.
+            self.fit_on_features(warmup_steps - self.steps)
         epochs, rest = divmod(steps, self.steps_per_epoch)
         # A second call skips the warm-up: the step count says it is done.
         self.captioner.fine_tune(
