@@ -23,8 +23,11 @@ Recipes: a blind model (`simple_cnn` trained and tested on blank images:
 what the captions' language alone gives); `simple_cnn` from scratch
 (defaults); the pretrained encoder trained jointly at one learning rate
 (the behaviour before `encoder_pretrained` existed,
-`encoder_pretrained=False`); frozen (`encoder_trainable=False`); and the
-new default (no encoder arguments). "Places right" counts captions whose
+`encoder_pretrained=False`); frozen (`encoder_trainable=False`); frozen
+on cached features ("features": `fit_on_features` alone); the new default
+(no encoder arguments); and "fine_tune" (`ImageCaptioner.fine_tune`, the
+warm-up on cached features, then end to end; "fine_tune:warmup=4" sets
+its `warmup_epochs`). "Places right" counts captions whose
 places are all right, whatever the digits: the check of the position
 embedding (`--recipes scratch` with and without
 `--no-position-embedding`).
@@ -34,6 +37,13 @@ per epoch printed show what each recipe costs. The short budget is read
 at epoch `--short-epochs` of a run of three times as many epochs (one
 `fit` call per epoch, as a hand-written loop does, which also checks that
 the schedule follows the optimizer's step count).
+
+`--budget seconds` charges each recipe its time instead: every recipe's
+seconds per step are measured in turns after compilation (and the
+caching of features once), and each recipe gets the steps that fit into
+the frozen encoder's time for `--short-epochs` epochs and three times
+that. `--step-costs FILE` keeps those costs, so seeds run in other
+processes get the same budgets.
 """
 
 import argparse
