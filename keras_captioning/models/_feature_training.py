@@ -98,13 +98,10 @@ def fit_on_features(
     # so the cached phase counts towards the fine-tuning schedule.
     source = captioner_inner_optimizer(captioner)
     optimizer = type(source).from_config(source.get_config())
-    compiled = keras.saving.deserialize_keras_object(
-        captioner.get_compile_config() or {}
-    )
     head.compile(
         optimizer=optimizer,
         loss=captioner.loss,
-        metrics=compiled.get("metrics"),
+        metrics=compiled_metrics(captioner),
     )
     head.build(
         {
@@ -133,6 +130,20 @@ def fit_on_features(
     if source.built:
         copy_optimizer_state(optimizer, source)
     return history
+
+
+def compiled_metrics(captioner):
+    """Fresh copies of the captioner's compiled metrics, or `None`.
+
+    The cached phase then reports what `fit` reports. Metrics that cannot
+    be rebuilt from their config (a custom class that is not registered)
+    are left out rather than stopping the training.
+    """
+    config = captioner.get_compile_config() or {}
+    try:
+        return keras.saving.deserialize_keras_object(config).get("metrics")
+    except (TypeError, ValueError):
+        return None
 
 
 def captioner_inner_optimizer(captioner):
