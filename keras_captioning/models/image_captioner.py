@@ -523,7 +523,11 @@ class ImageCaptioner(CaptioningTask):
                 `None`.
             verbose: as for `fit`.
             **kwargs: other arguments of `keras.Model.fit` for both phases,
-                such as `callbacks`.
+                such as `callbacks`. The phases train two models (the
+                cached phase the decoder half), so a `BackupAndRestore`
+                backup of one does not fit the other: to resume a killed
+                run, save the captioner (`save`, or `ModelCheckpoint` to a
+                `.keras` file), load it and call `fine_tune` again.
 
         Returns:
             A `keras.callbacks.History` of the epochs of both phases.
