@@ -23,8 +23,11 @@ Recipes: a blind model (`simple_cnn` trained and tested on blank images:
 what the captions' language alone gives); `simple_cnn` from scratch
 (defaults); the pretrained encoder trained jointly at one learning rate
 (the behaviour before `encoder_pretrained` existed,
-`encoder_pretrained=False`); frozen (`encoder_trainable=False`); and the
-new default (no encoder arguments). "Places right" counts captions whose
+`encoder_pretrained=False`); frozen (`encoder_trainable=False`); frozen
+on cached features ("features": `fit_on_features` alone); the new default
+(no encoder arguments); and "fine_tune" (`ImageCaptioner.fine_tune`, the
+warm-up on cached features, then end to end; "fine_tune:warmup=4" sets
+its `warmup_epochs`). "Places right" counts captions whose
 places are all right, whatever the digits: the check of the position
 embedding (`--recipes scratch` with and without
 `--no-position-embedding`).
@@ -34,10 +37,18 @@ per epoch printed show what each recipe costs. The short budget is read
 at epoch `--short-epochs` of a run of three times as many epochs (one
 `fit` call per epoch, as a hand-written loop does, which also checks that
 the schedule follows the optimizer's step count).
+
+`--budget seconds` charges each recipe its time instead: every recipe's
+seconds per step are measured in turns after compilation (and the
+caching of features once), and each recipe gets the steps that fit into
+the frozen encoder's time for `--short-epochs` epochs and three times
+that. `--step-costs FILE` keeps those costs, so seeds run in other
+processes get the same budgets.
 """
 
 import argparse
 import collections
+import json
 import os
 import statistics
 import sys
@@ -58,6 +69,7 @@ WORDS = (
 ROWS = {2: ("top", "bottom"), 3: ("top", "middle", "bottom")}
 COLUMNS = {2: ("left", "right"), 3: ("left", "centre", "right")}
 CELL = 16
+BATCH_SIZE = 32
 # The pretraining canvas; the classifier takes any size afterwards.
 CANVAS = 32
 
@@ -194,8 +206,10 @@ def recipe_arguments(recipe, encoder_path):
     arguments = {"encoder": load_encoder(encoder_path)}
     if recipe == "joint":
         arguments["encoder_pretrained"] = False
-    elif recipe == "frozen":
+    elif recipe in ("frozen", "features"):
         arguments["encoder_trainable"] = False
+    elif recipe.startswith("fine_tune"):
+        pass  # The defaults; `warmup=` is an argument of `fine_tune`.
     elif recipe.startswith("default"):
         # "default" or "default:warmup=60,multiplier=0.5,inference=0".
         for item in filter(None, recipe.partition(":")[2].split(",")):
@@ -215,58 +229,265 @@ def recipe_arguments(recipe, encoder_path):
     return arguments
 
 
+def warmup_epochs(recipe):
+    """`fine_tune`'s `warmup_epochs` in a recipe: "fine_tune:warmup=4"."""
+    options = dict(
+        item.split("=")
+        for item in filter(None, recipe.partition(":")[2].split(","))
+    )
+    return int(options.get("warmup", 2))
+
+
+class Session:
+    """One recipe's captioner, its data, and the public calls it trains by.
+
+    `fit` recipes train with `fit` on images; "features" with
+    `fit_on_features` (the encoder frozen, its features cached once); the
+    "fine_tune" recipe with `ImageCaptioner.fine_tune`.
+    """
+
+    def __init__(self, recipe, seed, data, args):
+        keras.utils.clear_session()
+        keras.utils.set_random_seed(seed)
+        self.recipe, self.seed = recipe, seed
+        self.steps_per_epoch = data["steps_per_epoch"]
+        self.captioner = keras_captioning.models.ImageCaptioner(
+            data["vocabulary"],
+            feature_to_sequence={
+                "units": 64,
+                "position_embedding": args.position_embedding,
+            },
+            decoder={"embedding_dim": 32, "units": 128},
+            max_length=data["max_length"],
+            **recipe_arguments(recipe, data["encoder_path"]),
+        )
+        self.captioner.compile()
+        images, captions, _ = data["train"]
+        self.test_images, self.test_captions, self.test_scenes = data["test"]
+        if recipe == "blind":
+            # The captions' language alone: the images are blank.
+            images = np.zeros_like(images)
+            self.test_images = np.zeros_like(self.test_images)
+        self.images, self.references = images, [[c] for c in captions]
+        self.train = keras_captioning.data.make_dataset(
+            images,
+            self.references,
+            self.captioner.tokenizer,
+            batch_size=BATCH_SIZE,
+            seed=seed,
+        )
+        self.cache_dir = tempfile.mkdtemp(prefix="features_")
+
+    @property
+    def steps(self):
+        return int(self.captioner.optimizer.iterations)
+
+    def fit(self, steps, callbacks=()):
+        """`steps` more steps of `fit` (whole epochs, then a part of one)."""
+        epochs, rest = divmod(steps, self.steps_per_epoch)
+        if epochs:
+            self.captioner.fit(
+                self.train, epochs=epochs, verbose=0, callbacks=[*callbacks]
+            )
+        if rest:
+            self.captioner.fit(
+                self.train,
+                epochs=1,
+                steps_per_epoch=rest,
+                verbose=0,
+                callbacks=[*callbacks],
+            )
+
+    def fit_on_features(self, steps, callbacks=()):
+        epochs, rest = divmod(steps, self.steps_per_epoch)
+        for count, steps_per_epoch in (
+            (epochs, None),
+            (1 if rest else 0, rest),
+        ):
+            if count:
+                self.captioner.fit_on_features(
+                    self.images,
+                    self.references,
+                    self.cache_dir,
+                    batch_size=BATCH_SIZE,
+                    epochs=count,
+                    seed=self.seed,
+                    verbose=0,
+                    callbacks=[*callbacks],
+                    **({"steps_per_epoch": rest} if steps_per_epoch else {}),
+                )
+
+    def fine_tune(self, warmup_steps, steps):
+        """`fine_tune` to `warmup_steps` on features, then `steps` more."""
+        warmup = warmup_epochs(self.recipe)
+        if warmup_steps < warmup * self.steps_per_epoch:
+            # The budget ends inside the warm-up: its first phase alone.
+            self.fit_on_features(warmup_steps - self.steps)
+            return
+        if self.steps < warmup_steps:
+            # The rest of a warm-up the short budget cut: exactly, where
+            # `fine_tune` would finish its last epoch.
+            self.fit_on_features(warmup_steps - self.steps)
+        epochs, rest = divmod(steps, self.steps_per_epoch)
+        # A second call skips the warm-up: the step count says it is done.
+        self.captioner.fine_tune(
+            self.images,
+            self.references,
+            self.cache_dir,
+            warmup_epochs=warmup,
+            epochs=epochs,
+            batch_size=BATCH_SIZE,
+            seed=self.seed,
+            verbose=0,
+        )
+        self.fit(rest)
+
+    def score(self, label, seconds):
+        predicted = self.captioner.caption(self.test_images, batch_size=250)
+        bleu = keras_captioning.metrics.corpus_bleu(
+            [[c] for c in self.test_captions], predicted
+        )[3]
+        result = {
+            "right": entirely_right(predicted, self.test_scenes),
+            "places": places_right(predicted, self.test_scenes),
+            "bleu4": float(bleu),
+            "seconds": seconds,
+            "steps": self.steps,
+        }
+        print(
+            f"  {self.recipe:<40} seed {self.seed} {label} "
+            f"(step {result['steps']}): entirely right "
+            f"{result['right']:.3f} places right {result['places']:.3f} "
+            f"BLEU-4 {bleu:.3f} ({seconds:.1f} s of training, load "
+            f"{os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+        return result
+
+
 def run(recipe, seed, data, args):
-    keras.utils.clear_session()
-    keras.utils.set_random_seed(seed)
-    captioner = keras_captioning.models.ImageCaptioner(
-        data["vocabulary"],
-        feature_to_sequence={
-            "units": 64,
-            "position_embedding": args.position_embedding,
-        },
-        decoder={"embedding_dim": 32, "units": 128},
-        max_length=data["max_length"],
-        **recipe_arguments(recipe, data["encoder_path"]),
-    )
-    captioner.compile()
-    images, captions, _ = data["train"]
-    test_images, test_captions, test_scenes = data["test"]
-    if recipe == "blind":
-        # The captions' language alone: the images are blank.
-        images, test_images = np.zeros_like(images), np.zeros_like(test_images)
-    train = keras_captioning.data.make_dataset(
-        images,
-        [[c] for c in captions],
-        captioner.tokenizer,
-        batch_size=32,
-        seed=seed,
-    )
+    """Budgets in epochs: one call per epoch, scored along the way."""
+    session = Session(recipe, seed, data, args)
     results, seconds = {}, 0.0
     for epoch in range(1, 3 * args.short_epochs + 1):
         start = time.perf_counter()
-        captioner.fit(train, epochs=1, verbose=0)
+        if recipe == "features":
+            session.fit_on_features(session.steps_per_epoch)
+        elif recipe.startswith("fine_tune"):
+            # One epoch a call: a warm-up epoch while the step count is
+            # inside the warm-up, then one epoch end to end.
+            warmup = min(warmup_epochs(recipe), epoch)
+            session.captioner.fine_tune(
+                session.images,
+                session.references,
+                session.cache_dir,
+                warmup_epochs=warmup,
+                epochs=0 if epoch <= warmup_epochs(recipe) else 1,
+                batch_size=BATCH_SIZE,
+                seed=seed,
+                verbose=0,
+            )
+        else:
+            session.fit(session.steps_per_epoch)
         seconds += time.perf_counter() - start
         if epoch in (args.short_epochs, 3 * args.short_epochs) or args.curve:
-            predicted = captioner.caption(test_images, batch_size=250)
-            bleu = keras_captioning.metrics.corpus_bleu(
-                [[c] for c in test_captions], predicted
-            )[3]
-            results[epoch] = {
-                "right": entirely_right(predicted, test_scenes),
-                "places": places_right(predicted, test_scenes),
-                "bleu4": float(bleu),
-                "s_per_epoch": seconds / epoch,
-                "steps": int(captioner.optimizer.iterations),
-            }
-            print(
-                f"  {recipe:<40} seed {seed} epoch {epoch:>2} "
-                f"(step {results[epoch]['steps']}): entirely right "
-                f"{results[epoch]['right']:.3f} places right "
-                f"{results[epoch]['places']:.3f} BLEU-4 {bleu:.3f} "
-                f"({seconds / epoch:.1f} s/epoch, load "
-                f"{os.getloadavg()[0]:.1f})",
-                flush=True,
-            )
+            results[epoch] = session.score(f"epoch {epoch:>2}", seconds)
+            results[epoch]["s_per_epoch"] = seconds / epoch
+    return results
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Seconds per training step after the first `skip` (compilation)."""
+
+    def __init__(self, skip=3):
+        super().__init__()
+        self.skip = skip
+        self.times = []
+        self.train_begin = None
+
+    def on_train_begin(self, logs=None):
+        self.train_begin = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+    def per_step(self):
+        times = self.times[self.skip :]
+        return (times[-1] - times[0]) / (len(times) - 1)
+
+
+def step_costs(recipes, data, args):
+    """Each recipe's seconds per step, measured in turns after compiling.
+
+    Round after round, every recipe trains one epoch on its own seeded
+    captioner (not the one that is scored), so a change of the machine's
+    load touches every recipe alike. The median over rounds is kept. A
+    `fit_on_features` phase is timed on its cached features; the caching
+    itself (the encoder over the training images, on a fresh cache) is
+    timed apart.
+    """
+    sessions = {recipe: Session(recipe, 0, data, args) for recipe in recipes}
+    costs = collections.defaultdict(list)
+    for _ in range(args.calibration_rounds):
+        for recipe, session in sessions.items():
+            if recipe == "features" or recipe.startswith("fine_tune"):
+                session.cache_dir = tempfile.mkdtemp(prefix="features_")
+                timer = StepTimer()
+                start = time.perf_counter()
+                session.fit_on_features(session.steps_per_epoch, [timer])
+                costs[(recipe, "cache")].append(timer.train_begin - start)
+                costs[(recipe, "features")].append(timer.per_step())
+            if recipe != "features":
+                timer = StepTimer()
+                session.fit(session.steps_per_epoch, [timer])
+                costs[(recipe, "fit")].append(timer.per_step())
+    return {key: statistics.median(values) for key, values in costs.items()}
+
+
+def plan(recipe, seconds, costs, steps_per_epoch):
+    """The steps of each phase that fit into `seconds` of training."""
+    if recipe == "features":
+        left = seconds - costs[(recipe, "cache")]
+        return {"features": max(0, int(left / costs[(recipe, "features")]))}
+    if recipe.startswith("fine_tune"):
+        left = seconds - costs[(recipe, "cache")]
+        warmup = min(
+            warmup_epochs(recipe) * steps_per_epoch,
+            max(0, int(left / costs[(recipe, "features")])),
+        )
+        left -= warmup * costs[(recipe, "features")]
+        return {
+            "features": warmup,
+            "fit": max(0, int(left / costs[(recipe, "fit")])),
+        }
+    return {"fit": int(seconds / costs[(recipe, "fit")])}
+
+
+def run_for_seconds(recipe, seed, data, args, costs):
+    """Budgets in seconds-equivalent steps: the frozen encoder's time."""
+    session = Session(recipe, seed, data, args)
+    short = (
+        args.short_epochs * session.steps_per_epoch * costs[("frozen", "fit")]
+    )
+    results, done = {}, {"features": 0, "fit": 0}
+    for label, seconds in (("short", short), ("long", 3 * short)):
+        steps = plan(recipe, seconds, costs, session.steps_per_epoch)
+        more = {k: steps[k] - done[k] for k in steps}
+        start = time.perf_counter()
+        if recipe == "features":
+            session.fit_on_features(more["features"])
+        elif recipe.startswith("fine_tune"):
+            session.fine_tune(steps["features"], more["fit"])
+        else:
+            session.fit(more["fit"])
+        done.update(steps)
+        results[label] = session.score(
+            f"{label} ({seconds:.0f} s-equivalent: "
+            + ", ".join(f"{v} {k} steps" for k, v in steps.items())
+            + ")",
+            time.perf_counter() - start,
+        )
+        results[label]["plan"] = dict(steps)
     return results
 
 
@@ -296,6 +517,27 @@ def main():
     )
     parser.add_argument(
         "--curve", action="store_true", help="score after every epoch"
+    )
+    parser.add_argument(
+        "--budget",
+        choices=("epochs", "seconds"),
+        default="epochs",
+        help="epochs: the same steps for every recipe; seconds: each "
+        "recipe gets the steps that fit into the frozen encoder's time for "
+        "--short-epochs (and three times that), from per-step costs "
+        "measured in this run",
+    )
+    parser.add_argument(
+        "--step-costs",
+        help="--budget seconds: a JSON file of per-step costs; read when it "
+        "exists (other seeds in other processes then get the same budgets), "
+        "else measured and written to it",
+    )
+    parser.add_argument(
+        "--calibration-rounds",
+        type=int,
+        default=2,
+        help="--budget seconds: rounds of one timed epoch per recipe",
     )
     args = parser.parse_args()
 
@@ -338,7 +580,10 @@ def main():
         "vocabulary": vocabulary,
         "max_length": max_length,
         "encoder_path": encoder_path,
+        "steps_per_epoch": -(-args.num_train // BATCH_SIZE),
     }
+    if args.budget == "seconds":
+        return seconds_table(data, args)
     table = collections.defaultdict(list)
     for seed in args.seeds:
         for recipe in args.recipes:
@@ -357,6 +602,64 @@ def main():
             f"{statistics.mean(v['places'] for _, v in rows):.3f} | "
             f"{statistics.mean(v['bleu4'] for _, v in rows):.3f} | "
             f"{statistics.mean(v['s_per_epoch'] for _, v in rows):.1f} s/ep"
+        )
+    return 0
+
+
+def seconds_table(data, args):
+    recipes = list(dict.fromkeys(["frozen", *args.recipes]))
+    start = time.perf_counter()
+    if args.step_costs and os.path.exists(args.step_costs):
+        with open(args.step_costs) as file:
+            costs = {
+                tuple(key.split("/")): value
+                for key, value in json.load(file).items()
+            }
+        print(f"\nseconds per step, read from {args.step_costs}")
+    else:
+        costs = step_costs(recipes, data, args)
+        print(
+            f"\nseconds per step, median of {args.calibration_rounds} "
+            f"interleaved rounds after compilation "
+            f"({time.perf_counter() - start:.0f} s, load "
+            f"{os.getloadavg()[0]:.1f})"
+        )
+        if args.step_costs:
+            with open(args.step_costs, "w") as file:
+                json.dump({"/".join(k): v for k, v in costs.items()}, file)
+    frozen = costs[("frozen", "fit")]
+    print("ratio to the frozen encoder's `fit` step:")
+    for (recipe, phase), value in sorted(costs.items()):
+        ratio = "" if phase == "cache" else f"  x{value / frozen:.2f}"
+        print(f"  {recipe:<32} {phase:<9} {value:.4f} s{ratio}")
+    short = args.short_epochs * data["steps_per_epoch"] * frozen
+    print(
+        f"budgets: {short:.1f} s-equivalent (the frozen encoder's "
+        f"{args.short_epochs * data['steps_per_epoch']} steps) and "
+        f"{3 * short:.1f} s"
+    )
+    table = collections.defaultdict(list)
+    for seed in args.seeds:
+        for recipe in args.recipes:
+            results = run_for_seconds(recipe, seed, data, args, costs)
+            for label, value in results.items():
+                table[(recipe, label)].append((seed, value))
+    print(
+        "\nrecipe | budget | steps | entirely right per seed | mean | "
+        "places right mean | BLEU-4 mean"
+    )
+    for recipe, label in (
+        (r, b) for r in args.recipes for b in ("short", "long")
+    ):
+        rows = table[(recipe, label)]
+        rights = [v["right"] for _, v in rows]
+        steps = ", ".join(f"{v} {k}" for k, v in rows[0][1]["plan"].items())
+        print(
+            f"{recipe:<40} | {label:<5} | {steps} | "
+            + " ".join(f"{r:.3f}" for r in rights)
+            + f" | {statistics.mean(rights):.3f} | "
+            f"{statistics.mean(v['places'] for _, v in rows):.3f} | "
+            f"{statistics.mean(v['bleu4'] for _, v in rows):.3f}"
         )
     return 0
 

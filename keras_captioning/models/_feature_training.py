@@ -51,9 +51,15 @@ def fit_on_features(
     image_size = captioner.preprocessor.target_size
     if image_size is not None:
         image_size = tuple(image_size)
-    if image_size is not None and not captioner.built:
+    if image_size is None and isinstance(x, np.ndarray) and x.ndim == 4:
+        # Every image keeps this size: the model is built for it, so its
+        # optimizer can be built and take the cached phase's state.
+        build_size = x.shape[1:3]
+    else:
+        build_size = image_size
+    if build_size is not None and not captioner.built:
         captioner.build(
-            {"images": (None, *image_size, 3), "token_ids": (None, None)}
+            {"images": (None, *build_size, 3), "token_ids": (None, None)}
         )
     # `cache_features` feeds uint8 images, so the scaling runs inside.
     extractor = keras.Sequential(
@@ -85,18 +91,27 @@ def fit_on_features(
         max_length=captioner.max_length,
         name=f"{captioner.name}_head",
     )
-    # A fresh optimizer of the same configuration: the captioner's own
-    # then gets slots for all of its variables, encoder included.
-    optimizer = type(captioner.optimizer).from_config(
-        captioner.optimizer.get_config()
+    # A fresh optimizer of the same configuration (the wrapped one, for an
+    # `EncoderFineTuningOptimizer`: the head has no encoder): the
+    # captioner's own keeps slots for all of its variables, encoder
+    # included. Its step count and the decoder's slots go in and come back,
+    # so the cached phase counts towards the fine-tuning schedule.
+    source = captioner_inner_optimizer(captioner)
+    optimizer = type(source).from_config(source.get_config())
+    head.compile(
+        optimizer=optimizer,
+        loss=captioner.loss,
+        metrics=compiled_metrics(captioner),
     )
-    head.compile(optimizer=optimizer, loss=captioner.loss)
     head.build(
         {
             "images": (None, *train_rows.features.shape[1:]),
             "token_ids": (None, None),
         }
     )
+    optimizer.build(head.trainable_variables)
+    if source.built:
+        copy_optimizer_state(source, optimizer)
     if validation_data is not None:
         validation_data = rows(*validation_data, shuffle=False)
     history = head.fit(
@@ -112,7 +127,46 @@ def fit_on_features(
         # So the saved file holds an optimizer matching the model, and
         # fine-tuning end to end can continue from it.
         captioner.optimizer.build(captioner.trainable_variables)
+    if source.built:
+        copy_optimizer_state(optimizer, source)
     return history
+
+
+def compiled_metrics(captioner):
+    """Fresh copies of the captioner's compiled metrics, or `None`.
+
+    The cached phase then reports what `fit` reports. Metrics that cannot
+    be rebuilt from their config (a custom class that is not registered)
+    are left out rather than stopping the training.
+    """
+    config = captioner.get_compile_config() or {}
+    try:
+        return keras.saving.deserialize_keras_object(config).get("metrics")
+    except (TypeError, ValueError):
+        return None
+
+
+def captioner_inner_optimizer(captioner):
+    """The optimizer that holds the captioner's step count and slots."""
+    return getattr(captioner.optimizer, "inner_optimizer", captioner.optimizer)
+
+
+def copy_optimizer_state(source, target):
+    """Copies the step count and the slots of the variables both hold.
+
+    Slots are named after the variable they serve (`add_variable_from_
+    reference`), so a slot of the decoder has the same name in the head's
+    optimizer and in the captioner's. The learning rate is left alone.
+    """
+    values = {
+        variable.name: variable
+        for variable in source.variables
+        if variable.name != "learning_rate"
+    }
+    for variable in target.variables:
+        match = values.get(variable.name)
+        if match is not None and tuple(match.shape) == tuple(variable.shape):
+            variable.assign(match.value)
 
 
 class FeatureRows(keras.utils.PyDataset):

@@ -410,9 +410,14 @@ class ImageCaptioner(CaptioningTask):
         those two layers, so `callbacks` (`BackupAndRestore` resumes,
         `EarlyStopping`, `ModelCheckpoint` of that model's weights) work as
         for `fit`. It trains with a fresh optimizer of the compiled one's
-        configuration; the compiled optimizer is then built for this
-        model's variables, ready for fine-tuning end to end. The encoder is
-        not trained, whatever `encoder_trainable` says.
+        configuration (the wrapped one of an `EncoderFineTuningOptimizer`)
+        that starts from the compiled optimizer's state and hands it back:
+        its step count (`iterations`) and the decoder's slots (Adam's
+        moments). The compiled optimizer is built for this model's
+        variables, so fine-tuning end to end continues from it, and an
+        `encoder_warmup_steps` schedule counts the cached steps. The
+        encoder is not trained, whatever `encoder_trainable` says;
+        `fine_tune` runs this phase and fine-tuning in one call.
 
         Args:
             x: image file paths or a uint8 array `(n, height, width, 3)`,
@@ -463,6 +468,102 @@ class ImageCaptioner(CaptioningTask):
             seed=seed,
             validation_data=validation_data,
             epochs=epochs,
+            verbose=verbose,
+            **kwargs,
+        )
+
+    def fine_tune(
+        self,
+        x,
+        references,
+        cache_dir,
+        warmup_epochs=2,
+        epochs=1,
+        validation_data=None,
+        batch_size=32,
+        seed=None,
+        verbose="auto",
+        **kwargs,
+    ):
+        """Warms the decoder up on cached features, then trains end to end.
+
+        The recommended recipe for an encoder that carries trained weights,
+        in one call: first `warmup_epochs` of `fit_on_features` (the
+        encoder runs once, in inference mode, and its features are cached
+        in `cache_dir`; the decoder then trains on them many times faster
+        than on images), then `epochs` of `fit` on the images, the encoder
+        fine-tuned at `encoder_learning_rate_multiplier` of the decoder's
+        learning rate and, with `encoder_inference_mode`, its
+        BatchNormalization statistics kept.
+
+        The warm-up follows the optimizer's step count (`iterations`, saved
+        with the model), which the cached phase advances like any training
+        step: it trains on features only while fewer than `warmup_epochs`
+        epochs of steps are done. A second call, or a captioner loaded
+        from a `.keras` file saved after the warm-up, goes on with
+        fine-tuning. The encoder's own schedule (`encoder_warmup_steps`)
+        counts the cached steps too, so it is usually over when
+        fine-tuning starts.
+
+        Args:
+            x: image file paths or a uint8 array `(n, height, width, 3)`,
+                as `fit_on_features` takes them.
+            references: one list of caption strings per image; every
+                (image, caption) pair is one row of an epoch.
+            cache_dir: str or path-like. Where the features are cached.
+            warmup_epochs: int >= 0. Epochs on cached features before
+                fine-tuning. Defaults to `2`.
+            epochs: int >= 0. Epochs end to end after the warm-up.
+                Defaults to `1`.
+            validation_data: `None` or `(images, references)`, for
+                `val_loss` in both phases.
+            batch_size: int. Rows per step in both phases. Defaults to
+                `32`.
+            seed: int or `None`. Seed of the shuffling of rows. Defaults to
+                `None`.
+            verbose: as for `fit`.
+            **kwargs: other arguments of `keras.Model.fit` for both phases,
+                such as `callbacks`. The phases train two models (the
+                cached phase the decoder half), so a `BackupAndRestore`
+                backup of one does not fit the other: to resume a killed
+                run, save the captioner (`save`, or `ModelCheckpoint` to a
+                `.keras` file), load it and call `fine_tune` again.
+
+        Returns:
+            A `keras.callbacks.History` of the epochs of both phases.
+
+        Example:
+
+        >>> import tempfile
+        >>> encoder = keras.Sequential(
+        ...     [keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3)]
+        ... )  # a built network: it carries trained weights
+        >>> captioner = keras_captioning.models.ImageCaptioner(
+        ...     ["a", "red", "blue", "circle"], encoder=encoder,
+        ...     max_length=4, decoder={"embedding_dim": 8, "units": 8},
+        ...     feature_to_sequence={"units": 8},
+        ... )
+        >>> captioner.compile()
+        >>> images = np.zeros((2, 32, 32, 3), "uint8")
+        >>> references = [["a red circle"], ["a blue circle"]]
+        >>> with tempfile.TemporaryDirectory() as cache_dir:  # doctest: +SKIP
+        ...     history = captioner.fine_tune(
+        ...         images, references, cache_dir, warmup_epochs=2,
+        ...         epochs=1, verbose=0,
+        ...     )
+        >>> len(history.epoch)  # doctest: +SKIP
+        3
+        """
+        return _encoder_fine_tuning.fine_tune(
+            self,
+            x,
+            references,
+            cache_dir,
+            warmup_epochs=warmup_epochs,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            validation_data=validation_data,
             verbose=verbose,
             **kwargs,
         )

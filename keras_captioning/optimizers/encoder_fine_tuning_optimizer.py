@@ -27,8 +27,9 @@ class EncoderFineTuningOptimizer(keras.optimizers.Optimizer):
     with the model and restored by `BackupAndRestore`, so it holds across
     several `fit` calls and resumed runs. During the warm-up the encoder's
     gradients are still computed (the wrapper cannot skip the backward
-    pass); `ImageCaptioner.fit_on_features` is the faster way to train the
-    decoder on a frozen encoder for many epochs.
+    pass); `ImageCaptioner.fine_tune` runs the warm-up on cached features
+    instead (`ImageCaptioner.fit_on_features`, whose steps count here too)
+    and then fine-tunes end to end.
 
     `ImageCaptioner.compile()` builds one from the captioner's
     `encoder_warmup_steps` and `encoder_learning_rate_multiplier` when its

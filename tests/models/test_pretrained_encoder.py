@@ -216,3 +216,119 @@ def test_a_resumed_run_continues_the_warmup(tmp_path):
     assert int(captioner.optimizer.iterations) == 2
     for before, after in zip(start, captioner.encoder.get_weights()):
         np.testing.assert_array_equal(before, after)
+
+
+REFERENCES = [[caption] for caption in CAPTIONS]
+
+
+def weights(layer):
+    return [w.copy() for w in layer.get_weights()]
+
+
+def changed(before, layer):
+    return any(
+        not np.array_equal(b, a) for b, a in zip(before, layer.get_weights())
+    )
+
+
+@pytest.mark.large
+def test_fine_tune_warms_up_on_features_then_trains_the_encoder(tmp_path):
+    # Two rows a step: an epoch is two steps, the warm-up four.
+    captioner = small_captioner(pretrained_encoder(), encoder_warmup_steps=3)
+    captioner.compile()
+    captioner.build({"images": (None, 16, 16, 3), "token_ids": (None, None)})
+    encoder_start = weights(captioner.encoder)
+    decoder_start = weights(captioner.decoder)
+    history = captioner.fine_tune(
+        images(), REFERENCES, tmp_path, warmup_epochs=2, epochs=1,
+        batch_size=2, seed=0, verbose=0,
+    )  # fmt: skip
+    assert history.epoch == [0, 1, 2]
+    assert len(history.history["loss"]) == 3
+    # The cached steps count: the encoder's own warm-up (3 steps) was over
+    # when end-to-end training began, so the encoder trained.
+    assert int(captioner.optimizer.iterations) == 6
+    assert changed(decoder_start, captioner.decoder)
+    assert changed(encoder_start, captioner.encoder)
+    # Inference mode: BatchNormalization keeps its pretrained statistics.
+    batch_norm = captioner.encoder.get_layer("batch_norm")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(batch_norm.moving_mean), encoder_start[-2]
+    )
+
+
+@pytest.mark.large
+def test_fine_tune_does_not_repeat_the_warmup(tmp_path):
+    captioner = small_captioner(pretrained_encoder(), encoder_warmup_steps=3)
+    captioner.compile()
+    encoder_start = weights(captioner.encoder)
+
+    def fine_tune(model, epochs):
+        return model.fine_tune(
+            images(), REFERENCES, tmp_path / "cache", warmup_epochs=2,
+            epochs=epochs, batch_size=2, seed=0, verbose=0,
+        )  # fmt: skip
+
+    # The warm-up alone: the encoder is not trained, the decoder's Adam
+    # state lands in the captioner's optimizer with the step count.
+    history = fine_tune(captioner, 0)
+    assert history.epoch == [0, 1]
+    assert int(captioner.optimizer.iterations) == 4
+    assert not changed(encoder_start, captioner.encoder)
+    kernel = captioner.decoder.trainable_variables[0]
+    (momentum,) = [
+        v
+        for v in captioner.optimizer.variables
+        if v.name == f"{kernel.path.replace('/', '_')}_momentum"
+    ]
+    assert np.any(keras.ops.convert_to_numpy(momentum) != 0)
+    # A second call goes straight to fine-tuning.
+    history = fine_tune(captioner, 1)
+    assert history.epoch == [0]
+    assert int(captioner.optimizer.iterations) == 6
+    assert changed(encoder_start, captioner.encoder)
+    # So does a captioner loaded from a file saved after the warm-up.
+    path = tmp_path / "captioner.keras"
+    captioner.save(path)
+    loaded = keras.saving.load_model(path)
+    assert int(loaded.optimizer.iterations) == 6
+    assert loaded.caption(images()) == captioner.caption(images())
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(loaded.optimizer.variables[-1]),
+        keras.ops.convert_to_numpy(captioner.optimizer.variables[-1]),
+    )
+    history = fine_tune(loaded, 1)
+    assert history.epoch == [0]
+    assert int(loaded.optimizer.iterations) == 8
+
+
+@pytest.mark.parametrize(
+    "arguments, error, match",
+    [
+        ({"warmup_epochs": -1}, ValueError, "warmup_epochs=-1"),
+        ({"warmup_epochs": 1.5}, TypeError, "warmup_epochs"),
+        ({"epochs": "2"}, TypeError, "epochs"),
+        ({"batch_size": 0}, ValueError, "batch_size=0"),
+        ({"initial_epoch": 1}, ValueError, "initial_epoch=1"),
+    ],
+)
+def test_fine_tune_names_a_bad_argument(tmp_path, arguments, error, match):
+    captioner = small_captioner(pretrained_encoder())
+    captioner.compile()
+    with pytest.raises(error, match=match):
+        captioner.fine_tune(images(), REFERENCES, tmp_path, **arguments)
+
+
+def test_fine_tune_refuses_what_it_cannot_train(tmp_path):
+    frozen = small_captioner(pretrained_encoder(), encoder_trainable=False)
+    frozen.compile()
+    with pytest.raises(ValueError, match="fit_on_features"):
+        frozen.fine_tune(images(), REFERENCES, tmp_path)
+    with pytest.raises(ValueError, match="compiled"):
+        small_captioner(pretrained_encoder()).fine_tune(
+            images(), REFERENCES, tmp_path
+        )
+    features = small_captioner(None)
+    features.compile()
+    with pytest.raises(ValueError, match="encoder=None"):
+        features.fine_tune(images(), REFERENCES, tmp_path)

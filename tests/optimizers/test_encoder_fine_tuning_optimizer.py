@@ -121,5 +121,5 @@ def test_fit_on_features_trains_the_head_without_a_warning(tmp_path, recwarn):
         images, [["a red circle"], ["a circle"]], tmp_path, verbose=0
     )
     assert not [w for w in recwarn if "set_encoder" in str(w.message)]
-    # The cached phase leaves the fine-tuning schedule at step 0.
-    assert int(captioner.optimizer.iterations) == 0
+    # The cached phase's step counts towards the fine-tuning schedule.
+    assert int(captioner.optimizer.iterations) == 1
