@@ -72,6 +72,16 @@ def run_key(args, seed, encoder, decoder, encoding):
     }
 
 
+def encoding_arguments(encoding):
+    """`FeatureToSequence` arguments of `"name"` or `"name:option=int,..."`."""
+    name, _, options = encoding.partition(":")
+    arguments = {"position_encoding": name}
+    for option in filter(None, options.split(",")):
+        key, value = option.split("=")
+        arguments[key] = int(value)
+    return arguments
+
+
 def run(key, data, args):
     keras.utils.clear_session()
     keras.utils.set_random_seed(key["seed"])
@@ -80,13 +90,11 @@ def run(key, data, args):
         if key["encoder"] == "scratch"
         else task.load_encoder(data["encoder_path"])
     )
+    arguments = encoding_arguments(key["encoding"])
     captioner = keras_captioning.models.ImageCaptioner(
         data["vocabulary"],
         encoder=encoder,
-        feature_to_sequence={
-            "units": 64,
-            "position_encoding": key["encoding"],
-        },
+        feature_to_sequence={"units": 64, **arguments},
         decoder={
             "embedding_dim": 32,
             "units": 128,
@@ -211,7 +219,7 @@ def main():
     parser.add_argument(
         "--encodings",
         nargs="+",
-        default=["none", "learned", "coordinates"],
+        default=["none", "learned_random_start", "coordinates", "learned"],
         help="values of FeatureToSequence's position_encoding",
     )
     parser.add_argument(

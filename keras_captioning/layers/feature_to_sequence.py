@@ -6,7 +6,12 @@ from keras import ops
 from keras_captioning import _validation
 
 _POOLING_MODES = ("avg", "max")
-_POSITION_ENCODINGS = ("none", "learned", "coordinates")
+_POSITION_ENCODINGS = (
+    "none",
+    "learned",
+    "learned_random_start",
+    "coordinates",
+)
 # Measured on captions that name places (docs/places.rst).
 _DEFAULT_POSITION_ENCODING = "none"
 
@@ -39,7 +44,13 @@ class FeatureToSequence(keras.layers.Layer):
     - `"learned"`: the relative coordinates `((row + 0.5) / height,
       (column + 0.5) / width)` in `[0, 1]` are expanded into sine and cosine
       features of `num_frequencies` octaves and mapped by a learned dense
-      layer to the step's size, then added after the projection.
+      layer to the step's size, then added after the projection. The map
+      starts at zero, so training starts from `"none"` and learns as much
+      place as the captions ask for.
+    - `"learned_random_start"`: the same map, started at random (Glorot
+      uniform) like any dense layer, which adds a fixed random code to every
+      step from the first step. This is what `position_embedding=True`
+      meant before `position_encoding` existed, and what it still means.
     - `"coordinates"`: two channels, the normalised row and column
       `2 * (row + 0.5) / height - 1` and `2 * (column + 0.5) / width - 1` in
       `(-1, 1)`, are concatenated to every step before the projection
@@ -64,14 +75,16 @@ class FeatureToSequence(keras.layers.Layer):
             during training. Defaults to `0.0`.
         pooling: `None`, `"avg"` or `"max"`. When set, the steps are pooled
             into one, giving `(batch, 1, dim)`. Defaults to `None`.
-        position_encoding: `"none"`, `"learned"` or `"coordinates"`, how each
-            step is told its place (see above). Defaults to `"none"`.
+        position_encoding: `"none"`, `"learned"`, `"learned_random_start"`
+            or `"coordinates"`, how each step is told its place (see above).
+            Defaults to `"none"`.
         position_embedding: bool or `None`. The earlier spelling, kept so
             older code and saved models read as before: `True` means
-            `position_encoding="learned"`, `False` means `"none"`. Give one
-            of the two arguments, not both. Defaults to `None`.
+            `position_encoding="learned_random_start"`, `False` means
+            `"none"`. Give one of the two arguments, not both. Defaults to
+            `None`.
         num_frequencies: int. Octaves of the sine/cosine coordinate features
-            fed to the `"learned"` encoding. Defaults to `8`.
+            fed to the learned encodings. Defaults to `8`.
         **kwargs: other keyword arguments passed to `keras.layers.Layer`,
             including `name`, `trainable` and `dtype`.
 
@@ -159,9 +172,16 @@ class FeatureToSequence(keras.layers.Layer):
         output_dim = self.units if self.units is not None else input_dim
         if self._projection is not None:
             self._projection.build((None, None, input_dim))
-        if self.position_encoding == "learned":
+        if self.position_encoding in ("learned", "learned_random_start"):
             self._position_projection = keras.layers.Dense(
-                output_dim, dtype=self.dtype_policy, name="position_projection"
+                output_dim,
+                kernel_initializer=(
+                    "zeros"
+                    if self.position_encoding == "learned"
+                    else "glorot_uniform"
+                ),
+                dtype=self.dtype_policy,
+                name="position_projection",
             )
             self._position_projection.build((None, 4 * self.num_frequencies))
         self._dropout_layer.build((None, None, output_dim))
@@ -195,7 +215,7 @@ class FeatureToSequence(keras.layers.Layer):
             sequence = self._with_coordinate_channels(sequence, grid)
         if self._projection is not None:
             sequence = self._projection(sequence)
-        if self.position_encoding == "learned":
+        if self._position_projection is not None:
             sequence = sequence + self._position_projection(
                 self._coordinate_features(*grid)
             )
@@ -205,11 +225,6 @@ class FeatureToSequence(keras.layers.Layer):
         elif self.pooling == "max":
             sequence = ops.max(sequence, axis=1, keepdims=True)
         return self._dropout_layer(sequence, training=training)
-
-    @property
-    def position_embedding(self):
-        """The earlier spelling: whether `position_encoding` is "learned"."""
-        return self.position_encoding == "learned"
 
     @property
     def _num_coordinate_channels(self):
@@ -292,7 +307,7 @@ def _resolve_position_encoding(position_encoding, position_embedding):
         position_embedding = _validation.check_bool(
             "position_embedding", position_embedding
         )
-        old_spelling = "learned" if position_embedding else "none"
+        old_spelling = "learned_random_start" if position_embedding else "none"
         if position_encoding is not None and position_encoding != old_spelling:
             raise ValueError(
                 "`position_embedding` is the earlier spelling of "

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from keras_captioning.layers import FeatureToSequence
 from tests.keras_test_case import TestCase
 
-POSITION_ENCODINGS = ("none", "learned", "coordinates")
+POSITION_ENCODINGS = ("none", "learned", "learned_random_start", "coordinates")
 
 
 class FeatureToSequenceLayerTest(TestCase):
@@ -125,9 +125,16 @@ def test_position_embedding_distinguishes_positions_and_is_size_free():
     assert large.shape == (1, 64, 4)
 
 
-@pytest.mark.parametrize("position_encoding", ("learned", "coordinates"))
+@pytest.mark.parametrize(
+    "position_encoding", ("learned", "learned_random_start", "coordinates")
+)
 def test_each_position_encoding_serves_any_map_size(position_encoding):
     layer = FeatureToSequence(units=4, position_encoding=position_encoding)
+    layer.build((None, None, None, 3))
+    if position_encoding == "learned":
+        # Trained a little: its map no longer starts at zero.
+        kernel = layer.weights[2]
+        kernel.assign(np.random.rand(*kernel.shape))
     for height, width in ((1, 1), (2, 2), (7, 7), (13, 5), (40, 3)):
         outputs = keras.ops.convert_to_numpy(
             layer(np.zeros((1, height, width, 3), "float32"))
@@ -199,13 +206,28 @@ def test_saved_file_loads_with_equal_outputs(position_encoding, tmp_path):
     )
 
 
+def test_learned_encoding_starts_as_none():
+    features = np.random.rand(2, 3, 4, 5).astype("float32")
+    learned = FeatureToSequence(units=4, position_encoding="learned")
+    plain = FeatureToSequence(units=4, position_encoding="none")
+    learned.build(features.shape)
+    plain.build(features.shape)
+    plain.set_weights(learned.get_weights()[:2])
+    kernel, bias = [keras.ops.convert_to_numpy(w) for w in learned.weights[2:]]
+    assert kernel.shape == (32, 4) and not kernel.any() and not bias.any()
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(learned(features)),
+        keras.ops.convert_to_numpy(plain(features)),
+    )
+
+
 def test_the_default_position_encoding():
     assert FeatureToSequence().position_encoding == "none"
 
 
 @pytest.mark.parametrize(
     "position_embedding, position_encoding",
-    [(False, "none"), (True, "learned")],
+    [(False, "none"), (True, "learned_random_start")],
 )
 def test_old_configs_load_as_before(position_embedding, position_encoding):
     # The keys `get_config` wrote before `position_encoding` existed.
@@ -222,7 +244,6 @@ def test_old_configs_load_as_before(position_embedding, position_encoding):
     }
     layer = FeatureToSequence.from_config(old_config)
     assert layer.position_encoding == position_encoding
-    assert layer.position_embedding is position_embedding
     assert (
         FeatureToSequence(
             **{**old_config, "position_encoding": position_encoding}
@@ -283,13 +304,14 @@ def test_old_spelling_keeps_the_learned_embedding_and_its_weights():
             {"position_encoding": "sine"},
             ValueError,
             r"`position_encoding` must be one of \('none', 'learned', "
-            r"'coordinates'\)\. Received: position_encoding='sine'",
+            r"'learned_random_start', 'coordinates'\)\. Received: "
+            r"position_encoding='sine'",
         ),
         ({"position_encoding": True}, ValueError, "position_encoding=True"),
         (
-            {"position_embedding": True, "position_encoding": "none"},
+            {"position_embedding": True, "position_encoding": "learned"},
             ValueError,
-            "give one of them.*position_encoding='none', "
+            "give one of them.*position_encoding='learned', "
             "position_embedding=True",
         ),
         (
@@ -311,9 +333,9 @@ def test_position_embedding_must_be_a_bool():
 
 def test_both_spellings_may_agree():
     layer = FeatureToSequence(
-        position_embedding=True, position_encoding="learned"
+        position_embedding=True, position_encoding="learned_random_start"
     )
-    assert layer.position_encoding == "learned"
+    assert layer.position_encoding == "learned_random_start"
 
 
 def test_wrong_rank_is_a_clear_error():
