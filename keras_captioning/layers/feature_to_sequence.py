@@ -13,7 +13,7 @@ _POSITION_ENCODINGS = (
     "coordinates",
 )
 # Measured on captions that name places (docs/places.rst).
-_DEFAULT_POSITION_ENCODING = "none"
+_DEFAULT_POSITION_ENCODING = "learned"
 
 
 @keras.saving.register_keras_serializable(package="keras_captioning")
@@ -77,7 +77,7 @@ class FeatureToSequence(keras.layers.Layer):
             into one, giving `(batch, 1, dim)`. Defaults to `None`.
         position_encoding: `"none"`, `"learned"`, `"learned_random_start"`
             or `"coordinates"`, how each step is told its place (see above).
-            Defaults to `"none"`.
+            Defaults to `"learned"`.
         position_embedding: bool or `None`. The earlier spelling, kept so
             older code and saved models read as before: `True` means
             `position_encoding="learned_random_start"`, `False` means

@@ -222,7 +222,7 @@ def test_learned_encoding_starts_as_none():
 
 
 def test_the_default_position_encoding():
-    assert FeatureToSequence().position_encoding == "none"
+    assert FeatureToSequence().position_encoding == "learned"
 
 
 @pytest.mark.parametrize(
