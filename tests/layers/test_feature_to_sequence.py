@@ -32,11 +32,12 @@ class FeatureToSequenceLayerTest(TestCase):
             {"position_encoding": "coordinates"},
             (2, 3, 4, 5), (2, 12, 7), 0,
         ),
-        ("pooled_vector", {"units": None}, (2, 6), (2, 1, 6), 0),
+        # The default "learned" encoding adds its map's kernel and bias.
+        ("pooled_vector", {"units": None}, (2, 6), (2, 1, 6), 2),
         (
             "sequence_with_pooling",
             {"units": 4, "pooling": "max"},
-            (3, 7, 5), (3, 1, 4), 2,
+            (3, 7, 5), (3, 1, 4), 4,
         ),
     )  # fmt: skip
     def test_layer_harness(
