@@ -77,7 +77,8 @@ class FeatureToSequence(keras.layers.Layer):
             into one, giving `(batch, 1, dim)`. Defaults to `None`.
         position_encoding: `"none"`, `"learned"`, `"learned_random_start"`
             or `"coordinates"`, how each step is told its place (see above).
-            Defaults to `"learned"`.
+            Defaults to `None`, which gives `"learned"` unless
+            `position_embedding` is given.
         position_embedding: bool or `None`. The earlier spelling, kept so
             older code and saved models read as before: `True` means
             `position_encoding="learned_random_start"`, `False` means
