@@ -6,6 +6,14 @@ from keras import ops
 from keras_captioning import _validation
 
 _POOLING_MODES = ("avg", "max")
+_POSITION_ENCODINGS = (
+    "none",
+    "learned",
+    "learned_random_start",
+    "coordinates",
+)
+# Measured on captions that name places (docs/places.rst).
+_DEFAULT_POSITION_ENCODING = "learned"
 
 
 @keras.saving.register_keras_serializable(package="keras_captioning")
@@ -22,18 +30,37 @@ class FeatureToSequence(keras.layers.Layer):
       `width` may be unknown until call time, so one model serves images of
       any size.
 
-    Each step can then be projected to `units`, passed through an activation,
-    tagged with a learned position embedding, pooled to a single step and
-    regularised with dropout, in that order.
+    Each step can then be told its place, projected to `units`, passed
+    through an activation, pooled to a single step and regularised with
+    dropout, in that order.
 
-    The position embedding is size-free: every step of a feature map is
-    described by its relative coordinates `((row + 0.5) / height,
-    (column + 0.5) / width)` in `[0, 1]`, expanded into sine and cosine
-    features of `num_frequencies` octaves and mapped by a learned dense layer
-    to the step's size. The same weights therefore serve a 7x7 and a 14x14
-    map, with no maximum size. Sequences (rank 3) use the relative position
-    `(step + 0.5) / steps` for the row and `0.5` for the column; a pooled
-    vector has one step at the centre.
+    Every way of telling a step its place is size-free: a step of a feature
+    map is described by its relative coordinates, so the same weights serve
+    a 7x7 and a 14x14 map, with no maximum size. `position_encoding` picks
+    one:
+
+    - `"none"`: the steps carry only what the CNN put in them (zero padding
+      already marks the edges of a feature map).
+    - `"learned"`: the relative coordinates `((row + 0.5) / height,
+      (column + 0.5) / width)` in `[0, 1]` are expanded into sine and cosine
+      features of `num_frequencies` octaves and mapped by a learned dense
+      layer to the step's size, then added after the projection. The map
+      starts at zero, so training starts from `"none"` and learns as much
+      place as the captions ask for.
+    - `"learned_random_start"`: the same map, started at random (Glorot
+      uniform) like any dense layer, which adds a fixed random code to every
+      step from the first step. This is what `position_embedding=True`
+      meant before `position_encoding` existed, and what it still means.
+    - `"coordinates"`: two channels, the normalised row and column
+      `2 * (row + 0.5) / height - 1` and `2 * (column + 0.5) / width - 1` in
+      `(-1, 1)`, are concatenated to every step before the projection
+      (CoordConv). It adds no weights of its own, only two inputs to the
+      projection; with `units=None` the steps keep their channels and gain
+      the two coordinates.
+
+    Sequences (rank 3) use the relative position of each step for the row
+    and the centre for the column; a pooled vector has one step at the
+    centre.
 
     The layer does not produce a mask: every image position is real.
 
@@ -48,10 +75,17 @@ class FeatureToSequence(keras.layers.Layer):
             during training. Defaults to `0.0`.
         pooling: `None`, `"avg"` or `"max"`. When set, the steps are pooled
             into one, giving `(batch, 1, dim)`. Defaults to `None`.
-        position_embedding: bool. Whether to add the learned size-free
-            position embedding described above. Defaults to `False`.
+        position_encoding: `"none"`, `"learned"`, `"learned_random_start"`
+            or `"coordinates"`, how each step is told its place (see above).
+            Defaults to `None`, which gives `"learned"` unless
+            `position_embedding` is given.
+        position_embedding: bool or `None`. The earlier spelling, kept so
+            older code and saved models read as before: `True` means
+            `position_encoding="learned_random_start"`, `False` means
+            `"none"`. Give one of the two arguments, not both. Defaults to
+            `None`.
         num_frequencies: int. Octaves of the sine/cosine coordinate features
-            fed to the position embedding. Defaults to `8`.
+            fed to the learned encodings. Defaults to `8`.
         **kwargs: other keyword arguments passed to `keras.layers.Layer`,
             including `name`, `trainable` and `dtype`.
 
@@ -62,7 +96,8 @@ class FeatureToSequence(keras.layers.Layer):
 
     Returns:
         Float tensor of shape `(batch, steps, dim)` where `dim` is `units`, or
-        the channel count when `units` is `None`.
+        when `units` is `None` the channel count (plus two with
+        `position_encoding="coordinates"`).
 
     Example:
 
@@ -73,6 +108,11 @@ class FeatureToSequence(keras.layers.Layer):
     (2, 49, 32)
     >>> tuple(layer.compute_output_shape((None, None, None, 512)))
     (None, None, 32)
+    >>> placed = keras_captioning.layers.FeatureToSequence(
+    ...     units=32, position_encoding="coordinates"
+    ... )
+    >>> tuple(placed(np.zeros((2, 5, 9, 512), "float32")).shape)
+    (2, 45, 32)
     """
 
     def __init__(
@@ -81,7 +121,8 @@ class FeatureToSequence(keras.layers.Layer):
         activation=None,
         dropout=0.0,
         pooling=None,
-        position_embedding=False,
+        position_encoding=None,
+        position_embedding=None,
         num_frequencies=8,
         **kwargs,
     ):
@@ -90,7 +131,9 @@ class FeatureToSequence(keras.layers.Layer):
         dropout = _validation.check_fraction("dropout", dropout)
         if pooling is not None:
             _validation.check_choice("pooling", pooling, _POOLING_MODES)
-        _validation.check_bool("position_embedding", position_embedding)
+        position_encoding = _resolve_position_encoding(
+            position_encoding, position_embedding
+        )
         num_frequencies = _validation.check_int(
             "num_frequencies", num_frequencies
         )
@@ -98,7 +141,7 @@ class FeatureToSequence(keras.layers.Layer):
         self.activation = keras.activations.get(activation)
         self.dropout = float(dropout)
         self.pooling = pooling
-        self.position_embedding = position_embedding
+        self.position_encoding = position_encoding
         self.num_frequencies = num_frequencies
 
         self._projection = (
@@ -126,12 +169,20 @@ class FeatureToSequence(keras.layers.Layer):
                 f"when the layer is built. Received shape: {features_shape}"
             )
         self._channels = channels
-        output_dim = self.units if self.units is not None else channels
+        input_dim = channels + self._num_coordinate_channels
+        output_dim = self.units if self.units is not None else input_dim
         if self._projection is not None:
-            self._projection.build((None, None, channels))
-        if self.position_embedding:
+            self._projection.build((None, None, input_dim))
+        if self.position_encoding in ("learned", "learned_random_start"):
             self._position_projection = keras.layers.Dense(
-                output_dim, dtype=self.dtype_policy, name="position_projection"
+                output_dim,
+                kernel_initializer=(
+                    "zeros"
+                    if self.position_encoding == "learned"
+                    else "glorot_uniform"
+                ),
+                dtype=self.dtype_policy,
+                name="position_projection",
             )
             self._position_projection.build((None, 4 * self.num_frequencies))
         self._dropout_layer.build((None, None, output_dim))
@@ -161,9 +212,11 @@ class FeatureToSequence(keras.layers.Layer):
             )
             grid = (height, width)
 
+        if self.position_encoding == "coordinates":
+            sequence = self._with_coordinate_channels(sequence, grid)
         if self._projection is not None:
             sequence = self._projection(sequence)
-        if self.position_embedding:
+        if self._position_projection is not None:
             sequence = sequence + self._position_projection(
                 self._coordinate_features(*grid)
             )
@@ -174,21 +227,23 @@ class FeatureToSequence(keras.layers.Layer):
             sequence = ops.max(sequence, axis=1, keepdims=True)
         return self._dropout_layer(sequence, training=training)
 
+    @property
+    def _num_coordinate_channels(self):
+        return 2 if self.position_encoding == "coordinates" else 0
+
+    def _with_coordinate_channels(self, sequence, grid):
+        """`sequence` with each step's row and column in (-1, 1) appended."""
+        coordinates = 2.0 * _relative_coordinates(*grid) - 1.0
+        coordinates = ops.cast(coordinates, sequence.dtype)
+        coordinates = ops.broadcast_to(
+            ops.expand_dims(coordinates, 0),
+            (ops.shape(sequence)[0], ops.shape(coordinates)[0], 2),
+        )
+        return ops.concatenate([sequence, coordinates], axis=-1)
+
     def _coordinate_features(self, height, width):
         """Sine/cosine features of each step's relative (row, column)."""
-        rows = (ops.cast(ops.arange(height), "float32") + 0.5) / ops.cast(
-            height, "float32"
-        )
-        columns = (ops.cast(ops.arange(width), "float32") + 0.5) / ops.cast(
-            width, "float32"
-        )
-        row_grid = ops.reshape(
-            ops.repeat(ops.expand_dims(rows, 1), width, axis=1), (-1,)
-        )
-        column_grid = ops.reshape(
-            ops.repeat(ops.expand_dims(columns, 0), height, axis=0), (-1,)
-        )
-        coordinates = ops.stack([row_grid, column_grid], axis=-1)
+        coordinates = _relative_coordinates(height, width)
         octaves = ops.cast(
             2.0 ** ops.arange(self.num_frequencies, dtype="float32") * math.pi,
             "float32",
@@ -206,9 +261,12 @@ class FeatureToSequence(keras.layers.Layer):
         features_shape = tuple(features_shape)
         _check_rank(features_shape)
         batch = features_shape[0]
-        output_dim = (
-            self.units if self.units is not None else features_shape[-1]
-        )
+        if self.units is not None:
+            output_dim = self.units
+        elif features_shape[-1] is None:
+            output_dim = None
+        else:
+            output_dim = features_shape[-1] + self._num_coordinate_channels
         rank = len(features_shape)
         if self.pooling is not None or rank == 2:
             steps = 1
@@ -227,7 +285,7 @@ class FeatureToSequence(keras.layers.Layer):
                 "activation": keras.activations.serialize(self.activation),
                 "dropout": self.dropout,
                 "pooling": self.pooling,
-                "position_embedding": self.position_embedding,
+                "position_encoding": self.position_encoding,
                 "num_frequencies": self.num_frequencies,
             }
         )
@@ -242,3 +300,45 @@ def _check_rank(features_shape):
         "(batch, channels), (batch, steps, channels) or (batch, height, "
         "width, channels)",
     )
+
+
+def _resolve_position_encoding(position_encoding, position_embedding):
+    """`position_encoding`, from either spelling (the old one is a bool)."""
+    if position_embedding is not None:
+        position_embedding = _validation.check_bool(
+            "position_embedding", position_embedding
+        )
+        old_spelling = "learned_random_start" if position_embedding else "none"
+        if position_encoding is not None and position_encoding != old_spelling:
+            raise ValueError(
+                "`position_embedding` is the earlier spelling of "
+                "`position_encoding`; give one of them. Received: "
+                f"position_encoding={position_encoding!r}, "
+                f"position_embedding={position_embedding!r}"
+            )
+        return old_spelling
+    if position_encoding is None:
+        return _DEFAULT_POSITION_ENCODING
+    return _validation.check_choice(
+        "position_encoding", position_encoding, _POSITION_ENCODINGS
+    )
+
+
+def _relative_coordinates(height, width):
+    """Each step's `((row + 0.5) / height, (column + 0.5) / width)`, row-major.
+
+    Returns a float32 tensor `(height * width, 2)` with values in `(0, 1)`.
+    """
+    rows = (ops.cast(ops.arange(height), "float32") + 0.5) / ops.cast(
+        height, "float32"
+    )
+    columns = (ops.cast(ops.arange(width), "float32") + 0.5) / ops.cast(
+        width, "float32"
+    )
+    row_grid = ops.reshape(
+        ops.repeat(ops.expand_dims(rows, 1), width, axis=1), (-1,)
+    )
+    column_grid = ops.reshape(
+        ops.repeat(ops.expand_dims(columns, 0), height, axis=0), (-1,)
+    )
+    return ops.stack([row_grid, column_grid], axis=-1)
