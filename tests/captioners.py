@@ -7,6 +7,14 @@ has learnt anything. `untrained_captioner` builds one in well under a
 second: seeded, untrained, with its kernels and embeddings scaled up so that
 the image moves the logits enough for different images to get different
 captions.
+
+The helpers compile their captioners with `jit_compile=False`: generation
+then runs as a `tf.function` without XLA (a `jax` function op by op), which
+gives the same captions. XLA's compilation of the decoding loop costs 2 to 4
+seconds per configuration on two cores, and a plumbing test has nothing to
+learn from it; the XLA path is the subject of
+tests/generation/test_compiled_generation.py and of the tests that call
+`compile()` with its defaults.
 """
 
 import keras
@@ -53,6 +61,7 @@ def untrained_captioner(
     scale=4.0,
     max_length=7,
     image_size=IMAGE_SIZE,
+    jit_compile=False,
     **arguments,
 ):
     """A built, untrained captioner whose captions differ between images.
@@ -65,6 +74,7 @@ def untrained_captioner(
             untrained decoder says nearly the same words for every image.
         max_length: the longest caption, in words.
         image_size: the size it resizes images to, or None.
+        jit_compile: as for `compile`, which is called with it alone.
         **arguments: more `ImageCaptioner` arguments (they replace the
             defaults here).
     """
@@ -90,6 +100,7 @@ def untrained_captioner(
         for weight in captioner.weights:
             if weight.trainable and weight.name in ("kernel", "embeddings"):
                 weight.assign(keras.ops.convert_to_numpy(weight) * scale)
+    captioner.compile(jit_compile=jit_compile)
     return captioner
 
 
@@ -103,7 +114,7 @@ def briefly_trained_captioner(conditioning="init_inject", epochs=20):
     It need not have learnt every caption.
     """
     captioner = untrained_captioner(conditioning, scale=1)
-    captioner.compile(optimizer=keras.optimizers.Adam(0.02))
+    captioner.compile(optimizer=keras.optimizers.Adam(0.02), jit_compile=False)
     captioner.fit(
         np.tile(colour_images(), (8, 1, 1, 1)),
         captioner.tokenize(CAPTIONS * 8),

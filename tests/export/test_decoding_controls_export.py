@@ -127,8 +127,10 @@ def test_artifacts_with_controls_caption_like_caption(
         )
 
 
-def test_export_refuses_unknown_and_misplaced_options(captioners, tmp_path):
-    captioner = captioners["attention"]
+def test_export_refuses_unknown_and_misplaced_options(
+    untrained_captioners, tmp_path
+):
+    captioner = untrained_captioners["attention"]
     with pytest.raises(TypeError, match="top_p"):
         captioner.export(str(tmp_path / "a"), top_p=0.9)
     with pytest.raises(TypeError, match="num_beam_groups"):

@@ -44,8 +44,9 @@ def images(size=16, seed=0, repeats=1):
 
 
 def make_captioner():
+    """Generation without XLA (tests/captioners.py says why)."""
     keras.utils.set_random_seed(2)
-    return ImageCaptioner(
+    captioner = ImageCaptioner(
         VOCABULARY,
         encoder=SimpleCNN(filters=(8,), name="encoder"),
         feature_to_sequence={"units": 8},
@@ -53,13 +54,15 @@ def make_captioner():
         max_length=MAX_LENGTH,
         image_size=(16, 16),
     )
+    captioner.compile(jit_compile=False)
+    return captioner
 
 
 @pytest.fixture(scope="module")
 def captioners():
     untrained = make_captioner()
     trained = make_captioner()
-    trained.compile(optimizer=keras.optimizers.Adam(0.02))
+    trained.compile(optimizer=keras.optimizers.Adam(0.02), jit_compile=False)
     trained.fit(
         images(repeats=8),
         trained.tokenize(CAPTIONS * 8),

@@ -43,7 +43,11 @@ def small_captioner(conditioning="init_inject", **kwargs):
         "max_length": 6,
         **kwargs,
     }
-    return ImageCaptioner(VOCABULARY, **arguments)
+    captioner = ImageCaptioner(VOCABULARY, **arguments)
+    # Generation without XLA until a test compiles it otherwise
+    # (tests/captioners.py says why).
+    captioner.compile(jit_compile=False)
+    return captioner
 
 
 def has_learnt(captioner):

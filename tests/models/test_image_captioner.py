@@ -120,7 +120,8 @@ def test_encoder_is_trained_jointly_by_default_and_can_be_frozen():
         frozen = [
             keras.ops.convert_to_numpy(v) for v in captioner.encoder.weights
         ]
-        captioner.compile()
+        # Which weights change, not how the step is traced.
+        captioner.compile(run_eagerly=True)
         captioner.fit(
             colour_images(), captioner.tokenize(CAPTIONS), epochs=1, verbose=0
         )
@@ -136,7 +137,7 @@ def test_fit_accepts_tf_data_and_pydatasets():
     import tensorflow as tf
 
     captioner = small_captioner()
-    captioner.compile()
+    captioner.compile(run_eagerly=True)  # the data forms, not the step
     images, ids = colour_images(), captioner.tokenize(CAPTIONS)
     dataset = tf.data.Dataset.from_tensor_slices((images, ids)).batch(2)
     history = captioner.fit(dataset, epochs=1, verbose=0)
@@ -165,7 +166,7 @@ def test_precomputed_features_with_no_encoder():
         max_length=6,
     )
     features = np.random.rand(4, 5, 12).astype("float32")
-    captioner.compile()
+    captioner.compile(run_eagerly=True)  # the data forms, not the step
     captioner.fit(features, captioner.tokenize(CAPTIONS), epochs=1, verbose=0)
     assert captioner.generate(features).shape == (4, 7)
 
@@ -300,6 +301,7 @@ _LOAD_SCRIPT = textwrap.dedent(
     generated, training = captions["generated"], captions["training"]
     assert model.caption(inputs["images"]) == generated
     assert model.compiled  # compile state travels in the .keras file
+    assert model.jit_compile is False
     ids = model.tokenize(training)
     before = model.evaluate(inputs["images"], ids, verbose=0)[0]
     model.fit(inputs["images"], ids, epochs=3, verbose=0)
@@ -328,7 +330,8 @@ def test_saved_models_load_in_a_fresh_process(tmp_path, modes):
     for mode in modes:
         captioner = small_captioner(mode)
         logits[mode] = keras.ops.convert_to_numpy(captioner(inputs))
-        captioner.compile(label_smoothing=0.1)
+        # Without XLA, which the loaded model's captions then skip too.
+        captioner.compile(label_smoothing=0.1, jit_compile=False)
         captioner.save(tmp_path / f"{mode}.keras")
     # JSON keeps empty captions, which an untrained model may well produce.
     (tmp_path / "captions.json").write_text(
@@ -528,6 +531,7 @@ def test_run_eagerly_gives_a_plain_function_with_the_same_captions():
 
     keras.utils.set_random_seed(1)
     captioner = small_captioner("attention")
+    captioner.compile()  # XLA, the default
     images = colour_images()
     compiled = captioner.generate(
         images, strategy="beam", beam_width=2, return_scores=True
@@ -592,7 +596,7 @@ def test_fit_on_datasets_and_generators_does_not_warn_about_shuffle():
     import warnings
 
     captioner = small_captioner()
-    captioner.compile()
+    captioner.compile(run_eagerly=True)  # the data forms, not the step
     images, ids = colour_images(), captioner.tokenize(CAPTIONS)
     data = [(images[(i := 2 * k) : i + 2], ids[i : i + 2]) for k in (0, 1)]
     with warnings.catch_warnings(record=True) as caught:

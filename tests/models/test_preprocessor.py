@@ -181,7 +181,7 @@ def test_the_saved_model_captions_files_as_caption_does(
 
 def test_fit_takes_lists_and_paths(photo_files):
     captioner = small_captioner(image_size=(32, 32))
-    captioner.compile()
+    captioner.compile(run_eagerly=True)  # the data forms, not the step
     token_ids = captioner.tokenize(["a red circle"] * len(photo_files))
     history = captioner.fit(
         [str(path) for path in photo_files], token_ids, epochs=1, verbose=0
@@ -332,7 +332,8 @@ def test_the_preprocessor_returns_x_y_and_sample_weight():
 
 def test_fit_takes_caption_strings_and_their_loss_is_that_of_token_ids():
     captioner = small_captioner()
-    captioner.compile(optimizer=keras.optimizers.SGD(0.0))
+    # The data forms, not the step: run eagerly.
+    captioner.compile(optimizer=keras.optimizers.SGD(0.0), run_eagerly=True)
     images = np.zeros((2, 16, 16, 3), "uint8")
     captions = ["a red circle", "a blue square"]
     from_ids = captioner.evaluate(

@@ -121,7 +121,9 @@ def test_the_scaled_step_is_smaller_than_the_full_one():
             encoder_warmup_steps=0,
             encoder_learning_rate_multiplier=multiplier,
         )
-        captioner.compile()
+        # The step's size, the same traced or not (the traced schedule:
+        # the test above).
+        captioner.compile(run_eagerly=True)
         start = captioner.encoder.get_layer("conv").get_weights()[0].copy()
         captioner.fit(
             images(), captioner.tokenize(CAPTIONS), batch_size=4, verbose=0
