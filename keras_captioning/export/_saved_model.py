@@ -47,26 +47,29 @@ def write_saved_model(captioner, path, caption_ids, image_size):
         # As `captioner.preprocessor` and the command resize files.
         return resize_like_pillow(image, image_size)
 
-    def serve_bytes(encoded_images):
-        images = tf.map_fn(
-            decode,
-            encoded_images,
-            fn_output_signature=tf.TensorSpec((None, None, 3), tf.uint8),
-        )
-        return serve(images)
-
     archive = keras.export.ExportArchive()
     # Variables the endpoints use are tracked as they are traced; tracking
     # the model itself would also try to save its cache of compiled
     # `generate` functions.
     # The first endpoint is also TensorFlow Serving's `serving_default`.
-    archive.add_endpoint(
+    traced_serve = archive.add_endpoint(
         "serve",
         serve,
         input_signature=[
             tf.TensorSpec((None, None, None, 3), tf.uint8, name="images")
         ],
     )
+
+    def serve_bytes(encoded_images):
+        images = tf.map_fn(
+            decode,
+            encoded_images,
+            fn_output_signature=tf.TensorSpec((None, None, 3), tf.uint8),
+        )
+        # A call of the traced `serve`: the decoding loop is traced once
+        # and held once in the artifact.
+        return traced_serve(images)
+
     archive.add_endpoint(
         "serve_bytes",
         serve_bytes,

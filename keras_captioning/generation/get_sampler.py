@@ -72,12 +72,15 @@ def get_sampler(strategy, vocabulary=None, max_length=None, **options):
             f"keywords. Received: strategy={strategy!r}, options={options}"
         )
     options = _translate_words(vocabulary, {**config, **options})
-    accepted = [
-        option
-        for cls in (sampler_class, Sampler)
-        for option in inspect.signature(cls).parameters
-        if option not in ("self", "args", "kwargs", "controls")
-    ]
+    # A subclass that repeats the base's options lists each once.
+    accepted = list(
+        dict.fromkeys(
+            option
+            for cls in (sampler_class, Sampler)
+            for option in inspect.signature(cls).parameters
+            if option not in ("self", "args", "kwargs", "controls")
+        )
+    )
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise TypeError(

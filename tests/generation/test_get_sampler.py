@@ -80,6 +80,11 @@ def test_unknown_strategies_and_options_are_named():
         generation.get_sampler(["beam"])
     with pytest.raises(TypeError, match="beam_size"):
         generation.get_sampler("beam", beam_size=3)
+    # Each accepted option is listed once.
+    with pytest.raises(TypeError, match="beam_width") as error:
+        generation.get_sampler("greedy", beam_width=3)
+    listed = str(error.value).split("options are ")[1].split("]")[0]
+    assert listed.count("'min_length'") == 1
 
 
 def test_get_is_a_deprecated_alias():
