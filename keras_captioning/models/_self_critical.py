@@ -159,7 +159,7 @@ def fit_self_critical(
     try:
         # Batches are model inputs already: `fit` passes them as they are.
         return captioner.fit(
-            data,
+            data.unprefetched() if _reads_ahead() else data,
             epochs=epochs,
             initial_epoch=initial_epoch,
             callbacks=[logs, *(callbacks or []), *last],
@@ -169,6 +169,12 @@ def fit_self_critical(
         )
     finally:
         captioner.compile(**before)
+
+
+def _reads_ahead():
+    """Whether `fit` would read a `PyDataset`'s batches ahead of its steps
+    (TensorFlow prefetches them through `tf.data`)."""
+    return keras.backend.backend() == "tensorflow"
 
 
 class SampledCaptions(keras.utils.PyDataset):
@@ -238,6 +244,39 @@ class SampledCaptions(keras.utils.PyDataset):
     def on_epoch_end(self):
         self.source.on_epoch_end()
 
+    def unprefetched(self):
+        """The batches as a `tf.data.Dataset` that reads none ahead: `fit`
+        fetches each inside its step, after the step before has updated
+        the weights, so every batch is sampled on-policy and a seed
+        repeats the phase whatever the machine's load. (A prefetched
+        `PyDataset` samples while the step before trains.) `_PhaseLogs`
+        shuffles it at each epoch's end."""
+        import tensorflow as tf
+
+        def relaxed(array, static_dims):
+            shape = [None] * array.ndim
+            shape[static_dims] = array.shape[static_dims]
+            return tf.TensorSpec(shape, tf.as_dtype(array.dtype))
+
+        inputs, targets = self[0]
+        signature = (
+            {
+                "images": relaxed(inputs["images"], slice(1, None)),
+                "token_ids": relaxed(inputs["token_ids"], slice(0, 0)),
+            },
+            relaxed(targets, slice(0, 0)),
+        )
+        dataset = tf.data.Dataset.from_generator(
+            lambda: (self[index] for index in range(len(self))),
+            output_signature=signature,
+        )
+        # tf.data would otherwise insert a prefetch of its own.
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        options.experimental_optimization.inject_prefetch = False
+        dataset = dataset.with_options(options)
+        return dataset.apply(tf.data.experimental.assert_cardinality(len(self)))
+
 
 class _PhaseLogs(keras.callbacks.Callback):
     """Adds the logs `reward`, `baseline_reward` (means over the epoch so
@@ -276,6 +315,8 @@ class _PhaseLogs(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.data.weights = None
+        if _reads_ahead():
+            self.data.on_epoch_end()  # as Keras does for a `PyDataset`
         self.log_means(logs, len(self.data) - 1)
         if logs is not None and self.images is not None:
             logs["val_CIDEr-D"] = self.validation_score()
