@@ -253,18 +253,19 @@ class SampledCaptions(keras.utils.PyDataset):
         shuffles it at each epoch's end."""
         import tensorflow as tf
 
-        def relaxed(array, static_dims):
-            shape = [None] * array.ndim
-            shape[static_dims] = array.shape[static_dims]
+        def spec(array, shape):
             return tf.TensorSpec(shape, tf.as_dtype(array.dtype))
 
+        # One batch shows the dtypes (Keras reads two for a `PyDataset`);
+        # any batch size and caption length may follow.
         inputs, targets = self[0]
+        images, token_ids = inputs["images"], inputs["token_ids"]
         signature = (
             {
-                "images": relaxed(inputs["images"], slice(1, None)),
-                "token_ids": relaxed(inputs["token_ids"], slice(0, 0)),
+                "images": spec(images, (None, *images.shape[1:])),
+                "token_ids": spec(token_ids, (None, None)),
             },
-            relaxed(targets, slice(0, 0)),
+            spec(targets, (None, None)),
         )
         dataset = tf.data.Dataset.from_generator(
             lambda: (self[index] for index in range(len(self))),
